@@ -1,0 +1,29 @@
+# uv is not on a fresh machine: install it on first use. `python3 -m uv` works
+# even when pip's --user bin directory (~/.local/bin) is not on PATH.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+
+.PHONY: install run test lint fmt bench
+
+install:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --user uv || python3 -m pip install uv
+	$(UV) sync --frozen
+
+run: install
+	$(UV) run mcpay serve
+
+test: install
+	$(UV) run pytest
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+	$(UV) run lint-imports
+
+fmt: install
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+bench: install
+	$(UV) run python -m benchmarks

@@ -1,0 +1,49 @@
+"""The application's error hierarchy; the HTTP layer maps each to one problem type."""
+
+
+class ApplicationError(Exception):
+    """A use case refused the request; nothing was recorded unless said otherwise."""
+
+
+class NotFound(ApplicationError):
+    """Unknown, or not the caller's."""
+
+
+class Invalid(ApplicationError):
+    """Well-formed but not acceptable (unsupported gateway or currency, below a minimum)."""
+
+
+class Conflict(ApplicationError):
+    """The request contradicts what is already recorded."""
+
+
+class IdempotencyConflict(Conflict):
+    """An Idempotency-Key was reused with another request body."""
+
+
+class Unauthenticated(ApplicationError):
+    """No valid credentials."""
+
+
+class Forbidden(ApplicationError):
+    """Valid credentials without the role the action needs."""
+
+
+class WebhookRejected(ApplicationError):
+    """A webhook failed verification or could not be read; nothing was recorded."""
+
+
+class GatewayError(ApplicationError):
+    """The gateway could not be used; the payment was recorded as failed."""
+
+
+class GatewayUnavailable(GatewayError):
+    """The gateway did not answer (network, timeout, 5xx)."""
+
+
+class GatewayRefused(GatewayError):
+    """The gateway answered with a refusal."""
+
+
+class StoreUnavailable(ApplicationError):
+    """The event store cannot be reached right now."""

@@ -1,0 +1,45 @@
+"""A read model kept in memory by following the ledger's notification log."""
+
+from __future__ import annotations
+
+import threading
+from uuid import UUID
+
+from application.ledger import Ledger
+from application.views import PaymentView
+from domain.payment import Payment
+
+_PAYMENT_TOPIC = f"{Payment.__module__}:{Payment.__qualname__}."
+
+
+class FollowingPaymentQueries:
+    """Catches up with the log before each answer, so a writer always reads its own writes."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._position = 0
+        self._payments: dict[UUID, PaymentView] = {}
+        self._by_user: dict[str, set[UUID]] = {}
+        self._lock = threading.Lock()
+
+    def payments_of(self, user_id: str) -> list[PaymentView]:
+        self._catch_up()
+        views = [self._payments[pid] for pid in self._by_user.get(user_id, ())]
+        return sorted(views, key=lambda view: (view.created_at, str(view.payment_id)), reverse=True)
+
+    def _catch_up(self) -> None:
+        with self._lock:
+            while True:
+                page = self._ledger.recorder.select_notifications(
+                    start=self._position, limit=500, inclusive_of_start=False
+                )
+                if not page:
+                    return
+                changed = {n.originator_id for n in page if n.topic.startswith(_PAYMENT_TOPIC)}
+                for payment_id in changed:
+                    self._store(PaymentView.of(self._ledger.payment(UUID(str(payment_id)))))
+                self._position = page[-1].id
+
+    def _store(self, view: PaymentView) -> None:
+        self._payments[view.payment_id] = view
+        self._by_user.setdefault(view.user_id, set()).add(view.payment_id)

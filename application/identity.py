@@ -1,0 +1,153 @@
+"""Sign-in with an ed25519 keypair: challenge, signed answer, session token, sign-out."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, OperationalError
+
+from application.errors import Invalid, StoreUnavailable, Unauthenticated
+from application.ports import Clock, SignatureVerifier, Tokens
+from domain.identity import ChallengeUse, SessionRevocation
+
+CHALLENGE_TTL = timedelta(minutes=5)
+PUBLIC_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+class IdentityStore(Application[UUID]):
+    """Used challenges and revoked sessions, apart from the ledger."""
+
+    name = "Identity"
+
+    def record(self, record: ChallengeUse | SessionRevocation) -> None:
+        try:
+            self.save(record)
+        except OperationalError as error:
+            raise StoreUnavailable("the identity store is unavailable") from error
+
+    def contains(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        except OperationalError as error:
+            raise StoreUnavailable("the identity store is unavailable") from error
+        return True
+
+
+@dataclass(frozen=True)
+class Challenge:
+    challenge: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    expires_at: datetime
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    session_id: str
+    roles: tuple[str, ...]
+
+    @property
+    def public_key(self) -> str:
+        return self.user_id
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+class IdentityService:
+    def __init__(
+        self,
+        store: IdentityStore,
+        tokens: Tokens,
+        signatures: SignatureVerifier,
+        clock: Clock,
+        admins: Collection[str],
+        auditors: Collection[str],
+        session_ttl: timedelta,
+    ) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._signatures = signatures
+        self._clock = clock
+        self._admins = frozenset(admins)
+        self._auditors = frozenset(auditors)
+        self._session_ttl = session_ttl
+
+    def challenge(self, public_key: str) -> Challenge:
+        """A single-use challenge for the key to sign, valid for five minutes."""
+        _require_public_key(public_key)
+        expires = self._clock.now() + CHALLENGE_TTL
+        claims = {"typ": "challenge", "sub": public_key, "jti": secrets.token_hex(16), "exp": _epoch(expires)}
+        return Challenge(self._tokens.issue(claims), expires)
+
+    def open_session(self, public_key: str, challenge: str, signature: str) -> Session:
+        """A session token, once the challenge is shown to be signed by the key."""
+        _require_public_key(public_key)
+        claims = self._read(challenge, "challenge", "the challenge is not valid or has expired")
+        if claims.get("sub") != public_key:
+            raise Unauthenticated("the challenge was issued for another key")
+        if not self._signatures.verify(public_key, challenge.encode(), signature):
+            raise Unauthenticated("the signature does not match the challenge and key")
+        try:
+            self._store.record(ChallengeUse(nonce=str(claims["jti"]), public_key=public_key))
+        except IntegrityError:
+            raise Unauthenticated("the challenge was already used") from None
+        expires = self._clock.now() + self._session_ttl
+        session_id = secrets.token_hex(16)
+        token = self._tokens.issue({"typ": "session", "sub": public_key, "jti": session_id, "exp": _epoch(expires)})
+        return Session(token, expires, public_key)
+
+    def authenticate(self, token: str) -> Principal:
+        """The principal a session token speaks for; refuses expired and revoked tokens."""
+        claims = self._read(token, "session", "the session token is not valid or has expired")
+        session_id = str(claims["jti"])
+        if self._store.contains(SessionRevocation.create_id(session_id)):
+            raise Unauthenticated("the session has ended")
+        user_id = str(claims["sub"])
+        return Principal(user_id, session_id, self.roles_of(user_id))
+
+    def close_session(self, principal: Principal) -> None:
+        try:
+            self._store.record(SessionRevocation(session_id=principal.session_id))
+        except IntegrityError:
+            pass  # already ended
+
+    def roles_of(self, public_key: str) -> tuple[str, ...]:
+        roles = ["user"]
+        if public_key in self._admins:
+            roles.append("admin")
+        if public_key in self._auditors:
+            roles.append("auditor")
+        return tuple(roles)
+
+    def _read(self, token: str, kind: str, refusal: str) -> dict[str, object]:
+        claims = self._tokens.read(token)
+        exp = claims.get("exp")
+        if claims.get("typ") != kind or not isinstance(exp, int) or "jti" not in claims or "sub" not in claims:
+            raise Unauthenticated(refusal)
+        if exp <= _epoch(self._clock.now()):
+            raise Unauthenticated(refusal)
+        return claims
+
+
+def _require_public_key(public_key: str) -> None:
+    if not PUBLIC_KEY.fullmatch(public_key):
+        raise Invalid("public_key must be 64 lowercase hex digits (an ed25519 public key)")
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())

@@ -1,0 +1,74 @@
+"""The event-sourced write model: payments, wallets and their uniqueness records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, OperationalError
+
+from application.errors import NotFound, StoreUnavailable
+from domain.indexes import GatewayObject, IdempotencyRecord, PaymentReference
+from domain.payment import Payment
+from domain.wallet import Wallet
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+SAVE_ATTEMPTS = 8
+
+
+class Ledger(Application[UUID]):
+    """Saves several aggregates atomically; every save is all-or-nothing."""
+
+    name = "Ledger"
+
+    def payment(self, payment_id: UUID) -> Payment:
+        found = self._find(Payment, payment_id)
+        if found is None:
+            raise NotFound(f"no payment {payment_id}")
+        return found
+
+    def payment_by_reference(self, reference: str) -> Payment | None:
+        claim = self._find(PaymentReference, PaymentReference.create_id(reference))
+        return None if claim is None else self.payment(claim.payment_id)
+
+    def payment_by_gateway_object(self, gateway: str, object_id: str) -> Payment | None:
+        link = self._find(GatewayObject, GatewayObject.create_id(gateway, object_id))
+        return None if link is None else self.payment(link.payment_id)
+
+    def wallet_of(self, user_id: str) -> Wallet | None:
+        return self._find(Wallet, Wallet.create_id(user_id))
+
+    def idempotency_record(self, user_id: str, key: str) -> IdempotencyRecord | None:
+        return self._find(IdempotencyRecord, IdempotencyRecord.create_id(user_id, key))
+
+    def commit(self, *aggregates: Aggregate | None) -> None:
+        try:
+            self.save(*aggregates)
+        except OperationalError as error:
+            raise StoreUnavailable("the event store is unavailable") from error
+
+    def _find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        except OperationalError as error:
+            raise StoreUnavailable("the event store is unavailable") from error
+        if not isinstance(aggregate, kind):
+            return None
+        return aggregate
+
+
+def retry_on_conflict(attempt: Callable[[], T]) -> T:
+    """Run a load-decide-save attempt again when a concurrent writer got there first."""
+    for _ in range(SAVE_ATTEMPTS - 1):
+        try:
+            return attempt()
+        except IntegrityError:
+            continue
+    return attempt()

@@ -1,0 +1,202 @@
+"""Payment use cases: initiate a top-up, apply what a gateway reports, read payments."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from application.credits import CreditService
+from application.errors import GatewayError, IdempotencyConflict, Invalid, NotFound, WebhookRejected
+from application.gateways import CheckoutRequest, GatewayEvent, GatewayOffer
+from application.ledger import Ledger, retry_on_conflict
+from application.ports import Identifiers, PaymentGateway, PaymentQueries
+from application.settlement import settle
+from application.views import PaymentView, WalletView
+from domain.indexes import IdempotencyRecord, PaymentReference, UnmatchedGatewayEvent
+from domain.money import Money
+from domain.payment import Payment
+
+
+@dataclass(frozen=True)
+class TopUpOrder:
+    amount: Decimal | str | int
+    currency: str
+    gateway: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Initiated:
+    payment: PaymentView
+    replayed: bool  # True when an Idempotency-Key returned an earlier payment
+
+
+class PaymentService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        gateways: Mapping[str, PaymentGateway],
+        rates: Mapping[str, Decimal],
+        ids: Identifiers,
+        queries: PaymentQueries,
+    ) -> None:
+        self._ledger = ledger
+        self._gateways = gateways
+        self._rates = rates
+        self._ids = ids
+        self._queries = queries
+        self._credits = CreditService(ledger)
+
+    def offers(self) -> list[GatewayOffer]:
+        return [gateway.offer for gateway in self._gateways.values()]
+
+    def initiate(self, user_id: str, order: TopUpOrder, idempotency_key: str | None = None) -> Initiated:
+        """Record a new payment and open its checkout at the gateway."""
+        gateway = self._gateway(order.gateway)
+        price = Money.of(order.amount, order.currency)
+        self._check_offered(gateway.offer, price)
+        fingerprint = _fingerprint(order, price)
+        if idempotency_key is not None:
+            earlier = self._replay(user_id, idempotency_key, fingerprint)
+            if earlier is not None:
+                return Initiated(earlier, replayed=True)
+        try:
+            payment = self._record_new(user_id, gateway.offer.name, price, idempotency_key, fingerprint)
+        except IntegrityError:
+            assert idempotency_key is not None  # only the idempotency record can still collide
+            again = self._replay(user_id, idempotency_key, fingerprint)
+            if again is None:
+                raise
+            return Initiated(again, replayed=True)
+        return Initiated(self._open_checkout(gateway, payment, order.email), replayed=False)
+
+    def payment_of(self, user_id: str, payment_id: UUID) -> PaymentView:
+        """A payment, if it is this user's (another user's payment is simply not found)."""
+        payment = self._ledger.payment(payment_id)
+        if payment.user_id != user_id:
+            raise NotFound(f"no payment {payment_id}")
+        return PaymentView.of(payment)
+
+    def payment(self, payment_id: UUID) -> PaymentView:
+        return PaymentView.of(self._ledger.payment(payment_id))
+
+    def payments_of(self, user_id: str) -> list[PaymentView]:
+        return self._queries.payments_of(user_id)
+
+    def wallet_of(self, user_id: str) -> WalletView:
+        wallet = self._ledger.wallet_of(user_id)
+        return WalletView.of(wallet) if wallet else WalletView.empty(user_id)
+
+    def receive_webhook(self, gateway_name: str, body: bytes, headers: Mapping[str, str]) -> str:
+        """Verify a delivery with its gateway, then apply it; answers what happened."""
+        gateway = self._gateways.get(gateway_name)
+        if gateway is None:
+            raise WebhookRejected(f"{gateway_name} webhooks are not accepted: the gateway is not configured")
+        return self.apply(gateway.parse_webhook(body, headers))
+
+    def apply(self, event: GatewayEvent) -> str:
+        """Move the payment the event names; exactly once, however often it is delivered."""
+        if event.reference is None:
+            return "ignored"
+        return retry_on_conflict(lambda: self._apply_once(event))
+
+    def _apply_once(self, event: GatewayEvent) -> str:
+        assert event.reference is not None
+        payment = self._ledger.payment_by_reference(event.reference)
+        if payment is None or payment.gateway != event.gateway:
+            return self._record_unmatched(event)
+        outcome = settle(payment, event)
+        wallet = None
+        if outcome == "confirmed":
+            wallet = self._credits.top_up(payment.user_id, Money(payment.credits, "MC"), payment.id)
+        self._ledger.commit(payment, wallet)
+        return outcome
+
+    def _record_unmatched(self, event: GatewayEvent) -> str:
+        record = UnmatchedGatewayEvent(
+            gateway=event.gateway, key=event.key, reference=event.reference or "", evidence=dict(event.evidence)
+        )
+        try:
+            self._ledger.commit(record)
+        except IntegrityError:
+            pass  # the same unmatched event again: already recorded
+        return "unmatched"
+
+    def _gateway(self, name: str) -> PaymentGateway:
+        gateway = self._gateways.get(name)
+        if gateway is None:
+            offered = ", ".join(self._gateways) or "none"
+            raise Invalid(f"gateway {name!r} is not offered (offered: {offered})")
+        return gateway
+
+    def _check_offered(self, offer: GatewayOffer, price: Money) -> None:
+        if price.currency not in offer.currencies or price.currency not in self._rates:
+            raise Invalid(f"{offer.name} does not accept {price.currency} (accepted: {', '.join(offer.currencies)})")
+        minimum = offer.min_amounts.get(price.currency)
+        if minimum is not None and price.amount < minimum:
+            raise Invalid(f"the minimum for {offer.name} is {minimum} {price.currency}")
+
+    def _replay(self, user_id: str, key: str, fingerprint: str) -> PaymentView | None:
+        record = self._ledger.idempotency_record(user_id, key)
+        if record is None:
+            return None
+        if record.fingerprint != fingerprint:
+            raise IdempotencyConflict("this Idempotency-Key was already used with a different request")
+        return self.payment(record.payment_id)
+
+    def _record_new(
+        self, user_id: str, gateway: str, price: Money, key: str | None, fingerprint: str
+    ) -> Payment:
+        def attempt() -> Payment:
+            payment = Payment.initiate(
+                self._ids.payment_id(), user_id, gateway, self._ids.reference(), price, self._rates[price.currency]
+            )
+            claim = PaymentReference(reference=payment.reference, payment_id=payment.id)
+            record = None
+            if key is not None:
+                record = IdempotencyRecord(user_id=user_id, key=key, fingerprint=fingerprint, payment_id=payment.id)
+            self._ledger.commit(payment, claim, record)
+            return payment
+
+        if key is None:
+            return retry_on_conflict(attempt)
+        return attempt()
+
+    def _open_checkout(self, gateway: PaymentGateway, payment: Payment, email: str | None) -> PaymentView:
+        request = CheckoutRequest(
+            payment_id=payment.id,
+            reference=payment.reference,
+            price=payment.price,
+            description=f"{payment.credits} Mycelium Credits",
+            customer_email=email,
+        )
+        try:
+            checkout = gateway.initiate_checkout(request)
+        except GatewayError as error:
+            self._ledger.commit(_failed(self._ledger.payment(payment.id), str(error)))
+            raise
+
+        def record() -> PaymentView:
+            current = self._ledger.payment(payment.id)
+            if current.is_pending and current.payment_url is None:
+                current.open_checkout(checkout.payment_url, checkout.checkout_id, dict(checkout.instructions))
+                self._ledger.commit(current)
+            return PaymentView.of(current)
+
+        return retry_on_conflict(record)
+
+
+def _failed(payment: Payment, reason: str) -> Payment:
+    if payment.is_pending:
+        payment.fail(f"checkout could not be opened: {reason}", key="checkout-failed", evidence={})
+    return payment
+
+
+def _fingerprint(order: TopUpOrder, price: Money) -> str:
+    canonical = "\n".join([order.gateway, str(price.amount), price.currency, order.email or ""])
+    return hashlib.sha256(canonical.encode()).hexdigest()

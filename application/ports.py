@@ -1,0 +1,72 @@
+"""Ports: what the application needs from the world, as narrow protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer
+from application.views import PaymentView
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current UTC time."""
+
+
+class Identifiers(Protocol):
+    def payment_id(self) -> UUID:
+        """A new payment id."""
+
+    def reference(self) -> str:
+        """A new payment reference: uppercase letters and digits."""
+
+
+class PaymentGateway(Protocol):
+    """A payment gateway: opens checkouts, reads its webhooks, answers status questions."""
+
+    @property
+    def offer(self) -> GatewayOffer: ...
+
+    def initiate_checkout(self, request: CheckoutRequest) -> Checkout:
+        """Open a checkout; raises GatewayUnavailable or GatewayRefused."""
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        """Verify and read a webhook delivery; raises WebhookRejected."""
+
+    def fetch_status(self, payment: PaymentView) -> GatewayEvent | None:
+        """Ask the gateway what became of a payment (None: nothing to report)."""
+
+
+class WebhookSimulator(Protocol):
+    """Builds the signed webhook a gateway would send for a payment (demo mode)."""
+
+    def simulate(self, payment: PaymentView, outcome: str) -> tuple[bytes, dict[str, str]]: ...
+
+
+class WebhookVerifier(Protocol):
+    """Verifies and reads one gateway's webhook format."""
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent: ...
+
+
+class PaymentQueries(Protocol):
+    """Read side: lists that would otherwise need one aggregate load per row."""
+
+    def payments_of(self, user_id: str) -> list[PaymentView]:
+        """A user's payments, newest first."""
+
+
+class SignatureVerifier(Protocol):
+    def verify(self, public_key_hex: str, message: bytes, signature_hex: str) -> bool:
+        """True when the signature over message is valid for the key."""
+
+
+class Tokens(Protocol):
+    def issue(self, claims: Mapping[str, Any]) -> str:
+        """A signed token carrying the claims."""
+
+    def read(self, token: str) -> dict[str, Any]:
+        """The claims of a token we signed; raises Unauthenticated otherwise."""

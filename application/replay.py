@@ -1,0 +1,66 @@
+"""Rebuild every balance from the events alone, and compare with the wallets' own state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from application.ledger import Ledger
+
+PAGE = 1000
+
+
+def ledger_events(ledger: Ledger, after: int = 0) -> Iterator[tuple[int, Any]]:
+    """(position, domain event) in notification order, page by page."""
+    position = after
+    while True:
+        page = ledger.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False)
+        if not page:
+            return
+        for notification in page:
+            yield notification.id, ledger.mapper.to_domain_event(notification)
+        position = page[-1].id
+
+
+def replay_balances(ledger: Ledger, as_of: datetime | None = None) -> dict[str, Decimal]:
+    """Balance of every wallet, from WalletOpened, CreditsToppedUp and CreditsReversed events."""
+    owners: dict[UUID, str] = {}
+    balances: dict[str, Decimal] = {}
+    for _, event in ledger_events(ledger):
+        if as_of is not None and event.timestamp > as_of:
+            continue
+        kind = type(event).__name__
+        if kind == "WalletOpened":
+            owners[event.originator_id] = event.user_id
+            balances.setdefault(event.user_id, Decimal("0.00"))
+        elif kind == "CreditsToppedUp":
+            user = owners[event.originator_id]
+            balances[user] += event.amount
+        elif kind == "CreditsReversed":
+            user = owners[event.originator_id]
+            balances[user] -= event.amount
+    return balances
+
+
+@dataclass(frozen=True)
+class BalanceCheck:
+    user_id: str
+    replayed: Decimal
+    wallet: Decimal
+
+    @property
+    def agrees(self) -> bool:
+        return self.replayed == self.wallet
+
+
+def check_balances(ledger: Ledger) -> list[BalanceCheck]:
+    """Every replayed balance beside the balance its wallet aggregate holds."""
+    checks = []
+    for user_id, replayed in sorted(replay_balances(ledger).items()):
+        wallet = ledger.wallet_of(user_id)
+        checks.append(BalanceCheck(user_id, replayed, wallet.balance if wallet else Decimal("0.00")))
+    return checks

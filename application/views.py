@@ -1,0 +1,62 @@
+"""Read models handed to the edges: plain values, never aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from domain.payment import Payment
+from domain.wallet import Wallet, WalletEntry
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    payment_id: UUID
+    user_id: str
+    reference: str
+    gateway: str
+    status: str
+    amount: Decimal
+    currency: str
+    credits: Decimal
+    payment_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    instructions: Mapping[str, str] = field(default_factory=dict)
+    status_reason: str | None = None
+
+    @classmethod
+    def of(cls, payment: Payment) -> PaymentView:
+        return cls(
+            payment_id=payment.id,
+            user_id=payment.user_id,
+            reference=payment.reference,
+            gateway=payment.gateway,
+            status=str(payment.status),
+            amount=payment.amount,
+            currency=payment.currency,
+            credits=payment.credits,
+            payment_url=payment.payment_url,
+            created_at=payment.created_on,
+            updated_at=payment.modified_on,
+            instructions=dict(payment.instructions),
+            status_reason=payment.status_reason,
+        )
+
+
+@dataclass(frozen=True)
+class WalletView:
+    user_id: str
+    balance: Decimal
+    entries: tuple[WalletEntry, ...]
+
+    @classmethod
+    def of(cls, wallet: Wallet) -> WalletView:
+        return cls(wallet.user_id, wallet.balance, tuple(reversed(wallet.entries)))
+
+    @classmethod
+    def empty(cls, user_id: str) -> WalletView:
+        return cls(user_id, Decimal("0.00"), ())

@@ -1,0 +1,29 @@
+"""The domain's error hierarchy: every rule the aggregates and values enforce."""
+
+
+class DomainError(Exception):
+    """A business rule was broken; nothing changed."""
+
+
+class InvalidAmount(DomainError):
+    """An amount is not a positive, finite number at its currency's precision."""
+
+
+class UnsupportedCurrency(DomainError):
+    """The currency is not one mcpay knows."""
+
+
+class CurrencyMismatch(DomainError):
+    """Two amounts in different currencies were combined."""
+
+
+class TransitionNotAllowed(DomainError):
+    """The payment's current status does not allow this change."""
+
+
+class AlreadyCredited(DomainError):
+    """The wallet already holds the credit for this payment."""
+
+
+class NothingToReverse(DomainError):
+    """A reversal asked for more than the payment credited."""

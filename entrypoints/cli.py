@@ -1,0 +1,83 @@
+"""The `mcpay` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from nacl.signing import SigningKey
+
+from application.replay import check_balances
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import SettingsError, load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.run(args)
+    except SettingsError as error:
+        print(f"mcpay: configuration error: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcpay", description="Payments and the Mycelium Credits ledger.")
+    commands = parser.add_subparsers(title="commands")
+    serve = commands.add_parser("serve", help="serve the API and the SPA (HOST, PORT, DATABASE_URL)")
+    serve.set_defaults(run=_serve)
+    keygen = commands.add_parser("keygen", help="print a new ed25519 keypair (hex)")
+    keygen.set_defaults(run=_keygen)
+    ledger = commands.add_parser("ledger", help="ledger tools").add_subparsers(title="ledger commands")
+    replay = ledger.add_parser("replay", help="rebuild every balance from the events and compare with the wallets")
+    replay.set_defaults(run=_replay)
+    return parser
+
+
+def _serve(_: argparse.Namespace) -> int:
+    import uvicorn
+
+    from entrypoints.http.app import create_app
+
+    settings = load_settings()
+    services = bootstrap(settings)
+    mode = "demo" if settings.demo_payment else "live"
+    print(f"mcpay: serving on {settings.public_base_url} ({mode} mode, {_store_name(settings.database_url)})")
+    uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _keygen(_: argparse.Namespace) -> int:
+    key = SigningKey.generate()
+    print(f"private_key={key.encode().hex()}")
+    print(f"public_key={key.verify_key.encode().hex()}")
+    return 0
+
+
+def _replay(_: argparse.Namespace) -> int:
+    services = bootstrap(load_settings())
+    try:
+        checks = check_balances(services.ledger)
+    finally:
+        services.close()
+    disagreements = [check for check in checks if not check.agrees]
+    print(f"{'user_id':64}  {'replayed MC':>14}  {'wallet MC':>14}")
+    for check in checks:
+        mark = "" if check.agrees else "  MISMATCH"
+        print(f"{check.user_id:64}  {check.replayed:>14}  {check.wallet:>14}{mark}")
+    print(f"{len(checks)} wallets, {len(disagreements)} disagreements")
+    return 1 if disagreements else 0
+
+
+def _store_name(database_url: str) -> str:
+    return database_url.split("://", 1)[0] if "@" in database_url else database_url
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

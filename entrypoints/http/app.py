@@ -1,0 +1,70 @@
+"""The Litestar application: routes, dependencies, error mapping, limits, OpenAPI, SPA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+
+from entrypoints.bootstrap import Services
+from entrypoints.http.auth import PUBLIC, bearer_auth
+from entrypoints.http.demo import DemoCheckoutController
+from entrypoints.http.identity import IdentityController
+from entrypoints.http.ops import healthz, readyz
+from entrypoints.http.payments import PaymentsController, WalletController
+from entrypoints.http.problems import problem_details_plugin
+from entrypoints.http.webhooks import WebhooksController
+
+SPA_DIRECTORY = Path(__file__).parent / "spa"
+
+
+def _services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    opt = PUBLIC
+    include_in_schema = False
+
+
+def create_app(services: Services) -> Litestar:
+    prometheus = PrometheusConfig(app_name="mcpay", group_path=True, exclude=["/metrics"])
+    return Litestar(
+        route_handlers=[
+            IdentityController,
+            PaymentsController,
+            WalletController,
+            WebhooksController,
+            DemoCheckoutController,
+            healthz,
+            readyz,
+            MetricsController,
+            create_static_files_router(
+                path="/", directories=[SPA_DIRECTORY], html_mode=True, opt=PUBLIC, include_in_schema=False
+            ),
+        ],
+        dependencies={"services": Provide(_services, sync_to_thread=False)},
+        state=State({"services": services}),
+        middleware=[prometheus.middleware, bearer_auth],
+        plugins=[problem_details_plugin()],
+        request_max_body_size=services.settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="mcpay",
+            version="1.0.0",
+            path="/schema",
+            description="Top up a wallet of Mycelium Credits through Stripe, ClickPesa or bank transfer.",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        on_shutdown=[services.close],
+    )

@@ -1,0 +1,37 @@
+"""/api/auth: keypair sign-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from application.identity import Principal
+from entrypoints.bootstrap import Services
+from entrypoints.http.auth import PUBLIC
+from entrypoints.http.schemas import ChallengeRequest, ChallengeResponse, Me, SessionRequest, SessionResponse
+
+
+class IdentityController(Controller):
+    path = "/api/auth"
+    tags = ["identity"]
+
+    @post("/challenge", opt=PUBLIC, status_code=HTTP_200_OK, sync_to_thread=True)
+    def challenge(self, data: ChallengeRequest, services: Services) -> ChallengeResponse:
+        """A single-use challenge for an ed25519 public key to sign; valid five minutes."""
+        return ChallengeResponse.of(services.identity.challenge(data.public_key))
+
+    @post("/session", opt=PUBLIC, status_code=HTTP_200_OK, sync_to_thread=True)
+    def open_session(self, data: SessionRequest, services: Services) -> SessionResponse:
+        """A session token for a signed challenge (hex ed25519 signature of the challenge's UTF-8 bytes)."""
+        return SessionResponse.of(services.identity.open_session(data.public_key, data.challenge, data.signature))
+
+    @get("/me", sync_to_thread=False)
+    def me(self, request: Request[Principal, Any, Any]) -> Me:
+        return Me.of(request.user)
+
+    @delete("/session", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    def close_session(self, request: Request[Principal, Any, Any], services: Services) -> None:
+        """End this session: its token stops working at once."""
+        services.identity.close_session(request.user)

@@ -1,0 +1,26 @@
+"""Health and readiness probes."""
+
+from __future__ import annotations
+
+from litestar import get
+
+from application.errors import StoreUnavailable
+from entrypoints.bootstrap import Services
+from entrypoints.http.auth import PUBLIC
+from entrypoints.http.schemas import Health
+
+
+@get("/healthz", opt=PUBLIC, tags=["operations"], sync_to_thread=False)
+def healthz() -> Health:
+    """The process is up."""
+    return Health("ok")
+
+
+@get("/readyz", opt=PUBLIC, tags=["operations"], sync_to_thread=True)
+def readyz(services: Services) -> Health:
+    """The event store answers (503 otherwise)."""
+    try:
+        services.ledger.recorder.max_notification_id()
+    except Exception as error:
+        raise StoreUnavailable("the event store does not answer") from error
+    return Health("ready")

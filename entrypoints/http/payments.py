@@ -1,0 +1,77 @@
+"""/api/payments and /api/wallet: a user's own top-ups and balance."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from application.errors import Invalid
+from application.identity import Principal
+from application.payments import TopUpOrder
+from entrypoints.bootstrap import Services
+from entrypoints.http.auth import PUBLIC
+from entrypoints.http.schemas import GatewayInfo, InitiatePayment, Payment, PaymentList, Wallet
+
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        description="Same key and body: the same payment again (200). Same key, other body: 409.",
+    ),
+]
+
+
+class PaymentsController(Controller):
+    path = "/api/payments"
+    tags = ["payments"]
+
+    @get("/gateways", opt=PUBLIC, sync_to_thread=False)
+    def gateways(self, services: Services) -> list[GatewayInfo]:
+        """The gateways offered, their currencies and minimum amounts."""
+        return [GatewayInfo.of(offer) for offer in services.payments.offers()]
+
+    @post(
+        "/initiate",
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+        responses={200: ResponseSpec(Payment, description="An Idempotency-Key replay: the earlier payment")},
+    )
+    def initiate(
+        self,
+        data: InitiatePayment,
+        request: Request[Principal, Any, Any],
+        services: Services,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Payment]:
+        """Start a top-up: 201 with the new payment and its `payment_url`; 200 for an Idempotency-Key replay."""
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+            raise Invalid("Idempotency-Key must be 1 to 255 characters")
+        order = TopUpOrder(data.amount, data.currency, data.gateway, data.email)
+        result = services.payments.initiate(request.user.user_id, order, idempotency_key)
+        status = HTTP_200_OK if result.replayed else HTTP_201_CREATED
+        return Response(Payment.of(result.payment), status_code=status)
+
+    @get("/{payment_id:uuid}", sync_to_thread=True)
+    def payment(self, payment_id: UUID, request: Request[Principal, Any, Any], services: Services) -> Payment:
+        return Payment.of(services.payments.payment_of(request.user.user_id, payment_id))
+
+    @get("/", sync_to_thread=True)
+    def payments(self, request: Request[Principal, Any, Any], services: Services) -> PaymentList:
+        """The caller's payments, newest first."""
+        return PaymentList([Payment.of(view) for view in services.payments.payments_of(request.user.user_id)])
+
+
+class WalletController(Controller):
+    path = "/api/wallet"
+    tags = ["payments"]
+
+    @get("/", sync_to_thread=True)
+    def wallet(self, request: Request[Principal, Any, Any], services: Services) -> Wallet:
+        """Balance in MC and transactions, newest first."""
+        return Wallet.of(services.payments.wallet_of(request.user.user_id))

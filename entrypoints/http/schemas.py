@@ -1,0 +1,161 @@
+"""Request and response bodies at the HTTP edge, one Struct per operation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from application.gateways import GatewayOffer
+from application.identity import Challenge, Principal, Session
+from application.views import PaymentView, WalletView
+
+BANK_FIELDS = ("bank_name", "account_name", "account_number", "swift_code", "reference")
+
+
+class ChallengeRequest(msgspec.Struct):
+    public_key: str
+
+
+class ChallengeResponse(msgspec.Struct):
+    challenge: str
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, challenge: Challenge) -> ChallengeResponse:
+        return cls(challenge.challenge, challenge.expires_at)
+
+
+class SessionRequest(msgspec.Struct):
+    public_key: str
+    challenge: str
+    signature: str
+
+
+class SessionResponse(msgspec.Struct):
+    token: str
+    expires_at: datetime
+    user_id: str
+
+    @classmethod
+    def of(cls, session: Session) -> SessionResponse:
+        return cls(session.token, session.expires_at, session.user_id)
+
+
+class Me(msgspec.Struct):
+    user_id: str
+    public_key: str
+    roles: list[str]
+
+    @classmethod
+    def of(cls, principal: Principal) -> Me:
+        return cls(principal.user_id, principal.public_key, list(principal.roles))
+
+
+class GatewayInfo(msgspec.Struct):
+    name: str
+    currencies: list[str]
+    min_amount: dict[str, str]
+    demo: bool
+
+    @classmethod
+    def of(cls, offer: GatewayOffer) -> GatewayInfo:
+        minimums = {currency: str(amount) for currency, amount in offer.min_amounts.items()}
+        return cls(offer.name, list(offer.currencies), minimums, offer.demo)
+
+
+class InitiatePayment(msgspec.Struct):
+    """`amount` is a decimal string or a JSON number, with at most the currency's minor digits."""
+
+    amount: Decimal
+    currency: str
+    gateway: str
+    email: str | None = None
+
+
+class BankDetails(msgspec.Struct):
+    bank_name: str
+    account_name: str
+    account_number: str
+    swift_code: str
+    reference: str
+
+
+class Payment(msgspec.Struct, omit_defaults=True):
+    payment_id: UUID
+    reference: str
+    gateway: str
+    status: str
+    amount: str
+    currency: str
+    credits: str
+    payment_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    bank_details: BankDetails | None = None
+    status_reason: str | None = None
+
+    @classmethod
+    def of(cls, view: PaymentView) -> Payment:
+        bank = None
+        if view.gateway == "bank" and all(field in view.instructions for field in BANK_FIELDS):
+            bank = BankDetails(**{field: view.instructions[field] for field in BANK_FIELDS})
+        return cls(
+            payment_id=view.payment_id,
+            reference=view.reference,
+            gateway=view.gateway,
+            status=view.status,
+            amount=str(view.amount),
+            currency=view.currency,
+            credits=str(view.credits),
+            payment_url=view.payment_url,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+            bank_details=bank,
+            status_reason=view.status_reason,
+        )
+
+
+class PaymentList(msgspec.Struct):
+    items: list[Payment]
+
+
+class WalletTransaction(msgspec.Struct):
+    type: Literal["top_up", "reversal"]
+    amount: str
+    payment_id: UUID
+    at: datetime
+    balance_after: str
+
+
+class Wallet(msgspec.Struct):
+    user_id: str
+    balance: str
+    currency: str
+    transactions: list[WalletTransaction]
+
+    @classmethod
+    def of(cls, view: WalletView) -> Wallet:
+        transactions = [
+            WalletTransaction(
+                type="top_up" if entry.kind == "top_up" else "reversal",
+                amount=str(entry.amount),
+                payment_id=entry.payment_id,
+                at=entry.at,
+                balance_after=str(entry.balance_after),
+            )
+            for entry in view.entries
+        ]
+        return cls(view.user_id, str(view.balance), "MC", transactions)
+
+
+class WebhookReceipt(msgspec.Struct):
+    received: bool
+    result: str
+
+
+class Health(msgspec.Struct):
+    status: str

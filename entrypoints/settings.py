@@ -1,0 +1,189 @@
+"""Settings: read once from the environment into a frozen object, each value validated."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+
+HEX_KEY = re.compile(r"[0-9a-f]{64}")
+DEFAULT_RATES = "USD=1,EUR=1.08,TZS=0.00037"
+
+
+class SettingsError(ValueError):
+    """A setting is malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/mcpay.sqlite3"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    demo_payment: bool = True
+    session_secret: str = ""
+    session_ttl_seconds: int = 12 * 3600
+    admin_public_keys: frozenset[str] = frozenset()
+    auditor_public_keys: frozenset[str] = frozenset()
+    ledger_signing_key: str = ""
+    credit_rates: Mapping[str, Decimal] = field(default_factory=lambda: parse_rates("CREDIT_RATES", DEFAULT_RATES))
+    stripe_secret_key: str = ""
+    stripe_webhook_secrets: tuple[str, ...] = ()
+    stripe_api_base: str = "https://api.stripe.com"
+    clickpesa_client_id: str = ""
+    clickpesa_api_secret: str = ""
+    clickpesa_webhook_secret: str = ""
+    clickpesa_api_base: str = "https://api.clickpesa.com/third-parties"
+    bank_name: str = ""
+    bank_account_name: str = ""
+    bank_account_number: str = ""
+    bank_swift_code: str = ""
+    bank_min_amount: Decimal = Decimal(1000)
+    bank_confirmations_required: int = 1
+    max_body_bytes: int = 64 * 1024
+
+    def __repr__(self) -> str:
+        return "Settings(<values hidden: some are secrets>)"
+
+    @cached_property
+    def effective_session_secret(self) -> str:
+        """SESSION_SECRET, or in demo mode a per-database secret, so demo runs need no setup."""
+        if self.session_secret:
+            return self.session_secret
+        return hashlib.sha256(f"mcpay-demo-session:{self.database_url}".encode()).hexdigest()
+
+    def demo_secret(self, purpose: str) -> str:
+        """A webhook secret for a simulated gateway, stable across restarts of one deployment."""
+        return hmac.new(self.effective_session_secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+def parse_rates(name: str, text: str) -> dict[str, Decimal]:
+    rates: dict[str, Decimal] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        code, sep, value = item.partition("=")
+        try:
+            rate = Decimal(value.strip())
+        except InvalidOperation:
+            rate = Decimal("NaN")
+        if not sep or not re.fullmatch(r"[A-Z]{3}", code.strip()) or not rate.is_finite() or rate <= 0:
+            raise SettingsError(f"{name}: {item!r} is not CODE=positive-number (e.g. USD=1,EUR=1.08)")
+        rates[code.strip()] = rate
+    if not rates:
+        raise SettingsError(f"{name} lists no rates")
+    return rates
+
+
+def _bool(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {text!r}")
+
+
+def _int(name: str, text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {text!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def _decimal(name: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise SettingsError(f"{name} must be a number, not {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise SettingsError(f"{name} must be a non-negative number")
+    return value
+
+
+def _keys(name: str, text: str) -> frozenset[str]:
+    keys = frozenset(filter(None, (part.strip().lower() for part in text.split(","))))
+    for key in keys:
+        if not HEX_KEY.fullmatch(key):
+            raise SettingsError(f"{name}: {key[:16]}... is not a 64-hex-digit ed25519 public key")
+    return keys
+
+
+def _url(name: str, text: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", text):
+        raise SettingsError(f"{name} must be an http(s) URL")
+    return text.rstrip("/")
+
+
+def _signing_key(name: str, text: str) -> str:
+    if text and not HEX_KEY.fullmatch(text.strip().lower()):
+        raise SettingsError(f"{name} must be a 64-hex-digit ed25519 private seed")
+    return text.strip().lower()
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment; a malformed value raises SettingsError naming it."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    values: dict[str, object] = {}
+    plain = {
+        "DATABASE_URL": "database_url",
+        "HOST": "host",
+        "SESSION_SECRET": "session_secret",
+        "STRIPE_SECRET_KEY": "stripe_secret_key",
+        "CLICKPESA_CLIENT_ID": "clickpesa_client_id",
+        "CLICKPESA_API_SECRET": "clickpesa_api_secret",
+        "CLICKPESA_WEBHOOK_SECRET": "clickpesa_webhook_secret",
+        "BANK_NAME": "bank_name",
+        "BANK_ACCOUNT_NAME": "bank_account_name",
+        "BANK_ACCOUNT_NUMBER": "bank_account_number",
+        "BANK_SWIFT_CODE": "bank_swift_code",
+    }
+    for var, attr in plain.items():
+        if (text := get(var)) is not None:
+            values[attr] = text
+    parsers = {
+        "PORT": ("port", lambda n, t: _int(n, t, 1, 65535)),
+        "SESSION_TTL_SECONDS": ("session_ttl_seconds", lambda n, t: _int(n, t, 60, 30 * 86400)),
+        "PUBLIC_BASE_URL": ("public_base_url", _url),
+        "STRIPE_API_BASE": ("stripe_api_base", _url),
+        "CLICKPESA_API_BASE": ("clickpesa_api_base", _url),
+        "DEMO_PAYMENT": ("demo_payment", _bool),
+        "ADMIN_PUBLIC_KEYS": ("admin_public_keys", _keys),
+        "AUDITOR_PUBLIC_KEYS": ("auditor_public_keys", _keys),
+        "LEDGER_SIGNING_KEY": ("ledger_signing_key", _signing_key),
+        "CREDIT_RATES": ("credit_rates", parse_rates),
+        "BANK_MIN_AMOUNT": ("bank_min_amount", _decimal),
+        "BANK_CONFIRMATIONS_REQUIRED": ("bank_confirmations_required", lambda n, t: _int(n, t, 1, 5)),
+    }
+    for var, (attr, parse) in parsers.items():
+        if (text := get(var)) is not None:
+            values[attr] = parse(var, text)
+    if (text := get("STRIPE_WEBHOOK_SECRET")) is not None:
+        values["stripe_webhook_secrets"] = tuple(s.strip() for s in text.split(",") if s.strip())
+    if "public_base_url" not in values:
+        values["public_base_url"] = f"http://{values.get('host', '127.0.0.1')}:{values.get('port', 8000)}"
+    settings = Settings(**values)  # type: ignore[arg-type]
+    _check_consistency(settings)
+    return settings
+
+
+def _check_consistency(settings: Settings) -> None:
+    if not settings.database_url.startswith(("sqlite:", "postgresql:", "postgres:", "memory:")):
+        raise SettingsError("DATABASE_URL must start with sqlite:, postgresql: or memory:")
+    if not settings.demo_payment and not settings.session_secret:
+        raise SettingsError("SESSION_SECRET must be set when DEMO_PAYMENT=false")
+    if settings.session_secret and len(settings.session_secret) < 32:
+        raise SettingsError("SESSION_SECRET must be at least 32 characters")
+    if "USD" not in settings.credit_rates:
+        raise SettingsError("CREDIT_RATES must include USD (minimums are stated in USD)")
