@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from uuid import UUID
 
 from application.ledger import Ledger
@@ -25,6 +26,20 @@ class FollowingPaymentQueries:
     def payments_of(self, user_id: str) -> list[PaymentView]:
         self._catch_up()
         views = [self._payments[pid] for pid in self._by_user.get(user_id, ())]
+        return sorted(views, key=lambda view: (view.created_at, str(view.payment_id)), reverse=True)
+
+    def pending_since(self, cutoff: datetime) -> list[PaymentView]:
+        self._catch_up()
+        pending = [v for v in self._payments.values() if v.status == "pending" and v.created_at < cutoff]
+        return sorted(pending, key=lambda view: view.created_at)
+
+    def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
+        self._catch_up()
+        views = [
+            view
+            for view in self._payments.values()
+            if (status is None or view.status == status) and (gateway is None or view.gateway == gateway)
+        ]
         return sorted(views, key=lambda view: (view.created_at, str(view.payment_id)), reverse=True)
 
     def _catch_up(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Collection
@@ -121,10 +122,8 @@ class IdentityService:
         return Principal(user_id, session_id, self.roles_of(user_id))
 
     def close_session(self, principal: Principal) -> None:
-        try:
+        with contextlib.suppress(IntegrityError):  # already ended
             self._store.record(SessionRevocation(session_id=principal.session_id))
-        except IntegrityError:
-            pass  # already ended
 
     def roles_of(self, public_key: str) -> tuple[str, ...]:
         roles = ["user"]

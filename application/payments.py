@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,8 +69,8 @@ class PaymentService:
         try:
             payment = self._record_new(user_id, gateway.offer.name, price, idempotency_key, fingerprint)
         except IntegrityError:
-            assert idempotency_key is not None  # only the idempotency record can still collide
-            again = self._replay(user_id, idempotency_key, fingerprint)
+            # Without a key, reference collisions were retried; what still collides is the key's record.
+            again = None if idempotency_key is None else self._replay(user_id, idempotency_key, fingerprint)
             if again is None:
                 raise
             return Initiated(again, replayed=True)
@@ -106,8 +107,7 @@ class PaymentService:
         return retry_on_conflict(lambda: self._apply_once(event))
 
     def _apply_once(self, event: GatewayEvent) -> str:
-        assert event.reference is not None
-        payment = self._ledger.payment_by_reference(event.reference)
+        payment = self._ledger.payment_by_reference(event.reference or "")
         if payment is None or payment.gateway != event.gateway:
             return self._record_unmatched(event)
         outcome = settle(payment, event)
@@ -121,10 +121,8 @@ class PaymentService:
         record = UnmatchedGatewayEvent(
             gateway=event.gateway, key=event.key, reference=event.reference or "", evidence=dict(event.evidence)
         )
-        try:
+        with contextlib.suppress(IntegrityError):  # the same unmatched event again: already recorded
             self._ledger.commit(record)
-        except IntegrityError:
-            pass  # the same unmatched event again: already recorded
         return "unmatched"
 
     def _gateway(self, name: str) -> PaymentGateway:
@@ -149,9 +147,7 @@ class PaymentService:
             raise IdempotencyConflict("this Idempotency-Key was already used with a different request")
         return self.payment(record.payment_id)
 
-    def _record_new(
-        self, user_id: str, gateway: str, price: Money, key: str | None, fingerprint: str
-    ) -> Payment:
+    def _record_new(self, user_id: str, gateway: str, price: Money, key: str | None, fingerprint: str) -> Payment:
         def attempt() -> Payment:
             payment = Payment.initiate(
                 self._ids.payment_id(), user_id, gateway, self._ids.reference(), price, self._rates[price.currency]

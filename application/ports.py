@@ -58,6 +58,12 @@ class PaymentQueries(Protocol):
     def payments_of(self, user_id: str) -> list[PaymentView]:
         """A user's payments, newest first."""
 
+    def pending_since(self, cutoff: datetime) -> list[PaymentView]:
+        """Payments still pending that were created before `cutoff`, oldest first."""
+
+    def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
+        """Every user's payments, optionally of one status and gateway, newest first."""
+
 
 class SignatureVerifier(Protocol):
     def verify(self, public_key_hex: str, message: bytes, signature_hex: str) -> bool:

@@ -28,8 +28,7 @@ def settle(payment: Payment, event: GatewayEvent) -> str:
 def _paid(payment: Payment, event: GatewayEvent, evidence: dict[str, str]) -> str:
     paid = event.paid
     if payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED):
-        if payment.is_pending and paid == payment.price:
-            assert paid is not None
+        if payment.is_pending and paid is not None and paid == payment.price:
             payment.confirm(paid, event.key, evidence)
             return "confirmed"
         reason = (

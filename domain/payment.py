@@ -169,4 +169,3 @@ class Payment(Aggregate):
 
     def __repr__(self) -> str:
         return f"Payment({self.id}, {self.reference}, {self.status})"
-

@@ -61,7 +61,8 @@ class Wallet(Aggregate):
         balance_after: Decimal
 
         def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Wallet)
+            if not isinstance(aggregate, Wallet):
+                raise TypeError(f"{type(self).__name__} applies to a Wallet")
             aggregate.balance = self.balance_after
             aggregate.credited[self.payment_id] = self.amount
             aggregate.entries.append(
@@ -89,7 +90,8 @@ class Wallet(Aggregate):
         balance_after: Decimal
 
         def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Wallet)
+            if not isinstance(aggregate, Wallet):
+                raise TypeError(f"{type(self).__name__} applies to a Wallet")
             aggregate.balance = self.balance_after
             aggregate.reversed[self.payment_id] = aggregate.reversed.get(self.payment_id, Decimal(0)) + self.amount
             aggregate.entries.append(

@@ -22,6 +22,7 @@ from application.ledger import Ledger
 from application.payments import PaymentService
 from application.ports import Clock, Identifiers, PaymentGateway, WebhookSimulator
 from application.pricing import minimums
+from application.reconciliation import Reconciler
 from domain.money import MINOR_DIGITS
 from entrypoints.settings import Settings, SettingsError
 
@@ -41,6 +42,7 @@ class Services:
         identity: IdentityService,
         payments: PaymentService,
         simulators: Mapping[str, WebhookSimulator],
+        reconciler: Reconciler,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -48,6 +50,7 @@ class Services:
         self.identity = identity
         self.payments = payments
         self.simulators = simulators
+        self.reconciler = reconciler
 
     def close(self) -> None:
         self.ledger.close()
@@ -77,10 +80,10 @@ def bootstrap(
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
     )
     chosen = dict(gateways) if gateways is not None else configured_gateways(settings)
-    payments = PaymentService(
-        ledger, chosen, settings.credit_rates, ids or RandomIdentifiers(), FollowingPaymentQueries(ledger)
-    )
-    return Services(settings, ledger, identity_store, identity, payments, demo_simulators(settings))
+    queries = FollowingPaymentQueries(ledger)
+    payments = PaymentService(ledger, chosen, settings.credit_rates, ids or RandomIdentifiers(), queries)
+    reconciler = Reconciler(payments, chosen, queries, clock, timedelta(seconds=settings.reconcile_min_age_seconds))
+    return Services(settings, ledger, identity_store, identity, payments, demo_simulators(settings), reconciler)
 
 
 def configured_gateways(settings: Settings) -> dict[str, PaymentGateway]:

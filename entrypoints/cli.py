@@ -34,9 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     keygen = commands.add_parser("keygen", help="print a new ed25519 keypair (hex)")
     keygen.set_defaults(run=_keygen)
+    sign = commands.add_parser("sign", help="sign a sign-in challenge with a private key (hex signature)")
+    sign.add_argument("--private-key", required=True, help="64-hex-digit ed25519 private seed (from keygen)")
+    sign.add_argument("challenge", help="the challenge exactly as /api/auth/challenge returned it")
+    sign.set_defaults(run=_sign)
     ledger = commands.add_parser("ledger", help="ledger tools").add_subparsers(title="ledger commands")
     replay = ledger.add_parser("replay", help="rebuild every balance from the events and compare with the wallets")
     replay.set_defaults(run=_replay)
+    reconcile = commands.add_parser("reconcile", help="ask the gateways once about payments pending too long")
+    reconcile.set_defaults(run=_reconcile)
     return parser
 
 
@@ -60,6 +66,16 @@ def _keygen(_: argparse.Namespace) -> int:
     return 0
 
 
+def _sign(args: argparse.Namespace) -> int:
+    try:
+        key = SigningKey(bytes.fromhex(args.private_key))
+    except ValueError:
+        print("mcpay: --private-key must be 64 hex digits", file=sys.stderr)
+        return 2
+    print(key.sign(args.challenge.encode()).signature.hex())
+    return 0
+
+
 def _replay(_: argparse.Namespace) -> int:
     services = bootstrap(load_settings())
     try:
@@ -73,6 +89,17 @@ def _replay(_: argparse.Namespace) -> int:
         print(f"{check.user_id:64}  {check.replayed:>14}  {check.wallet:>14}{mark}")
     print(f"{len(checks)} wallets, {len(disagreements)} disagreements")
     return 1 if disagreements else 0
+
+
+def _reconcile(_: argparse.Namespace) -> int:
+    services = bootstrap(load_settings())
+    try:
+        report = services.reconciler.run_once()
+    finally:
+        services.close()
+    outcomes = ", ".join(f"{name}: {count}" for name, count in sorted(report.outcomes.items())) or "nothing to do"
+    print(f"examined {report.examined} pending payments; {outcomes}; gateway errors: {report.errors}")
+    return 1 if report.errors else 0
 
 
 def _store_name(database_url: str) -> str:

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -46,6 +46,8 @@ class Settings:
     bank_min_amount: Decimal = Decimal(1000)
     bank_confirmations_required: int = 1
     max_body_bytes: int = 64 * 1024
+    reconcile_interval_seconds: int = 60
+    reconcile_min_age_seconds: int = 600
 
     def __repr__(self) -> str:
         return "Settings(<values hidden: some are secrets>)"
@@ -152,7 +154,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for var, attr in plain.items():
         if (text := get(var)) is not None:
             values[attr] = text
-    parsers = {
+    parsers: dict[str, tuple[str, Callable[[str, str], object]]] = {
         "PORT": ("port", lambda n, t: _int(n, t, 1, 65535)),
         "SESSION_TTL_SECONDS": ("session_ttl_seconds", lambda n, t: _int(n, t, 60, 30 * 86400)),
         "PUBLIC_BASE_URL": ("public_base_url", _url),
@@ -165,6 +167,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CREDIT_RATES": ("credit_rates", parse_rates),
         "BANK_MIN_AMOUNT": ("bank_min_amount", _decimal),
         "BANK_CONFIRMATIONS_REQUIRED": ("bank_confirmations_required", lambda n, t: _int(n, t, 1, 5)),
+        "RECONCILE_INTERVAL_SECONDS": ("reconcile_interval_seconds", lambda n, t: _int(n, t, 0, 86400)),
+        "RECONCILE_MIN_AGE_SECONDS": ("reconcile_min_age_seconds", lambda n, t: _int(n, t, 0, 30 * 86400)),
     }
     for var, (attr, parse) in parsers.items():
         if (text := get(var)) is not None:

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from adapters.clickpesa.checksum import matches
 from application.errors import WebhookRejected
 from application.gateways import GatewayEvent, Outcome
-from adapters.clickpesa.checksum import matches
 from domain.errors import DomainError
 from domain.money import Money
 

@@ -8,8 +8,8 @@ import json
 import secrets
 import time
 
-from application.views import PaymentView
 from adapters.stripe.webhooks import ZERO_DECIMAL
+from application.views import PaymentView
 
 
 class StripeSimulator:

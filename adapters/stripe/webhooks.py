@@ -24,7 +24,9 @@ SESSION_OUTCOMES = {
 }
 
 # Stripe sends these in the currency's smallest unit, yet without minor digits of their own.
-ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
+ZERO_DECIMAL = frozenset(
+    ["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]
+)
 
 
 def money_from_stripe(minor_units: int, currency: str) -> Money:

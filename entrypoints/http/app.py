@@ -12,6 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 
+from entrypoints.background import background_tasks
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import PUBLIC, bearer_auth
 from entrypoints.http.demo import DemoCheckoutController
@@ -66,5 +67,6 @@ def create_app(services: Services) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
+        lifespan=[background_tasks],
         on_shutdown=[services.close],
     )

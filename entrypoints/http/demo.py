@@ -8,7 +8,7 @@ from uuid import UUID
 
 import anyio
 import httpx
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -20,7 +20,7 @@ from entrypoints.http.auth import PUBLIC
 
 class DemoCheckoutController(Controller):
     path = "/demo/checkout/{payment_id:uuid}"
-    tags = ["demo"]
+    tags = ("demo",)
     opt = PUBLIC
     include_in_schema = True
 
@@ -52,7 +52,7 @@ async def _deliver(payment_id: UUID, outcome: str, request: Request[Any, Any, An
     if simulator is None:
         raise Conflict(f"{payment.gateway} payments are not settled on a checkout page: an admin confirms them")
     body, headers = simulator.simulate(payment, outcome)
-    transport = httpx.ASGITransport(app=request.app)
+    transport = httpx.ASGITransport(app=request.app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://mcpay.local") as client:
         answer = await client.post(f"/api/webhooks/{payment.gateway}", content=body, headers=headers)
     if answer.status_code != 200:

@@ -15,7 +15,7 @@ from entrypoints.http.schemas import ChallengeRequest, ChallengeResponse, Me, Se
 
 class IdentityController(Controller):
     path = "/api/auth"
-    tags = ["identity"]
+    tags = ("identity",)
 
     @post("/challenge", opt=PUBLIC, status_code=HTTP_200_OK, sync_to_thread=True)
     def challenge(self, data: ChallengeRequest, services: Services) -> ChallengeResponse:

@@ -29,7 +29,7 @@ IdempotencyKey = Annotated[
 
 class PaymentsController(Controller):
     path = "/api/payments"
-    tags = ["payments"]
+    tags = ("payments",)
 
     @get("/gateways", opt=PUBLIC, sync_to_thread=False)
     def gateways(self, services: Services) -> list[GatewayInfo]:
@@ -69,7 +69,7 @@ class PaymentsController(Controller):
 
 class WalletController(Controller):
     path = "/api/wallet"
-    tags = ["payments"]
+    tags = ("payments",)
 
     @get("/", sync_to_thread=True)
     def wallet(self, request: Request[Principal, Any, Any], services: Services) -> Wallet:

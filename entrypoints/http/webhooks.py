@@ -15,7 +15,7 @@ from entrypoints.http.schemas import WebhookReceipt
 
 class WebhooksController(Controller):
     path = "/api/webhooks"
-    tags = ["webhooks"]
+    tags = ("webhooks",)
     opt = PUBLIC
 
     @post("/stripe", status_code=HTTP_200_OK)
