@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from application.errors import WebhookRejected
-from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer
+from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer, Outcome
+from application.ports import Clock
 from application.views import PaymentView
+
+DEFAULT_EXPIRY = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -19,10 +23,21 @@ class BankAccount:
 
 
 class BankGateway:
-    def __init__(self, offer: GatewayOffer, account: BankAccount, base_url: str) -> None:
+    """Reconciliation expires transfers that no admin confirmed within `expiry`."""
+
+    def __init__(
+        self,
+        offer: GatewayOffer,
+        account: BankAccount,
+        base_url: str,
+        clock: Clock,
+        expiry: timedelta = DEFAULT_EXPIRY,
+    ) -> None:
         self._offer = offer
         self._account = account
         self._base_url = base_url.rstrip("/")
+        self._clock = clock
+        self._expiry = expiry
 
     @property
     def offer(self) -> GatewayOffer:
@@ -42,4 +57,13 @@ class BankGateway:
         raise WebhookRejected("bank transfers have no webhooks: an admin confirms them")
 
     def fetch_status(self, payment: PaymentView) -> GatewayEvent | None:
-        return None
+        """EXPIRED once the transfer is older than the expiry and no admin has confirmed it yet."""
+        deadline = payment.created_at + self._expiry
+        if payment.approvals or self._clock.now() < deadline:
+            return None
+        evidence = {
+            "reason": f"no transfer was confirmed within {self._expiry.days} days",
+            "expired_at": deadline.isoformat(),
+        }
+        key = f"bank:{payment.reference}:expired"
+        return GatewayEvent("bank", Outcome.EXPIRED, payment.reference, key, None, evidence)

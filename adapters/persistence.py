@@ -6,7 +6,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+
+SCHEMA_LOCK = int.from_bytes(b"mcpayddl")  # a PostgreSQL advisory lock key: 8 bytes, a positive bigint
 
 
 class NamedTablesSQLiteFactory(SQLiteFactory):
@@ -19,6 +22,22 @@ class NamedTablesSQLiteFactory(SQLiteFactory):
         if self.env_create_table():
             recorder.create_table()
         return recorder
+
+
+class SerializedPostgresFactory(PostgresFactory):
+    """PostgreSQL recorders whose tables are created by one process at a time.
+
+    The library re-runs `CREATE OR REPLACE FUNCTION` at every start; processes starting together
+    then fail with "tuple concurrently updated".
+    """
+
+    def application_recorder(self) -> ApplicationRecorder:
+        with self.datastore.get_connection() as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                return super().application_recorder()
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 class UnsupportedDatabaseUrl(ValueError):
@@ -45,14 +64,16 @@ def persistence_env(database_url: str) -> dict[str, str]:
         schema = parse_qs(parts.query).get("schema", [""])[0]
         return {
             "POSTGRES_SCHEMA": schema,
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": f"{__name__}:SerializedPostgresFactory",
             "POSTGRES_DBNAME": unquote(parts.path.removeprefix("/")) or "postgres",
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            # Connections kept open per application (two per process: ledger and identity), growing to
+            # 20 under load: several API processes must fit in PostgreSQL's default 100 connections.
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "18",
         }
     raise UnsupportedDatabaseUrl(f"DATABASE_URL scheme {parts.scheme!r} is not sqlite, postgresql or memory")

@@ -47,3 +47,7 @@ class GatewayRefused(GatewayError):
 
 class StoreUnavailable(ApplicationError):
     """The event store cannot be reached right now."""
+
+
+class SigningKeyMissing(ApplicationError):
+    """A signed export or checkpoint was asked for, but no ledger signing key is configured."""

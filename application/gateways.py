@@ -18,6 +18,7 @@ class CheckoutRequest:
     price: Money
     description: str
     customer_email: str | None = None
+    customer_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,19 +33,25 @@ class Outcome(StrEnum):
     PENDING = "pending"
     FAILED = "failed"
     EXPIRED = "expired"
+    REFUNDED = "refunded"  # part or all of a paid charge was given back (amounts are cumulative)
+    DISPUTED = "disputed"  # the payer disputed the charge
     IRRELEVANT = "irrelevant"
 
 
 @dataclass(frozen=True)
 class GatewayEvent:
-    """A verified statement from a gateway about one payment, by its reference."""
+    """A verified statement from a gateway about one payment, by its reference or its gateway object."""
 
     gateway: str
     outcome: Outcome
     reference: str | None
     key: str  # what makes two deliveries "the same thing" (the gateway object and outcome)
-    paid: Money | None = None
+    paid: Money | None = None  # for REFUNDED: what the refunded charge was for
     evidence: Mapping[str, str] = field(default_factory=dict)
+    # The gateway's own object that was paid (Stripe: the payment intent): linked to the payment when it is
+    # confirmed, and the only way refunds and disputes (which carry no reference) find their payment.
+    gateway_object: str | None = None
+    refunded: Money | None = None  # for REFUNDED: the total refunded so far
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from application.errors import NotFound, StoreUnavailable
+from domain.checkpoint import LedgerCheckpoint
 from domain.indexes import GatewayObject, IdempotencyRecord, PaymentReference
 from domain.payment import Payment
 from domain.wallet import Wallet
@@ -42,6 +43,9 @@ class Ledger(Application[UUID]):
 
     def wallet_of(self, user_id: str) -> Wallet | None:
         return self._find(Wallet, Wallet.create_id(user_id))
+
+    def checkpoints(self) -> LedgerCheckpoint | None:
+        return self._find(LedgerCheckpoint, LedgerCheckpoint.create_id())
 
     def idempotency_record(self, user_id: str, key: str) -> IdempotencyRecord | None:
         return self._find(IdempotencyRecord, IdempotencyRecord.create_id(user_id, key))

@@ -18,9 +18,11 @@ from application.ledger import Ledger, retry_on_conflict
 from application.ports import Identifiers, PaymentGateway, PaymentQueries
 from application.settlement import settle
 from application.views import PaymentView, WalletView
-from domain.indexes import IdempotencyRecord, PaymentReference, UnmatchedGatewayEvent
+from domain.errors import AlreadyCredited
+from domain.indexes import GatewayObject, IdempotencyRecord, PaymentReference, UnmatchedGatewayEvent
 from domain.money import Money
 from domain.payment import Payment
+from domain.wallet import Wallet
 
 
 @dataclass(frozen=True)
@@ -102,20 +104,45 @@ class PaymentService:
 
     def apply(self, event: GatewayEvent) -> str:
         """Move the payment the event names; exactly once, however often it is delivered."""
-        if event.reference is None:
+        if event.reference is None and event.gateway_object is None:
             return "ignored"
         return retry_on_conflict(lambda: self._apply_once(event))
 
     def _apply_once(self, event: GatewayEvent) -> str:
-        payment = self._ledger.payment_by_reference(event.reference or "")
+        payment = self._payment_named_by(event)
         if payment is None or payment.gateway != event.gateway:
             return self._record_unmatched(event)
+        reversed_before = payment.credits_reversed
         outcome = settle(payment, event)
-        wallet = None
+        wallet = self._reversal(payment, payment.credits_reversed - reversed_before, f"{outcome}: {event.key}")
         if outcome == "confirmed":
-            wallet = self._credits.top_up(payment.user_id, Money(payment.credits, "MC"), payment.id)
-        self._ledger.commit(payment, wallet)
+            try:
+                wallet = self._credits.top_up(payment.user_id, Money(payment.credits, "MC"), payment.id)
+            except AlreadyCredited:
+                # A racing writer confirmed and credited it after we read the payment: read again.
+                raise IntegrityError(f"payment {payment.id} was settled concurrently") from None
+        self._ledger.commit(payment, wallet, self._link(payment, event, outcome))
         return outcome
+
+    def _reversal(self, payment: Payment, taken_back: Decimal, reason: str) -> Wallet | None:
+        """The wallet with the credits a refund or dispute just took back from the payment taken back too."""
+        if taken_back <= 0:
+            return None
+        return self._credits.reverse(payment.user_id, Money(taken_back, "MC"), payment.id, reason)
+
+    def _payment_named_by(self, event: GatewayEvent) -> Payment | None:
+        """By reference; refunds and disputes carry none, only the gateway object linked at confirmation."""
+        if event.reference is not None:
+            return self._ledger.payment_by_reference(event.reference)
+        return self._ledger.payment_by_gateway_object(event.gateway, event.gateway_object or "")
+
+    def _link(self, payment: Payment, event: GatewayEvent, outcome: str) -> GatewayObject | None:
+        """Saved with the confirmation (or the review flag) so that later refunds and disputes find the payment."""
+        if outcome not in ("confirmed", "needs_review") or not event.gateway_object:
+            return None
+        if self._ledger.payment_by_gateway_object(event.gateway, event.gateway_object) is not None:
+            return None
+        return GatewayObject(gateway=event.gateway, object_id=event.gateway_object, payment_id=payment.id)
 
     def _record_unmatched(self, event: GatewayEvent) -> str:
         record = UnmatchedGatewayEvent(

@@ -70,6 +70,17 @@ class SignatureVerifier(Protocol):
         """True when the signature over message is valid for the key."""
 
 
+class LedgerSigner(Protocol):
+    """The service's ledger key: signs export and checkpoint head hashes."""
+
+    @property
+    def public_key(self) -> str:
+        """The ed25519 public key, 64 lowercase hex digits."""
+
+    def sign(self, message: bytes) -> str:
+        """The ed25519 signature over message, 128 lowercase hex digits."""
+
+
 class Tokens(Protocol):
     def issue(self, claims: Mapping[str, Any]) -> str:
         """A signed token carrying the claims."""

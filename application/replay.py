@@ -14,11 +14,11 @@ from application.ledger import Ledger
 PAGE = 1000
 
 
-def ledger_events(ledger: Ledger, after: int = 0) -> Iterator[tuple[int, Any]]:
-    """(position, domain event) in notification order, page by page."""
+def ledger_events(ledger: Ledger, after: int = 0, stop: int | None = None) -> Iterator[tuple[int, Any]]:
+    """(position, domain event) in notification order, page by page, up to `stop` when given."""
     position = after
     while True:
-        page = ledger.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False)
+        page = ledger.recorder.select_notifications(start=position, limit=PAGE, stop=stop, inclusive_of_start=False)
         if not page:
             return
         for notification in page:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from application.gateways import GatewayEvent, Outcome
+from domain.errors import DomainError
 from domain.payment import Payment, PaymentStatus
 
 
@@ -13,6 +14,8 @@ def settle(payment: Payment, event: GatewayEvent) -> str:
     evidence = dict(event.evidence)
     if event.outcome is Outcome.PAID:
         return _paid(payment, event, evidence)
+    if event.outcome in (Outcome.REFUNDED, Outcome.DISPUTED):
+        return _taken_back(payment, event, evidence)
     if event.outcome is Outcome.FAILED and payment.is_pending:
         payment.fail(evidence.get("reason", "the gateway reported a failure"), event.key, evidence)
         return "failed"
@@ -23,6 +26,21 @@ def settle(payment: Payment, event: GatewayEvent) -> str:
         payment.ignore(f"{event.outcome} arrived after the payment was {payment.status}", event.key, evidence)
         return "ignored"
     return "pending"
+
+
+def _taken_back(payment: Payment, event: GatewayEvent, evidence: dict[str, str]) -> str:
+    """A refund or dispute: the payment's credits are reversed (the caller reverses them in the wallet)."""
+    try:
+        if event.outcome is Outcome.DISPUTED:
+            payment.dispute(event.key, evidence)
+            return "disputed"
+        if event.refunded is None or event.paid is None:
+            raise DomainError("the refund names no amounts")
+        payment.refund(event.refunded, event.paid, event.key, evidence)
+        return "refunded"
+    except DomainError as error:
+        payment.ignore(f"{event.outcome} not applied: {error}", event.key, evidence)
+        return "ignored"
 
 
 def _paid(payment: Payment, event: GatewayEvent, evidence: dict[str, str]) -> str:

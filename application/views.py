@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from domain.approval import AdminApproval
 from domain.payment import Payment
 from domain.wallet import Wallet, WalletEntry
 
@@ -27,6 +28,9 @@ class PaymentView:
     updated_at: datetime
     instructions: Mapping[str, str] = field(default_factory=dict)
     status_reason: str | None = None
+    checkout_id: str | None = None  # the gateway's own id for the checkout (Stripe: the session id)
+    awaits_admin: bool = False
+    approvals: tuple[AdminApproval, ...] = ()  # admin confirmations that count now, one per admin
 
     @classmethod
     def of(cls, payment: Payment) -> PaymentView:
@@ -44,6 +48,9 @@ class PaymentView:
             updated_at=payment.modified_on,
             instructions=dict(payment.instructions),
             status_reason=payment.status_reason,
+            checkout_id=payment.checkout_id,
+            awaits_admin=payment.awaits_admin,
+            approvals=tuple(payment.approvals),
         )
 
 

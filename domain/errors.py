@@ -27,3 +27,7 @@ class AlreadyCredited(DomainError):
 
 class NothingToReverse(DomainError):
     """A reversal asked for more than the payment credited."""
+
+
+class ReasonRequired(DomainError):
+    """An admin decision that needs a stated reason came without one."""

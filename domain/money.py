@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
 
 from domain.errors import CurrencyMismatch, InvalidAmount, UnsupportedCurrency
 
@@ -115,7 +115,9 @@ def credits_for(paid: Money, rate: Decimal) -> Money:
     """The credits a payment buys at a locked rate: rounded down to 0.01 MC."""
     if not rate.is_finite() or rate <= 0:
         raise InvalidAmount("rate must be a positive number")
-    exact = paid.amount * rate
+    with localcontext() as context:
+        context.rounding = ROUND_DOWN  # a product too long for the context must not round up past 0.01
+        exact = paid.amount * rate
     return Money(exact.quantize(Decimal("0.01"), rounding=ROUND_DOWN), CREDITS)
 
 

@@ -8,8 +8,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import TransitionNotAllowed
-from domain.money import Money, credits_for
+from domain.approval import BANK, AdminApproval, Decision, Verdict, decide, latest_by_admin
+from domain.errors import CurrencyMismatch, InvalidAmount, ReasonRequired, TransitionNotAllowed
+from domain.money import CREDITS, Money, credits_for, share_of
 
 
 class PaymentStatus(StrEnum):
@@ -60,6 +61,10 @@ class Payment(Aggregate):
         self.instructions: dict[str, str] = {}
         self.handled_keys: set[str] = set()
         self.status_reason: str | None = None
+        self.refunded: Money | None = None  # cumulative, in the currency the gateway charged
+        self.credits_reversed = Decimal("0.00")
+        self.admin_approvals: list[AdminApproval] = []
+        self.approval_round = 0
 
     @classmethod
     def initiate(
@@ -155,6 +160,40 @@ class Payment(Aggregate):
         self.status_reason = reason
         self.handled_keys.add(key)
 
+    def refund(self, refunded: Money, charged: Money, key: str, evidence: Evidence) -> Money:
+        """The gateway has refunded `refunded` of `charged` so far: answers the credits to take back now."""
+        if self.status not in (PaymentStatus.CONFIRMED, PaymentStatus.REFUNDED):
+            raise TransitionNotAllowed(f"cannot refund a {self.status} payment")
+        if self.refunded is not None and refunded.currency == self.refunded.currency and refunded <= self.refunded:
+            raise TransitionNotAllowed(f"{self.refunded} was already refunded; {refunded} adds nothing")
+        share = share_of(Money(self.credits, CREDITS), refunded, charged)
+        to_reverse = max(share.amount - self.credits_reversed, Decimal("0.00"))
+        self._refund(refunded.amount, refunded.currency, to_reverse, key, evidence)
+        return Money(to_reverse, CREDITS)
+
+    @event("PaymentRefunded")
+    def _refund(
+        self, refunded_amount: Decimal, refunded_currency: str, credits_reversed: Decimal, key: str, evidence: Evidence
+    ) -> None:
+        self.status = PaymentStatus.REFUNDED
+        self.refunded = Money(refunded_amount, refunded_currency)
+        self.credits_reversed += credits_reversed
+        self.handled_keys.add(key)
+
+    def dispute(self, key: str, evidence: Evidence) -> Money:
+        """The payer disputed the charge: every credit not yet taken back is taken back now."""
+        if self.status not in (PaymentStatus.CONFIRMED, PaymentStatus.REFUNDED):
+            raise TransitionNotAllowed(f"cannot dispute a {self.status} payment")
+        to_reverse = self.credits - self.credits_reversed
+        self._dispute(to_reverse, key, evidence)
+        return Money(to_reverse, CREDITS)
+
+    @event("PaymentDisputed")
+    def _dispute(self, credits_reversed: Decimal, key: str, evidence: Evidence) -> None:
+        self.status = PaymentStatus.DISPUTED
+        self.credits_reversed += credits_reversed
+        self.handled_keys.add(key)
+
     def ignore(self, reason: str, key: str, evidence: Evidence) -> None:
         """Record a valid gateway event that may not change this payment (e.g. a late expiry)."""
         self._ignore(reason, key, evidence)
@@ -162,6 +201,117 @@ class Payment(Aggregate):
     @event("GatewayEventIgnored")
     def _ignore(self, reason: str, key: str, evidence: Evidence) -> None:
         self.handled_keys.add(key)
+
+    # The admin desk: maker-checker confirmation of bank transfers, and resolution of reviews.
+
+    @property
+    def awaits_admin(self) -> bool:
+        """A pending bank transfer, or a payment in review: only admins move it on."""
+        return self.status is PaymentStatus.NEEDS_REVIEW or (self.is_pending and self.gateway == BANK)
+
+    @property
+    def approvals(self) -> list[AdminApproval]:
+        """The admin confirmations that count now, one per admin (earlier rounds ended in review)."""
+        return latest_by_admin(a for a in self.admin_approvals if a.round == self.approval_round)
+
+    def confirm_by_admin(
+        self, admin: str, received: Money, credit_received: bool, note: str | None, required: int
+    ) -> Decision:
+        """An admin states what arrived; the maker-checker rule then credits, waits or sends it to review.
+
+        In review, the stated amount is the one to credit (at the locked rate) and the note says why.
+        """
+        self._require_admin_decision("confirm")
+        in_review = self.status is PaymentStatus.NEEDS_REVIEW
+        if in_review and not (note and note.strip()):
+            raise ReasonRequired("resolving a payment in review needs a note saying why it is credited")
+        if in_review or credit_received:
+            self._require_creditable(received)
+        self.trigger_event(
+            self.ReviewCreditApprovedByAdmin if in_review else self.BankTransferConfirmedByAdmin,
+            admin=admin,
+            received_amount=received.amount,
+            received_currency=received.currency,
+            credit_received_amount=in_review or credit_received,
+            note=note,
+            round=self.approval_round,
+        )
+        decision = decide(self.price, self.approvals, required)
+        if decision.verdict is Verdict.CREDIT and decision.amount is not None:
+            self._credit_approved(decision.amount, decision.reason)
+        elif decision.verdict is Verdict.REVIEW:
+            self._send_to_review(decision.reason, [approval.admin for approval in self.approvals])
+        return decision
+
+    def reject_by_admin(self, admin: str, reason: str) -> None:
+        """An admin refuses the payment: it never credits."""
+        self._require_admin_decision("reject")
+        if not reason.strip():
+            raise ReasonRequired("a rejection needs a reason")
+        self._reject(admin, reason.strip())
+
+    @event("PaymentRejected")
+    def _reject(self, admin: str, reason: str) -> None:
+        self.status = PaymentStatus.REJECTED
+        self.status_reason = reason
+
+    def _credit_approved(self, received: Money, reason: str) -> None:
+        admins = [approval.admin for approval in self.approvals]
+        self._approve_credit(received.amount, received.currency, credits_for(received, self.rate).amount, admins)
+        evidence = {"admins": ",".join(admins), "decision": reason}
+        self._confirm(received.amount, received.currency, f"admin:round-{self.approval_round}", evidence)
+
+    @event("CreditApprovedByAdmins")
+    def _approve_credit(
+        self, received_amount: Decimal, received_currency: str, credits: Decimal, admins: list[str]
+    ) -> None:
+        self.credits = credits
+
+    @event("PaymentSentToReview")
+    def _send_to_review(self, reason: str, admins: list[str]) -> None:
+        self.status = PaymentStatus.NEEDS_REVIEW
+        self.status_reason = reason
+        self.approval_round += 1
+
+    def _require_admin_decision(self, action: str) -> None:
+        if self.awaits_admin:
+            return
+        if self.is_pending:
+            raise TransitionNotAllowed(f"a pending {self.gateway} payment is settled by its gateway, not by an admin")
+        raise TransitionNotAllowed(
+            f"cannot {action} this payment: it is {self.status}; only pending bank transfers and payments in "
+            "needs_review await an admin"
+        )
+
+    def _require_creditable(self, received: Money) -> None:
+        if received.currency != self.currency:
+            raise CurrencyMismatch(
+                f"credits are computed at the payment's locked {self.currency} rate: state the amount in {self.currency}"
+            )
+        if credits_for(received, self.rate).amount == 0:
+            raise InvalidAmount(f"{received} buys no credits at the locked rate")
+
+    class AdminApprovalGiven(Aggregate.Event):
+        admin: str
+        received_amount: Decimal
+        received_currency: str
+        credit_received_amount: bool
+        note: str | None
+        round: int
+
+        def apply(self, aggregate: Aggregate) -> None:
+            if not isinstance(aggregate, Payment):
+                raise TypeError(f"{type(self).__name__} applies to a Payment")
+            received = Money(self.received_amount, self.received_currency)
+            aggregate.admin_approvals.append(
+                AdminApproval(self.admin, received, self.credit_received_amount, self.note, self.timestamp, self.round)
+            )
+
+    class BankTransferConfirmedByAdmin(AdminApprovalGiven):
+        """An admin saw the transfer arrive, for the amount stated."""
+
+    class ReviewCreditApprovedByAdmin(AdminApprovalGiven):
+        """An admin approves crediting a payment in review with the amount they verified."""
 
     def _require(self, status: PaymentStatus, action: str) -> None:
         if self.status is not status:

@@ -1,4 +1,4 @@
-"""Periodic work inside `mcpay serve`: reconciliation with the gateways."""
+"""Periodic work inside `mcpay serve`: reconciliation with the gateways, signed ledger checkpoints."""
 
 from __future__ import annotations
 
@@ -26,13 +26,30 @@ async def _reconcile_forever(services: Services, interval: float) -> None:
             logger.info("reconciliation: %s", report)
 
 
+async def _checkpoint_forever(services: Services, interval: float) -> None:
+    while True:
+        await anyio.sleep(interval)
+        try:
+            checkpoint = await anyio.to_thread.run_sync(services.audit.record_checkpoint)
+        except Exception:
+            logger.exception("ledger checkpoint failed; trying again in %s s", interval)
+            continue
+        if checkpoint is not None:
+            logger.info("ledger checkpoint at position %s: %s", checkpoint.position, checkpoint.head_hash)
+
+
 @asynccontextmanager
 async def background_tasks(app: Litestar) -> AsyncIterator[None]:
-    """Runs the reconciliation loop for the app's lifetime (RECONCILE_INTERVAL_SECONDS=0: off)."""
+    """Runs the reconciliation and checkpoint loops for the app's lifetime (an interval of 0: off)."""
     services: Services = app.state.services
     interval = services.settings.reconcile_interval_seconds
+    checkpoints = services.settings.checkpoint_interval_seconds
     async with anyio.create_task_group() as tasks:
         if interval > 0:
             tasks.start_soon(_reconcile_forever, services, float(interval))
+        if checkpoints > 0 and services.audit.public_key is None:
+            logger.warning("no LEDGER_SIGNING_KEY: periodic ledger checkpoints are off")
+        elif checkpoints > 0:
+            tasks.start_soon(_checkpoint_forever, services, float(checkpoints))
         yield
         tasks.cancel_scope.cancel()

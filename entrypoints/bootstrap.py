@@ -7,14 +7,20 @@ from datetime import timedelta
 from decimal import Decimal
 
 from adapters.bank import BankAccount, BankGateway
+from adapters.clickpesa.client import ClickPesaClient
+from adapters.clickpesa.gateway import ClickPesaGateway
 from adapters.clickpesa.simulator import ClickPesaSimulator
 from adapters.clickpesa.webhooks import ClickPesaWebhooks
 from adapters.demo import DemoGateway
 from adapters.identity import Ed25519Signatures, JwtTokens
+from adapters.ledger_signing import Ed25519LedgerSigner
 from adapters.persistence import persistence_env
+from adapters.stripe.gateway import StripeGateway, stripe_client
 from adapters.stripe.simulator import StripeSimulator
 from adapters.stripe.webhooks import StripeWebhooks
 from adapters.system import RandomIdentifiers, SystemClock
+from application.admin import AdminService
+from application.audit.service import LedgerAudit
 from application.following import FollowingPaymentQueries
 from application.gateways import GatewayOffer
 from application.identity import IdentityService, IdentityStore
@@ -43,16 +49,27 @@ class Services:
         payments: PaymentService,
         simulators: Mapping[str, WebhookSimulator],
         reconciler: Reconciler,
+        gateways: Mapping[str, PaymentGateway] | None = None,
+        *,
+        admin: AdminService,
+        audit: LedgerAudit,
     ) -> None:
         self.settings = settings
+        self.admin = admin
+        self.audit = audit
         self.ledger = ledger
         self.identity_store = identity_store
         self.identity = identity
         self.payments = payments
         self.simulators = simulators
         self.reconciler = reconciler
+        self.gateways = dict(gateways or {})
 
     def close(self) -> None:
+        for gateway in self.gateways.values():
+            close = getattr(gateway, "close", None)  # gateways holding connections (ClickPesa's HTTP client)
+            if callable(close):
+                close()
         self.ledger.close()
         self.identity_store.close()
 
@@ -79,14 +96,31 @@ def bootstrap(
         auditors=settings.auditor_public_keys,
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
     )
-    chosen = dict(gateways) if gateways is not None else configured_gateways(settings)
+    chosen = dict(gateways) if gateways is not None else configured_gateways(settings, clock)
     queries = FollowingPaymentQueries(ledger)
+    admin = AdminService(ledger, queries, settings.bank_confirmations_required)
     payments = PaymentService(ledger, chosen, settings.credit_rates, ids or RandomIdentifiers(), queries)
     reconciler = Reconciler(payments, chosen, queries, clock, timedelta(seconds=settings.reconcile_min_age_seconds))
-    return Services(settings, ledger, identity_store, identity, payments, demo_simulators(settings), reconciler)
+    return Services(
+        settings,
+        ledger,
+        identity_store,
+        identity,
+        payments,
+        demo_simulators(settings),
+        reconciler,
+        gateways=chosen,
+        admin=admin,
+        audit=LedgerAudit(ledger, _ledger_signer(settings), clock),
+    )
 
 
-def configured_gateways(settings: Settings) -> dict[str, PaymentGateway]:
+def _ledger_signer(settings: Settings) -> Ed25519LedgerSigner | None:
+    seed = settings.effective_ledger_signing_key
+    return Ed25519LedgerSigner(seed) if seed else None
+
+
+def configured_gateways(settings: Settings, clock: Clock | None = None) -> dict[str, PaymentGateway]:
     """The gateways whose settings are complete (all of them, simulated, in demo mode)."""
     rates = settings.credit_rates
     card = minimums(CARD_MINIMUM_USD, rates, rates)
@@ -100,12 +134,19 @@ def configured_gateways(settings: Settings) -> dict[str, PaymentGateway]:
         base = settings.public_base_url
         gateways["stripe"] = DemoGateway(stripe_offer, base, StripeWebhooks(_stripe_secrets(settings)))
         gateways["clickpesa"] = DemoGateway(clickpesa_offer, base, ClickPesaWebhooks(_clickpesa_secret(settings)))
+    live_stripe = None if settings.demo_payment else _live_stripe(settings, card, clock or SystemClock())
+    if live_stripe is not None:
+        gateways["stripe"] = live_stripe
+    live_clickpesa = None if settings.demo_payment else _live_clickpesa(settings, card)
+    if live_clickpesa is not None:
+        gateways["clickpesa"] = live_clickpesa
     bank = _bank_account(settings)
     if bank is not None:
         offer = GatewayOffer(
             "bank", tuple(rates), minimums(settings.bank_min_amount, rates, rates), demo=settings.demo_payment
         )
-        gateways["bank"] = BankGateway(offer, bank, settings.public_base_url)
+        expiry = timedelta(days=settings.bank_expiry_days)
+        gateways["bank"] = BankGateway(offer, bank, settings.public_base_url, clock or SystemClock(), expiry)
     return gateways
 
 
@@ -120,6 +161,32 @@ def demo_simulators(settings: Settings) -> dict[str, WebhookSimulator]:
 
 def _stripe_secrets(settings: Settings) -> tuple[str, ...]:
     return settings.stripe_webhook_secrets or ("whsec_" + settings.demo_secret("stripe-webhook"),)
+
+
+def _live_stripe(settings: Settings, card: Mapping[str, Decimal], clock: Clock) -> StripeGateway | None:
+    """Stripe Checkout for real, once the secret key and the webhook signing secret(s) are set."""
+    if not (settings.stripe_secret_key and settings.stripe_webhook_secrets):
+        return None
+    offer = GatewayOffer("stripe", tuple(settings.credit_rates), card, demo=False)
+    client = stripe_client(settings.stripe_secret_key, settings.stripe_api_base)
+    webhooks = StripeWebhooks(settings.stripe_webhook_secrets)
+    return StripeGateway(offer, client, webhooks, settings.public_base_url, clock)
+
+
+def webhook_secret(settings: Settings, gateway: str) -> str:
+    """The secret this deployment verifies `gateway`'s webhooks with (during a rotation, the first listed)."""
+    return _stripe_secrets(settings)[0] if gateway == "stripe" else _clickpesa_secret(settings)
+
+
+def _live_clickpesa(settings: Settings, card: Mapping[str, Decimal]) -> ClickPesaGateway | None:
+    """ClickPesa for real, once its client id, API key and checksum key (webhook secret) are all set."""
+    key = settings.clickpesa_webhook_secret
+    if not (settings.clickpesa_client_id and settings.clickpesa_api_secret and key):
+        return None
+    currencies = tuple(c for c in CLICKPESA_CURRENCIES if c in settings.credit_rates)
+    offer = GatewayOffer("clickpesa", currencies, {c: card[c] for c in currencies}, demo=False)
+    client = ClickPesaClient(settings.clickpesa_api_base, settings.clickpesa_client_id, settings.clickpesa_api_secret)
+    return ClickPesaGateway(offer, client, ClickPesaWebhooks(key), key if settings.clickpesa_request_checksum else None)
 
 
 def _clickpesa_secret(settings: Settings) -> str:

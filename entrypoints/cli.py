@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from nacl.signing import SigningKey
 
 from application.replay import check_balances
+from entrypoints import ledger_cli, webhook_sign
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import SettingsError, load_settings
 
@@ -40,9 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     sign.set_defaults(run=_sign)
     ledger = commands.add_parser("ledger", help="ledger tools").add_subparsers(title="ledger commands")
     replay = ledger.add_parser("replay", help="rebuild every balance from the events and compare with the wallets")
+    replay.add_argument("--as-of", help="an RFC 3339 time: print the balances as they stood then, rebuilt by replay")
     replay.set_defaults(run=_replay)
+    ledger_cli.add_commands(ledger)
     reconcile = commands.add_parser("reconcile", help="ask the gateways once about payments pending too long")
     reconcile.set_defaults(run=_reconcile)
+    webhook_sign.add_command(commands)
     return parser
 
 
@@ -76,7 +80,9 @@ def _sign(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay(_: argparse.Namespace) -> int:
+def _replay(args: argparse.Namespace) -> int:
+    if args.as_of is not None:
+        return ledger_cli.balances_as_of(args.as_of)
     services = bootstrap(load_settings())
     try:
         checks = check_balances(services.ledger)

@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
 HEX_KEY = re.compile(r"[0-9a-f]{64}")
+STRIPE_SECRET_KEY = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]+")
+STRIPE_WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9_]+")
 DEFAULT_RATES = "USD=1,EUR=1.08,TZS=0.00037"
 
 
@@ -39,15 +41,18 @@ class Settings:
     clickpesa_api_secret: str = ""
     clickpesa_webhook_secret: str = ""
     clickpesa_api_base: str = "https://api.clickpesa.com/third-parties"
+    clickpesa_request_checksum: bool = True  # sign request bodies with the checksum key (CLICKPESA_WEBHOOK_SECRET)
     bank_name: str = ""
     bank_account_name: str = ""
     bank_account_number: str = ""
     bank_swift_code: str = ""
     bank_min_amount: Decimal = Decimal(1000)
     bank_confirmations_required: int = 1
+    bank_expiry_days: int = 14  # unconfirmed bank transfers expire (through reconciliation) after this
     max_body_bytes: int = 64 * 1024
     reconcile_interval_seconds: int = 60
     reconcile_min_age_seconds: int = 600
+    checkpoint_interval_seconds: int = 3600  # signed ledger checkpoints; 0: only on demand
 
     def __repr__(self) -> str:
         return "Settings(<values hidden: some are secrets>)"
@@ -62,6 +67,13 @@ class Settings:
     def demo_secret(self, purpose: str) -> str:
         """A webhook secret for a simulated gateway, stable across restarts of one deployment."""
         return hmac.new(self.effective_session_secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+    @cached_property
+    def effective_ledger_signing_key(self) -> str:
+        """LEDGER_SIGNING_KEY, or in demo mode a stable demo seed; "" in live mode without one (nothing signs)."""
+        if self.ledger_signing_key or not self.demo_payment:
+            return self.ledger_signing_key
+        return self.demo_secret("ledger-signing")
 
 
 def parse_rates(name: str, text: str) -> dict[str, Decimal]:
@@ -160,6 +172,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "PUBLIC_BASE_URL": ("public_base_url", _url),
         "STRIPE_API_BASE": ("stripe_api_base", _url),
         "CLICKPESA_API_BASE": ("clickpesa_api_base", _url),
+        "CLICKPESA_REQUEST_CHECKSUM": ("clickpesa_request_checksum", _bool),
         "DEMO_PAYMENT": ("demo_payment", _bool),
         "ADMIN_PUBLIC_KEYS": ("admin_public_keys", _keys),
         "AUDITOR_PUBLIC_KEYS": ("auditor_public_keys", _keys),
@@ -167,8 +180,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "CREDIT_RATES": ("credit_rates", parse_rates),
         "BANK_MIN_AMOUNT": ("bank_min_amount", _decimal),
         "BANK_CONFIRMATIONS_REQUIRED": ("bank_confirmations_required", lambda n, t: _int(n, t, 1, 5)),
+        "BANK_EXPIRY_DAYS": ("bank_expiry_days", lambda n, t: _int(n, t, 1, 365)),
         "RECONCILE_INTERVAL_SECONDS": ("reconcile_interval_seconds", lambda n, t: _int(n, t, 0, 86400)),
         "RECONCILE_MIN_AGE_SECONDS": ("reconcile_min_age_seconds", lambda n, t: _int(n, t, 0, 30 * 86400)),
+        "CHECKPOINT_INTERVAL_SECONDS": ("checkpoint_interval_seconds", lambda n, t: _int(n, t, 0, 7 * 86400)),
     }
     for var, (attr, parse) in parsers.items():
         if (text := get(var)) is not None:
@@ -191,3 +206,12 @@ def _check_consistency(settings: Settings) -> None:
         raise SettingsError("SESSION_SECRET must be at least 32 characters")
     if "USD" not in settings.credit_rates:
         raise SettingsError("CREDIT_RATES must include USD (minimums are stated in USD)")
+    _check_stripe(settings)
+
+
+def _check_stripe(settings: Settings) -> None:
+    """Stripe's keys have fixed shapes; the messages never repeat a value, as they are secrets."""
+    if settings.stripe_secret_key and not STRIPE_SECRET_KEY.fullmatch(settings.stripe_secret_key):
+        raise SettingsError("STRIPE_SECRET_KEY must be a Stripe secret key (sk_test_..., sk_live_..., rk_...)")
+    if any(not STRIPE_WEBHOOK_SECRET.fullmatch(secret) for secret in settings.stripe_webhook_secrets):
+        raise SettingsError("STRIPE_WEBHOOK_SECRET must be one or more comma-separated whsec_... signing secrets")

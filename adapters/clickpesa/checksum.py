@@ -5,19 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from typing import Any
 
 UNSIGNED_FIELDS = ("checksum", "checksumMethod")
 
 
-def canonical_json(payload: dict[str, Any]) -> bytes:
+def canonical_json(payload: Mapping[str, Any]) -> bytes:
     unsigned = {key: value for key, value in payload.items() if key not in UNSIGNED_FIELDS}
     return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def checksum(payload: dict[str, Any], secret: str) -> str:
+def checksum(payload: Mapping[str, Any], secret: str) -> str:
     return hmac.new(secret.encode(), canonical_json(payload), hashlib.sha256).hexdigest()
 
 
-def matches(payload: dict[str, Any], secret: str, claimed: str) -> bool:
-    return hmac.compare_digest(checksum(payload, secret), claimed.strip().lower())
+def matches(payload: Mapping[str, Any], secret: str, claimed: str) -> bool:
+    """Constant-time comparison; a claim with non-ASCII characters simply does not match."""
+    return hmac.compare_digest(checksum(payload, secret).encode(), claimed.strip().lower().encode())

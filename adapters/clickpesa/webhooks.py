@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from adapters.clickpesa.checksum import matches
+from adapters.clickpesa.records import PAID_STATUSES, payment_event, status_of
 from application.errors import WebhookRejected
 from application.gateways import GatewayEvent, Outcome
 from domain.errors import DomainError
-from domain.money import Money
 
-PAID_STATUSES = frozenset({"SUCCESS", "SETTLED"})
+PAYMENT_RECEIVED = "PAYMENT RECEIVED"
+PAYMENT_FAILED = "PAYMENT FAILED"
 
 
 class ClickPesaWebhooks:
@@ -31,7 +31,7 @@ class ClickPesaWebhooks:
         if not self._secret or not matches(payload, self._secret, claimed):
             raise WebhookRejected("the ClickPesa checksum does not match")
         try:
-            return _read(payload, hashlib.sha256(body).hexdigest())
+            return _read(payload, {"body_sha256": hashlib.sha256(body).hexdigest(), "checksum": claimed})
         except (KeyError, TypeError, ValueError, DomainError) as error:
             raise WebhookRejected(f"the ClickPesa webhook could not be read: {error}") from None
 
@@ -50,42 +50,18 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
-def amount_of(value: object) -> Decimal:
-    """ClickPesa sends amounts as strings or as JSON numbers: read either exactly."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"amount {value!r} is not a number")
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-
-
-def _read(payload: dict[str, Any], digest: str) -> GatewayEvent:
-    name = payload.get("event") or payload.get("eventType")
+def _read(payload: dict[str, Any], delivery: dict[str, str]) -> GatewayEvent:
+    name = str(payload.get("event") or payload.get("eventType") or "").strip().upper()
     data = payload["data"]
-    status = str(data.get("status", "")).upper()
-    if name == "PAYMENT RECEIVED" and status in PAID_STATUSES:
-        outcome = Outcome.PAID
-    elif name == "PAYMENT FAILED":
-        outcome = Outcome.FAILED
-    else:
-        outcome = Outcome.IRRELEVANT
-    evidence = {
-        "clickpesa_payment_id": str(data.get("id", "")),
-        "payment_reference": str(data.get("paymentReference", "")),
-        "channel": str(data.get("channel", "")),
-        "status": status,
-        "event": str(name),
-        "body_sha256": digest,
-    }
-    if outcome is Outcome.IRRELEVANT:
-        return GatewayEvent("clickpesa", outcome, None, f"clickpesa:{name}:{data.get('id')}", evidence=evidence)
-    paid = None
-    if outcome is Outcome.PAID:
-        paid = Money.of(amount_of(data["collectedAmount"]), str(data["collectedCurrency"]))
-    subject = data.get("id") or data["orderReference"]
+    if not isinstance(data, dict):
+        raise TypeError("data is not an object")
+    status = status_of(data)
+    evidence = {**delivery, "event": name}
+    if name == PAYMENT_RECEIVED and status in PAID_STATUSES:
+        return payment_event(data, Outcome.PAID, evidence)
+    if name == PAYMENT_FAILED:
+        return payment_event(data, Outcome.FAILED, evidence)
+    subject = data.get("id") or data.get("paymentId") or data.get("orderReference")
     return GatewayEvent(
-        gateway="clickpesa",
-        outcome=outcome,
-        reference=str(data["orderReference"]),
-        key=f"clickpesa:{subject}:{outcome}",
-        paid=paid,
-        evidence=evidence,
+        "clickpesa", Outcome.IRRELEVANT, None, f"clickpesa:{name}:{status}:{subject}", evidence=evidence
     )

@@ -8,8 +8,9 @@ import json
 import secrets
 import time
 
-from adapters.stripe.webhooks import ZERO_DECIMAL
+from adapters.stripe.amounts import to_stripe_units
 from application.views import PaymentView
+from domain.money import Money
 
 
 class StripeSimulator:
@@ -29,7 +30,7 @@ class StripeSimulator:
                 "object": {
                     "id": session_id,
                     "object": "checkout.session",
-                    "amount_total": _minor_units(payment),
+                    "amount_total": to_stripe_units(Money(payment.amount, payment.currency)),
                     "currency": payment.currency.lower(),
                     "client_reference_id": payment.reference,
                     "metadata": {"payment_id": str(payment.payment_id)},
@@ -49,9 +50,3 @@ def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
     moment = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), f"{moment}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={moment},v1={digest}"
-
-
-def _minor_units(payment: PaymentView) -> int:
-    if payment.currency in ZERO_DECIMAL:
-        return int(payment.amount)
-    return int(payment.amount.scaleb(2))

@@ -14,6 +14,8 @@ from litestar.static_files import create_static_files_router
 
 from entrypoints.background import background_tasks
 from entrypoints.bootstrap import Services
+from entrypoints.http.admin import AdminController
+from entrypoints.http.audit import AuditController
 from entrypoints.http.auth import PUBLIC, bearer_auth
 from entrypoints.http.demo import DemoCheckoutController
 from entrypoints.http.identity import IdentityController
@@ -44,6 +46,8 @@ def create_app(services: Services) -> Litestar:
             PaymentsController,
             WalletController,
             WebhooksController,
+            AdminController,
+            AuditController,
             DemoCheckoutController,
             healthz,
             readyz,

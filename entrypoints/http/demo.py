@@ -67,6 +67,7 @@ def render_page(payment: PaymentView) -> str:
     settled = payment.status != "pending"
     buttons = (
         f"<p>This payment is <strong>{html.escape(payment.status)}</strong>.</p>"
+        + ("" if settled else "<p>Bank transfers have no Pay button: an admin confirms them on the admin desk.</p>")
         if settled or payment.gateway == "bank"
         else f"""<form method="post" action="{base}/pay"><button type="submit">Pay {amount}</button></form>
 <form method="post" action="{base}/fail"><button type="submit">Fail</button></form>"""

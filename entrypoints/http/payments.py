@@ -33,8 +33,9 @@ class PaymentsController(Controller):
 
     @get("/gateways", opt=PUBLIC, sync_to_thread=False)
     def gateways(self, services: Services) -> list[GatewayInfo]:
-        """The gateways offered, their currencies and minimum amounts."""
-        return [GatewayInfo.of(offer) for offer in services.payments.offers()]
+        """The gateways offered, their currencies, minimum amounts and current credit rates."""
+        rates = services.settings.credit_rates
+        return [GatewayInfo.of(offer, rates) for offer in services.payments.offers()]
 
     @post(
         "/initiate",

@@ -28,6 +28,7 @@ PROBLEMS: list[tuple[type[Exception], int, str, str]] = [
     (errors.GatewayUnavailable, 503, "gateway-unavailable", "Payment gateway unavailable"),
     (errors.GatewayRefused, 502, "gateway-refused", "Payment gateway refused the request"),
     (errors.StoreUnavailable, 503, "store-unavailable", "Service temporarily unavailable"),
+    (errors.SigningKeyMissing, 503, "signing-key-missing", "Ledger signing key not configured"),
     (OperationalError, 503, "store-unavailable", "Service temporarily unavailable"),
     (IntegrityError, 503, "busy", "Too many concurrent changes, try again"),
 ]

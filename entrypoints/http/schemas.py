@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -60,11 +61,16 @@ class GatewayInfo(msgspec.Struct):
     currencies: list[str]
     min_amount: dict[str, str]
     demo: bool
+    rates: Annotated[
+        dict[str, str],
+        msgspec.Meta(description="MC credited per unit of each currency now (CREDIT_RATES), for estimates."),
+    ]
 
     @classmethod
-    def of(cls, offer: GatewayOffer) -> GatewayInfo:
+    def of(cls, offer: GatewayOffer, rates: Mapping[str, Decimal]) -> GatewayInfo:
         minimums = {currency: str(amount) for currency, amount in offer.min_amounts.items()}
-        return cls(offer.name, list(offer.currencies), minimums, offer.demo)
+        offered_rates = {currency: format(rates[currency], "f") for currency in offer.currencies if currency in rates}
+        return cls(offer.name, list(offer.currencies), minimums, offer.demo, offered_rates)
 
 
 class InitiatePayment(msgspec.Struct):

@@ -1,0 +1,163 @@
+"""Stripe Checkout through the official SDK: sessions created and retrieved, Stripe's errors translated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import stripe
+
+from adapters.stripe.amounts import to_stripe_units
+from adapters.stripe.events import object_id, session_status
+from application.errors import GatewayError, GatewayRefused, GatewayUnavailable
+from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer
+from application.ports import Clock, WebhookVerifier
+from application.views import PaymentView
+from domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from stripe.params.checkout import SessionCreateParams
+
+logger = logging.getLogger("mcpay.stripe")
+
+SESSION_LIFETIME = timedelta(hours=1)  # Stripe accepts 30 minutes to 24 hours
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 20.0
+NETWORK_RETRIES = 2
+_SECRET = re.compile(r"\b(?:sk|rk|pk|whsec)_[A-Za-z0-9_]+")
+
+
+def stripe_client(secret_key: str, api_base: str) -> stripe.StripeClient:
+    """A synchronous client on Stripe's default transport (requests), retrying network errors and 5xx."""
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses={"api": api_base},
+        http_client=stripe.RequestsClient(timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)),
+        max_network_retries=NETWORK_RETRIES,
+    )
+
+
+class StripeGateway:
+    """Opens a Checkout Session per payment; reads webhooks and sessions into gateway events."""
+
+    def __init__(
+        self,
+        offer: GatewayOffer,
+        client: stripe.StripeClient,
+        webhooks: WebhookVerifier,
+        return_base: str,
+        clock: Clock,
+    ) -> None:
+        self._offer = offer
+        self._client = client
+        self._webhooks = webhooks
+        self._return_base = return_base.rstrip("/")
+        self._clock = clock
+
+    @property
+    def offer(self) -> GatewayOffer:
+        return self._offer
+
+    def initiate_checkout(self, request: CheckoutRequest) -> Checkout:
+        params = checkout_params(request, self._return_base, self._clock.now() + SESSION_LIFETIME)
+        try:
+            session = self._client.v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key(request)})
+        except stripe.StripeError as error:
+            raise gateway_error("open a Checkout Session", error) from error
+        if not session.url:
+            raise GatewayRefused("Stripe answered with a Checkout Session that has no url")
+        return Checkout(payment_url=session.url, checkout_id=session.id)
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        return self._webhooks.parse_webhook(body, headers)
+
+    def fetch_status(self, payment: PaymentView) -> GatewayEvent | None:
+        """The payment's Checkout Session, retrieved and read as its webhook would have said it."""
+        session_id = payment.checkout_id
+        if not session_id or not session_id.startswith("cs_"):
+            return None  # no session was opened (or a demo one)
+        try:
+            session = self._client.v1.checkout.sessions.retrieve(session_id, {"expand": ["payment_intent"]})
+        except stripe.StripeError as error:
+            raise gateway_error("retrieve a Checkout Session", error) from error
+        data = session.to_dict()
+        raw = session.last_response.body if session.last_response else json.dumps(data, sort_keys=True)
+        evidence = {
+            "source": "reconciliation",
+            "object_id": session_id,
+            "payment_intent": object_id(data.get("payment_intent")) or "",
+            "session_status": str(data.get("status")),
+            "payment_status": str(data.get("payment_status")),
+            "response_sha256": hashlib.sha256(raw.encode()).hexdigest(),
+            "stripe_request_id": (session.last_response.request_id if session.last_response else None) or "",
+        }
+        try:
+            return session_status(data, evidence)
+        except (ValueError, KeyError, TypeError, AttributeError, DomainError) as error:
+            raise GatewayRefused(f"Stripe's Checkout Session {session_id} could not be read: {error}") from error
+
+
+def idempotency_key(request: CheckoutRequest) -> str:
+    """One per payment: a retried create (by the SDK or by us) finds the session instead of making a second."""
+    return f"mcpay-checkout-{request.payment_id}"
+
+
+def return_urls(return_base: str, payment_id: object) -> tuple[str, str]:
+    """The SPA's return page for the payment: success carries Stripe's session id, cancel a marker."""
+    page = f"{return_base}/#/payments/{payment_id}"
+    return f"{page}?session_id={{CHECKOUT_SESSION_ID}}", f"{page}?checkout=cancelled"
+
+
+def checkout_params(request: CheckoutRequest, return_base: str, expires_at: datetime) -> SessionCreateParams:
+    success_url, cancel_url = return_urls(return_base, request.payment_id)
+    metadata = {"payment_id": str(request.payment_id), "reference": request.reference}
+    params: SessionCreateParams = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": request.price.currency.lower(),
+                    "unit_amount": to_stripe_units(request.price),
+                    "product_data": {"name": request.description},
+                },
+            }
+        ],
+        "client_reference_id": request.reference,
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": int(expires_at.timestamp()),
+    }
+    if request.customer_email:
+        params["customer_email"] = request.customer_email
+    return params
+
+
+def gateway_error(action: str, error: stripe.StripeError) -> GatewayError:
+    """Unreachable, overloaded or failing (503), or a refusal of the request itself (502)."""
+    status = error.http_status
+    if isinstance(error, stripe.APIConnectionError) or status is None:
+        failure: GatewayError = GatewayUnavailable(f"Stripe could not be reached to {action}; try again shortly")
+    elif isinstance(error, stripe.RateLimitError) or status >= 500 or status == 409:
+        failure = GatewayUnavailable(f"Stripe could not {action} right now (HTTP {status}); try again shortly")
+    else:
+        failure = GatewayRefused(f"Stripe refused to {action} (HTTP {status}{_code(error)}): {_message(error)}")
+    logger.warning("stripe: %s (request %s)", failure, error.request_id or "-")
+    return failure
+
+
+def _code(error: stripe.StripeError) -> str:
+    return f", {error.code}" if error.code else ""
+
+
+def _message(error: stripe.StripeError) -> str:
+    """Stripe's own explanation, without anything that looks like a key, and short."""
+    text = _SECRET.sub("[redacted]", error.user_message or "no explanation given")
+    return text if len(text) <= 300 else text[:297] + "..."

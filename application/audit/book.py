@@ -1,0 +1,182 @@
+"""Balances rebuilt from ledger lines alone, and the rules that tie every credit to a payment.
+
+The rules key on event names; events of other names are chained and otherwise ignored here.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+ZERO = Decimal("0.00")
+
+PAYMENT_INITIATED = "PaymentInitiated"
+# Payment events after which the payment's credit must be in its wallet (admins confirm through these too).
+CREDITING = frozenset({"PaymentConfirmed"})
+# Payment events that allow credits to be taken back; `credits_reversed` says how many, when present.
+REVERSING = frozenset({"PaymentRefunded", "PaymentDisputed"})
+WALLET_OPENED = "WalletOpened"
+TOPPED_UP = "CreditsToppedUp"
+REVERSED = "CreditsReversed"
+
+
+class LedgerProblem(Exception):
+    """The first thing wrong with an export, at a line (1-based)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+        self.message = message
+
+
+@dataclass(slots=True)
+class _Payment:
+    user_id: str
+    credits: Decimal  # what its confirmation credits: as initiated, or as admins approved it
+    confirmed_on: int = 0
+    credited_on: int = 0
+    credited: Decimal = ZERO
+    reversed: Decimal = ZERO
+    reversible: Decimal | None = ZERO  # what refunds and disputes allow back (None: they name no amount)
+
+
+class LedgerBook:
+    """Feed it every ledger line in order; it raises LedgerProblem at the first broken rule."""
+
+    def __init__(self) -> None:
+        self.balances: dict[str, Decimal] = {}
+        self._payments: dict[str, _Payment] = {}
+        self._wallets: dict[str, str] = {}
+        # Lines whose match may still come later in the file, by payment.
+        self._credit_awaits_confirmation: dict[str, int] = {}
+        self._confirmation_awaits_credit: dict[str, int] = {}
+        self._reversal_awaits_cause: dict[str, int] = {}
+
+    def apply(self, number: int, line: dict[str, Any]) -> None:
+        kind, stream, data = line["type"], line["stream_id"], line["data"]
+        if kind == PAYMENT_INITIATED:
+            user = sys.intern(str(data.get("user_id")))
+            self._payments[stream] = _Payment(user, _amount(number, data, "credits"))
+        elif kind == WALLET_OPENED:
+            user = sys.intern(str(data.get("user_id")))
+            self._wallets[stream] = user
+            self.balances.setdefault(user, ZERO)
+        elif kind == TOPPED_UP:
+            self._top_up(number, self._wallet(number, stream), data)
+        elif kind == REVERSED:
+            self._reverse(number, self._wallet(number, stream), data)
+        elif stream in self._payments:
+            self._payment_event(number, kind, self._payments[stream], stream, data)
+
+    def raise_open_problem(self) -> None:
+        """At the end of the ledger: the earliest credit, confirmation or reversal left unmatched."""
+        candidates = [
+            (line, f"credits payment {pid}, which is never confirmed")
+            for pid, line in self._credit_awaits_confirmation.items()
+        ]
+        candidates += [
+            (line, f"confirms payment {pid}, whose credit never reaches its wallet")
+            for pid, line in self._confirmation_awaits_credit.items()
+        ]
+        candidates += [
+            (line, f"takes back credits of payment {pid} with no refund or dispute of that payment to match")
+            for pid, line in self._reversal_awaits_cause.items()
+        ]
+        if candidates:
+            raise LedgerProblem(*min(candidates))
+
+    def _payment_event(self, number: int, kind: str, payment: _Payment, pid: str, data: dict[str, Any]) -> None:
+        if "credits" in data:
+            payment.credits = _amount(number, data, "credits")
+        if kind in CREDITING:
+            if payment.confirmed_on:
+                raise LedgerProblem(
+                    number, f"confirms payment {pid} again (first confirmed on line {payment.confirmed_on})"
+                )
+            payment.confirmed_on = number
+            if payment.credited_on:
+                self._credit_awaits_confirmation.pop(pid, None)
+                self._check_credit(payment.credited_on, payment, pid)
+            else:
+                self._confirmation_awaits_credit[pid] = number
+        elif kind in REVERSING:
+            if payment.reversible is not None:
+                payment.reversible = (
+                    payment.reversible + _amount(number, data, "credits_reversed")
+                    if "credits_reversed" in data
+                    else None
+                )
+            if payment.reversible is None or payment.reversed <= payment.reversible:
+                self._reversal_awaits_cause.pop(pid, None)
+
+    def _top_up(self, number: int, user: str, data: dict[str, Any]) -> None:
+        pid, amount = str(data.get("payment_id")), _amount(number, data, "amount")
+        payment = self._payments.get(pid)
+        if payment is None:
+            raise LedgerProblem(number, f"credits payment {pid}, which the ledger never initiated")
+        if payment.user_id != user:
+            raise LedgerProblem(number, f"credits user {user} for payment {pid} of user {payment.user_id}")
+        if payment.credited_on:
+            raise LedgerProblem(number, f"credits payment {pid} a second time (first on line {payment.credited_on})")
+        payment.credited_on, payment.credited = number, amount
+        if payment.confirmed_on:
+            self._confirmation_awaits_credit.pop(pid, None)
+            self._check_credit(number, payment, pid)
+        else:
+            self._credit_awaits_confirmation[pid] = number
+        self._move(number, user, amount, data)
+
+    def _reverse(self, number: int, user: str, data: dict[str, Any]) -> None:
+        pid, amount = str(data.get("payment_id")), _amount(number, data, "amount")
+        payment = self._payments.get(pid)
+        if payment is None or not payment.credited_on or payment.user_id != user:
+            raise LedgerProblem(number, f"takes back credits of payment {pid}, which never credited user {user}")
+        left = payment.credited - payment.reversed
+        if amount > left:
+            raise LedgerProblem(number, f"takes back {amount} MC of payment {pid}, which has only {left} MC left")
+        payment.reversed += amount
+        if payment.reversible is not None and payment.reversed > payment.reversible:
+            self._reversal_awaits_cause.setdefault(pid, number)
+        self._move(number, user, -amount, data)
+
+    def _check_credit(self, number: int, payment: _Payment, pid: str) -> None:
+        if payment.credited != payment.credits:
+            raise LedgerProblem(
+                number,
+                f"credits {payment.credited} MC for payment {pid}, whose confirmation credits {payment.credits} MC",
+            )
+
+    def _move(self, number: int, user: str, change: Decimal, data: dict[str, Any]) -> None:
+        balance = self.balances[user] + change
+        self.balances[user] = balance
+        if "balance_after" in data and _amount(number, data, "balance_after") != balance:
+            raise LedgerProblem(
+                number, f"says the balance is {data['balance_after']} MC, but the events add up to {balance} MC"
+            )
+
+    def _wallet(self, number: int, stream: str) -> str:
+        user = self._wallets.get(stream)
+        if user is None:
+            raise LedgerProblem(number, f"moves credits in wallet {stream}, which was never opened")
+        return user
+
+
+def _amount(number: int, data: dict[str, Any], name: str) -> Decimal:
+    text = data.get(name)
+    amount = _decimal(text) if isinstance(text, str) else None
+    if amount is None:
+        raise LedgerProblem(number, f"{name} is {text!r}, not a non-negative decimal string")
+    return amount
+
+
+@lru_cache(maxsize=65536)
+def _decimal(text: str) -> Decimal | None:
+    """Amounts repeat: one shared Decimal per text keeps a long ledger's state small."""
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None

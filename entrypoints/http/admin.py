@@ -1,0 +1,63 @@
+"""/api/admin: the admin desk (role `admin` on every route)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from application.admin import STATUSES, Receipt
+from application.identity import Principal
+from entrypoints.bootstrap import Services
+from entrypoints.http.admin_schemas import AdminPayment, AdminPaymentList, ConfirmPayment, RejectPayment
+from entrypoints.http.auth import requires
+
+StatusFilter = Annotated[str | None, Parameter(description=f"Only payments in this status: {', '.join(STATUSES)}.")]
+GatewayFilter = Annotated[
+    str | None, Parameter(description="Only payments through this gateway (stripe, clickpesa, bank).")
+]
+
+
+class AdminController(Controller):
+    path = "/api/admin/payments"
+    tags = ("admin",)
+    guards = (requires("admin"),)
+
+    @get("/", sync_to_thread=True)
+    def payments(
+        self, services: Services, status: StatusFilter = None, gateway: GatewayFilter = None
+    ) -> AdminPaymentList:
+        """Every user's payments, those awaiting an admin first.
+
+        Bank transfers awaiting confirmation, then payments in needs_review, then the rest; newest first within
+        each group. Each item is a Payment plus `user_id` and the maker-checker state.
+        """
+        required = services.admin.confirmations_required
+        views = services.admin.payments(status, gateway)
+        return AdminPaymentList([AdminPayment.of_view(view, required) for view in views])
+
+    @post("/{payment_id:uuid}/confirm", status_code=HTTP_200_OK, sync_to_thread=True)
+    def confirm(
+        self, payment_id: UUID, data: ConfirmPayment, request: Request[Principal, Any, Any], services: Services
+    ) -> AdminPayment:
+        """Confirm what arrived for a pending bank transfer, or credit a payment in needs_review.
+
+        It credits once BANK_CONFIRMATIONS_REQUIRED different admins confirmed the same received amount (an
+        admin confirming twice counts once). Admins who disagree, or an amount other than the initiated one
+        without `credit_received_amount`, move the payment to needs_review. 409 for a payment that is not a
+        pending bank transfer or in needs_review (e.g. already confirmed, rejected or expired).
+        """
+        receipt = Receipt(data.received_amount, data.received_currency, data.note, data.credit_received_amount)
+        view = services.admin.confirm(request.user.user_id, payment_id, receipt)
+        return AdminPayment.of_view(view, services.admin.confirmations_required)
+
+    @post("/{payment_id:uuid}/reject", status_code=HTTP_200_OK, sync_to_thread=True)
+    def reject(
+        self, payment_id: UUID, data: RejectPayment, request: Request[Principal, Any, Any], services: Services
+    ) -> AdminPayment:
+        """Reject a pending bank transfer or a payment in needs_review: it never credits (409 otherwise)."""
+        view = services.admin.reject(request.user.user_id, payment_id, data.reason)
+        return AdminPayment.of_view(view, services.admin.confirmations_required)

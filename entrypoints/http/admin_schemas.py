@@ -1,0 +1,98 @@
+"""Request and response bodies of the admin desk."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+
+from application.views import PaymentView
+from domain.approval import AdminApproval
+from entrypoints.http.schemas import Payment
+
+Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class ConfirmPayment(msgspec.Struct, forbid_unknown_fields=True):
+    """An admin's confirmation of what arrived, or (for a payment in `needs_review`) the amount to credit."""
+
+    received_amount: Annotated[
+        Decimal,
+        msgspec.Meta(description="The amount that arrived, as a decimal string (or JSON number)."),
+    ]
+    received_currency: Annotated[str, msgspec.Meta(description="Its currency, e.g. USD.")]
+    note: Annotated[
+        Note | None,
+        msgspec.Meta(description="Why; required when resolving a payment in needs_review."),
+    ] = None
+    credit_received_amount: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "true: credit `received_amount` although it differs from the initiated amount; credits are "
+                "received_amount x the rate locked when the payment was initiated (rounded down to 0.01 MC), "
+                "and received_currency must be the payment's currency. false (default): a received amount "
+                "that differs moves the payment to needs_review. For a payment already in needs_review, "
+                "confirming always credits received_amount at the locked rate (this flag is implied)."
+            )
+        ),
+    ] = False
+
+
+class RejectPayment(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[Note, msgspec.Meta(description="Why the payment is rejected; shown on the payment.")]
+
+
+class AdminConfirmation(msgspec.Struct):
+    """One admin's confirmation that counts now (an admin's later confirmation replaces their earlier one)."""
+
+    admin: Annotated[str, msgspec.Meta(description="The confirming admin's public key (hex).")]
+    received_amount: str
+    received_currency: str
+    credit_received_amount: bool
+    note: str | None
+    at: datetime
+
+    @classmethod
+    def of(cls, approval: AdminApproval) -> AdminConfirmation:
+        received = approval.received
+        return cls(
+            approval.admin,
+            str(received.amount),
+            received.currency,
+            approval.credit_received,
+            approval.note,
+            approval.at,
+        )
+
+
+class AdminPayment(Payment, kw_only=True):
+    """A Payment plus its owner and the maker-checker state."""
+
+    user_id: str
+    awaiting_admin: Annotated[
+        bool, msgspec.Meta(description="A pending bank transfer or a payment in needs_review: an admin must act.")
+    ]
+    confirmations: Annotated[
+        list[AdminConfirmation],
+        msgspec.Meta(description="Confirmations so far in this round, one per admin."),
+    ]
+    confirmations_required: Annotated[
+        int, msgspec.Meta(description="Distinct admins who must confirm the same amount before it credits.")
+    ]
+
+    @classmethod
+    def of_view(cls, view: PaymentView, confirmations_required: int) -> AdminPayment:
+        return cls(
+            **msgspec.structs.asdict(Payment.of(view)),
+            user_id=view.user_id,
+            awaiting_admin=view.awaits_admin,
+            confirmations=[AdminConfirmation.of(approval) for approval in view.approvals],
+            confirmations_required=confirmations_required,
+        )
+
+
+class AdminPaymentList(msgspec.Struct):
+    items: list[AdminPayment]

@@ -1,0 +1,215 @@
+"""A fake Stripe API on localhost: Checkout Sessions over real HTTP, in Stripe's form encoding and JSON.
+
+It answers `POST /v1/checkout/sessions` and `GET /v1/checkout/sessions/{id}` as Stripe does (bearer key,
+Idempotency-Key replays, error bodies), and can be told to fail, refuse or drop the next requests.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+API_KEY = "sk_test_fake0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    form: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int  # 0: drop the connection without answering
+    error_type: str = "api_error"
+    message: str = "Something went wrong on Stripe's end."
+    code: str | None = None
+    create_first: bool = False  # make the session, then fail: the answer is "lost" on the way back
+
+
+@dataclass
+class FakeStripe:
+    api_key: str = API_KEY
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _failures: list[Failure] = field(default_factory=list)
+    _replays: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def fail_next(self, failure: Failure, times: int = 1) -> None:
+        with self._lock:
+            self._failures.extend([failure] * times)
+
+    def created(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and r.path == "/v1/checkout/sessions"]
+
+    def only_session(self) -> dict[str, Any]:
+        (session,) = self.sessions.values()
+        return session
+
+    def complete(self, session_id: str, paid: bool = True) -> dict[str, Any]:
+        """The payer finished the checkout (paid now, or with a delayed method: unpaid for now)."""
+        session = self.sessions[session_id]
+        intent = f"pi_test_{secrets.token_hex(8)}"
+        self.intents[intent] = {
+            "id": intent,
+            "object": "payment_intent",
+            "status": "succeeded" if paid else "processing",
+            "latest_charge": f"ch_test_{secrets.token_hex(8)}",
+        }
+        session.update(status="complete", payment_status="paid" if paid else "unpaid", payment_intent=intent)
+        return dict(session)
+
+    def settle_delayed(self, session_id: str, succeeded: bool) -> dict[str, Any]:
+        session = self.sessions[session_id]
+        self.intents[session["payment_intent"]]["status"] = "succeeded" if succeeded else "requires_payment_method"
+        if succeeded:
+            session["payment_status"] = "paid"
+        return dict(session)
+
+    def expire(self, session_id: str) -> dict[str, Any]:
+        self.sessions[session_id].update(status="expired")
+        return dict(self.sessions[session_id])
+
+    def charge_of(self, session: dict[str, Any]) -> str:
+        return str(self.intents[session["payment_intent"]]["latest_charge"])
+
+    # -- the HTTP side ---------------------------------------------------------------------------------------
+
+    def answer(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any] | None:
+        parts = urlsplit(target)
+        form = dict(parse_qsl(body.decode() if method == "POST" else parts.query, keep_blank_values=True))
+        with self._lock:
+            self.requests.append(Recorded(method, parts.path, form, headers))
+            failure = self._failures.pop(0) if self._failures else None
+        if headers.get("authorization") != f"Bearer {self.api_key}":
+            return 401, _error("invalid_request_error", "Invalid API Key provided: sk_test_****cdef")
+        if method == "POST" and parts.path == "/v1/checkout/sessions":
+            return self._create(form, headers.get("idempotency-key"), failure)
+        if failure is not None:
+            return _failure(failure)
+        if method == "GET" and parts.path.startswith("/v1/checkout/sessions/"):
+            return self._retrieve(parts.path.rsplit("/", 1)[1], form)
+        return 404, _error("invalid_request_error", f"Unrecognized request URL ({method}: {parts.path}).")
+
+    def _create(self, form: dict[str, str], key: str | None, failure: Failure | None) -> tuple[int, Any] | None:
+        if failure is not None and not failure.create_first:
+            return _failure(failure)
+        with self._lock:
+            replayed = self._replays.get(key or "")
+            session = self.sessions[replayed] if replayed else self._new_session(form)
+            if key:
+                self._replays[key] = session["id"]
+        return _failure(failure) if failure is not None else (200, session)
+
+    def _new_session(self, form: dict[str, str]) -> dict[str, Any]:
+        session_id = f"cs_test_{secrets.token_hex(12)}"
+        unit_amount = int(form["line_items[0][price_data][unit_amount]"])
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+            "mode": form.get("mode"),
+            "amount_total": unit_amount * int(form.get("line_items[0][quantity]", "1")),
+            "currency": form["line_items[0][price_data][currency]"],
+            "client_reference_id": form.get("client_reference_id"),
+            "customer_email": form.get("customer_email"),
+            "metadata": {k.removeprefix("metadata[")[:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+            "expires_at": int(form["expires_at"]),
+            "success_url": form.get("success_url"),
+            "cancel_url": form.get("cancel_url"),
+            "payment_intent": None,
+            "payment_status": "unpaid",
+            "status": "open",
+            "livemode": False,
+        }
+        self.sessions[session_id] = session
+        return session
+
+    def _retrieve(self, session_id: str, query: dict[str, str]) -> tuple[int, Any]:
+        session = self.sessions.get(session_id)
+        if session is None:
+            return 404, _error("invalid_request_error", f"No such checkout.session: '{session_id}'")
+        answer = dict(session)
+        if "payment_intent" in query.values() and session["payment_intent"]:
+            answer["payment_intent"] = dict(self.intents[session["payment_intent"]])
+        return 200, answer
+
+
+def _error(error_type: str, message: str, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"type": error_type, "message": message, **({"code": code} if code else {})}}
+
+
+def _failure(failure: Failure) -> tuple[int, Any] | None:
+    if failure.status == 0:
+        return None
+    return failure.status, _error(failure.error_type, failure.message, failure.code)
+
+
+def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def _serve(self, method: str) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            answer = fake.answer(method, self.path, body, headers)
+            if answer is None:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            status, payload = answer
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Request-Id", f"req_{secrets.token_hex(6)}")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+    return Handler
+
+
+@contextmanager
+def running_fake_stripe() -> Iterator[FakeStripe]:
+    """A FakeStripe listening on a free localhost port, for as long as the block runs."""
+    fake = FakeStripe()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def unreachable_url() -> str:
+    """An address where nothing listens: Stripe down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
