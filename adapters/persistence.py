@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import psycopg
 from eventsourcing.persistence import ApplicationRecorder
-from eventsourcing.postgres import PostgresFactory
+from eventsourcing.postgres import ConnectionPool, PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+from eventsourcing.utils import Environment, EnvType
+from psycopg.rows import DictRow
 
 SCHEMA_LOCK = int.from_bytes(b"mcpayddl")  # a PostgreSQL advisory lock key: 8 bytes, a positive bigint
+REFUSED_WAIT_SECONDS = 0.2  # how long a request waits for a connection while PostgreSQL refuses them
+RECONNECT_TIMEOUT_SECONDS = 3.0  # a failed connection is retried with backoff this long, then on demand
 
 
 class NamedTablesSQLiteFactory(SQLiteFactory):
@@ -24,12 +29,44 @@ class NamedTablesSQLiteFactory(SQLiteFactory):
         return recorder
 
 
+class FailFastPool(ConnectionPool[psycopg.Connection[DictRow]]):
+    """The library's pool, except that while PostgreSQL refuses connections a request gives up at once.
+
+    The library retries each statement ten times; waiting out the pool timeout (5 s) on every attempt
+    would hold a request for a minute before its 503. The next connection made clears the flag.
+    """
+
+    refused = False
+
+    def getconn(self, timeout: float | None = None) -> psycopg.Connection[DictRow]:
+        if self.refused:
+            timeout = min(timeout or self.timeout, REFUSED_WAIT_SECONDS)
+        return super().getconn(timeout)
+
+    def _connect(self, timeout: float | None = None) -> psycopg.Connection[DictRow]:
+        try:
+            connection = super()._connect(timeout)
+        except psycopg.OperationalError:
+            self.refused = True
+            raise
+        self.refused = False
+        return connection
+
+
 class SerializedPostgresFactory(PostgresFactory):
     """PostgreSQL recorders whose tables are created by one process at a time.
 
     The library re-runs `CREATE OR REPLACE FUNCTION` at every start; processes starting together
     then fail with "tuple concurrently updated".
     """
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        # The library builds its pool itself and takes no pool class: make the one it built fail fast, and
+        # retry a lost connection within seconds rather than backing off for minutes, so it recovers alone.
+        pool = self.datastore.pool
+        pool.__class__ = FailFastPool
+        pool.reconnect_timeout = RECONNECT_TIMEOUT_SECONDS
 
     def application_recorder(self) -> ApplicationRecorder:
         with self.datastore.get_connection() as connection:

@@ -13,7 +13,8 @@ from eventsourcing.persistence import IntegrityError
 from application.credits import CreditService
 from application.errors import Conflict, Invalid
 from application.ledger import Ledger, retry_on_conflict
-from application.ports import PaymentQueries
+from application.metrics import NoMetrics
+from application.ports import Metrics, PaymentQueries
 from application.views import PaymentView
 from domain.approval import Verdict
 from domain.errors import AlreadyCredited, TransitionNotAllowed
@@ -37,10 +38,13 @@ class Receipt:
 class AdminService:
     """Admin actions on any user's payment; each is an event naming the admin's key."""
 
-    def __init__(self, ledger: Ledger, queries: PaymentQueries, confirmations_required: int) -> None:
+    def __init__(
+        self, ledger: Ledger, queries: PaymentQueries, confirmations_required: int, *, metrics: Metrics | None = None
+    ) -> None:
         self._ledger = ledger
         self._queries = queries
         self._credits = CreditService(ledger)
+        self._metrics = metrics or NoMetrics()
         self.confirmations_required = confirmations_required
 
     def payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
@@ -74,6 +78,9 @@ class AdminService:
             )
         wallet = self._credit(payment) if decision.verdict is Verdict.CREDIT else None
         self._ledger.commit(payment, wallet)
+        if wallet is not None:
+            self._metrics.payment_confirmed(payment.gateway)
+            self._metrics.credits_topped_up(payment.gateway, wallet.entries[-1].amount)
         return PaymentView.of(payment)
 
     def _credit(self, payment: Payment) -> Wallet:

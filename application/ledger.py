@@ -8,9 +8,11 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.persistence import IntegrityError, OperationalError, Recording
+from eventsourcing.utils import EnvType
 
 from application.errors import NotFound, StoreUnavailable
+from application.write_mark import WriteMark
 from domain.checkpoint import LedgerCheckpoint
 from domain.indexes import GatewayObject, IdempotencyRecord, PaymentReference
 from domain.payment import Payment
@@ -26,6 +28,14 @@ class Ledger(Application[UUID]):
     """Saves several aggregates atomically; every save is all-or-nothing."""
 
     name = "Ledger"
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        self.written = WriteMark()
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if recordings:
+            self.written.raise_to(recordings[-1].notification.id)
 
     def payment(self, payment_id: UUID) -> Payment:
         found = self._find(Payment, payment_id)

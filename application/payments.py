@@ -15,7 +15,8 @@ from application.credits import CreditService
 from application.errors import GatewayError, IdempotencyConflict, Invalid, NotFound, WebhookRejected
 from application.gateways import CheckoutRequest, GatewayEvent, GatewayOffer
 from application.ledger import Ledger, retry_on_conflict
-from application.ports import Identifiers, PaymentGateway, PaymentQueries
+from application.metrics import NoMetrics
+from application.ports import Identifiers, Metrics, PaymentGateway, PaymentQueries
 from application.settlement import settle
 from application.views import PaymentView, WalletView
 from domain.errors import AlreadyCredited
@@ -47,6 +48,8 @@ class PaymentService:
         rates: Mapping[str, Decimal],
         ids: Identifiers,
         queries: PaymentQueries,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self._ledger = ledger
         self._gateways = gateways
@@ -54,6 +57,7 @@ class PaymentService:
         self._ids = ids
         self._queries = queries
         self._credits = CreditService(ledger)
+        self._metrics = metrics or NoMetrics()
 
     def offers(self) -> list[GatewayOffer]:
         return [gateway.offer for gateway in self._gateways.values()]
@@ -98,9 +102,15 @@ class PaymentService:
     def receive_webhook(self, gateway_name: str, body: bytes, headers: Mapping[str, str]) -> str:
         """Verify a delivery with its gateway, then apply it; answers what happened."""
         gateway = self._gateways.get(gateway_name)
-        if gateway is None:
-            raise WebhookRejected(f"{gateway_name} webhooks are not accepted: the gateway is not configured")
-        return self.apply(gateway.parse_webhook(body, headers))
+        try:
+            if gateway is None:
+                raise WebhookRejected(f"{gateway_name} webhooks are not accepted: the gateway is not configured")
+            event = gateway.parse_webhook(body, headers)
+        except WebhookRejected:
+            self._metrics.webhook_checked(gateway_name, verified=False)
+            raise
+        self._metrics.webhook_checked(gateway_name, verified=True)
+        return self.apply(event)
 
     def apply(self, event: GatewayEvent) -> str:
         """Move the payment the event names; exactly once, however often it is delivered."""
@@ -122,7 +132,19 @@ class PaymentService:
                 # A racing writer confirmed and credited it after we read the payment: read again.
                 raise IntegrityError(f"payment {payment.id} was settled concurrently") from None
         self._ledger.commit(payment, wallet, self._link(payment, event, outcome))
+        self._count(payment, outcome, wallet)
         return outcome
+
+    def _count(self, payment: Payment, outcome: str, wallet: Wallet | None) -> None:
+        """Metrics for what was just saved; a wallet saved with the payment holds its new entry last."""
+        if wallet is None:
+            return
+        moved = wallet.entries[-1].amount
+        if outcome == "confirmed":
+            self._metrics.payment_confirmed(payment.gateway)
+            self._metrics.credits_topped_up(payment.gateway, moved)
+        else:
+            self._metrics.credits_reversed(payment.gateway, outcome, moved)
 
     def _reversal(self, payment: Payment, taken_back: Decimal, reason: str) -> Wallet | None:
         """The wallet with the credits a refund or dispute just took back from the payment taken back too."""

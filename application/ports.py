@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -87,3 +88,25 @@ class Tokens(Protocol):
 
     def read(self, token: str) -> dict[str, Any]:
         """The claims of a token we signed; raises Unauthenticated otherwise."""
+
+
+class Metrics(Protocol):
+    """What operators count: gateway names and outcomes only, never user ids, payment ids or secrets."""
+
+    def webhook_checked(self, gateway: str, verified: bool) -> None:
+        """A webhook delivery passed (or failed) its gateway's signature check."""
+
+    def payment_confirmed(self, gateway: str) -> None:
+        """A payment was confirmed (by webhook, reconciliation or admins)."""
+
+    def credits_topped_up(self, gateway: str, amount: Decimal) -> None:
+        """A wallet was credited `amount` MC for a payment through `gateway`."""
+
+    def credits_reversed(self, gateway: str, reason: str, amount: Decimal) -> None:
+        """`amount` MC were taken back from a wallet (reason: refunded or disputed)."""
+
+    def reconciliation_ran(self, result: str, outcomes: Mapping[str, int]) -> None:
+        """A reconciliation run ended (ok, gateway_errors or failed); outcomes counts payments by outcome."""
+
+    def projection_lag(self, projection: str, events: int) -> None:
+        """How many events of the log the projection has yet to apply."""

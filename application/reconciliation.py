@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from application.errors import GatewayError
+from application.metrics import NoMetrics
 from application.payments import PaymentService
-from application.ports import Clock, PaymentGateway, PaymentQueries
+from application.ports import Clock, Metrics, PaymentGateway, PaymentQueries
 
 logger = logging.getLogger("mcpay.reconciliation")
 
@@ -34,14 +35,27 @@ class Reconciler:
         queries: PaymentQueries,
         clock: Clock,
         min_age: timedelta,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self._payments = payments
         self._gateways = gateways
         self._queries = queries
         self._clock = clock
         self._min_age = min_age
+        self._metrics = metrics or NoMetrics()
 
     def run_once(self) -> ReconciliationReport:
+        try:
+            report = self._run()
+        except Exception:
+            self._metrics.reconciliation_ran("failed", {})
+            raise
+        outcomes = {**report.outcomes, "gateway_error": report.errors} if report.errors else report.outcomes
+        self._metrics.reconciliation_ran("gateway_errors" if report.errors else "ok", outcomes)
+        return report
+
+    def _run(self) -> ReconciliationReport:
         report = ReconciliationReport()
         for view in self._queries.pending_since(self._clock.now() - self._min_age):
             gateway = self._gateways.get(view.gateway)

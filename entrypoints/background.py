@@ -45,6 +45,7 @@ async def background_tasks(app: Litestar) -> AsyncIterator[None]:
     interval = services.settings.reconcile_interval_seconds
     checkpoints = services.settings.checkpoint_interval_seconds
     async with anyio.create_task_group() as tasks:
+        tasks.start_soon(services.read_side.run)  # the projections: fed as the log grows, by one process
         if interval > 0:
             tasks.start_soon(_reconcile_forever, services, float(interval))
         if checkpoints > 0 and services.audit.public_key is None:

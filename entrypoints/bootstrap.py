@@ -21,15 +21,17 @@ from adapters.stripe.webhooks import StripeWebhooks
 from adapters.system import RandomIdentifiers, SystemClock
 from application.admin import AdminService
 from application.audit.service import LedgerAudit
-from application.following import FollowingPaymentQueries
 from application.gateways import GatewayOffer
 from application.identity import IdentityService, IdentityStore
 from application.ledger import Ledger
+from application.metrics import NoMetrics
 from application.payments import PaymentService
-from application.ports import Clock, Identifiers, PaymentGateway, WebhookSimulator
+from application.ports import Clock, Identifiers, Metrics, PaymentGateway, WebhookSimulator
 from application.pricing import minimums
+from application.reading import PaymentReader, ReadSide
 from application.reconciliation import Reconciler
 from domain.money import MINOR_DIGITS
+from entrypoints.read_side import build_read_side
 from entrypoints.settings import Settings, SettingsError
 
 CARD_MINIMUM_USD = Decimal("0.50")
@@ -53,7 +55,13 @@ class Services:
         *,
         admin: AdminService,
         audit: LedgerAudit,
+        read_side: ReadSide,
+        reader: PaymentReader,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or NoMetrics()
+        self.read_side = read_side
+        self.reader = reader
         self.settings = settings
         self.admin = admin
         self.audit = audit
@@ -70,6 +78,7 @@ class Services:
             close = getattr(gateway, "close", None)  # gateways holding connections (ClickPesa's HTTP client)
             if callable(close):
                 close()
+        self.read_side.close()
         self.ledger.close()
         self.identity_store.close()
 
@@ -80,10 +89,12 @@ def bootstrap(
     clock: Clock | None = None,
     ids: Identifiers | None = None,
     gateways: Mapping[str, PaymentGateway] | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
     """Build every service from settings; tests replace pieces by keyword."""
     _check_currencies(settings)
     clock = clock or SystemClock()
+    metrics = metrics or NoMetrics()
     env = persistence_env(settings.database_url)
     ledger = Ledger(env=env)
     identity_store = IdentityStore(env=env)
@@ -97,10 +108,14 @@ def bootstrap(
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
     )
     chosen = dict(gateways) if gateways is not None else configured_gateways(settings, clock)
-    queries = FollowingPaymentQueries(ledger)
-    admin = AdminService(ledger, queries, settings.bank_confirmations_required)
-    payments = PaymentService(ledger, chosen, settings.credit_rates, ids or RandomIdentifiers(), queries)
-    reconciler = Reconciler(payments, chosen, queries, clock, timedelta(seconds=settings.reconcile_min_age_seconds))
+    read = build_read_side(settings.database_url, ledger, metrics)
+    queries = read.queries
+    admin = AdminService(ledger, queries, settings.bank_confirmations_required, metrics=metrics)
+    payments = PaymentService(
+        ledger, chosen, settings.credit_rates, ids or RandomIdentifiers(), queries, metrics=metrics
+    )
+    reconcile_age = timedelta(seconds=settings.reconcile_min_age_seconds)
+    reconciler = Reconciler(payments, chosen, queries, clock, reconcile_age, metrics=metrics)
     return Services(
         settings,
         ledger,
@@ -112,6 +127,9 @@ def bootstrap(
         gateways=chosen,
         admin=admin,
         audit=LedgerAudit(ledger, _ledger_signer(settings), clock),
+        read_side=read.read_side,
+        reader=PaymentReader(read.read_side.model, read.read_side, payments),
+        metrics=metrics,
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from nacl.signing import SigningKey
 
 from application.replay import check_balances
-from entrypoints import ledger_cli, webhook_sign
+from entrypoints import ledger_cli, projections_cli, webhook_sign
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import SettingsError, load_settings
 
@@ -47,19 +47,25 @@ def _parser() -> argparse.ArgumentParser:
     reconcile = commands.add_parser("reconcile", help="ask the gateways once about payments pending too long")
     reconcile.set_defaults(run=_reconcile)
     webhook_sign.add_command(commands)
+    projections_cli.add_command(commands)
     return parser
 
 
 def _serve(_: argparse.Namespace) -> int:
     import uvicorn
 
+    from adapters.prometheus_metrics import PrometheusMetrics
     from entrypoints.http.app import create_app
+    from entrypoints.logs import configure_logging
 
     settings = load_settings()
-    services = bootstrap(settings)
+    configure_logging(settings)
+    services = bootstrap(settings, metrics=PrometheusMetrics())
     mode = "demo" if settings.demo_payment else "live"
     print(f"mcpay: serving on {settings.public_base_url} ({mode} mode, {_store_name(settings.database_url)})")
-    uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="info")
+    # Logging is ours (configure_logging): uvicorn's lines go through it, its access log is replaced by ours.
+    app = create_app(services)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     return 0
 
 

@@ -53,6 +53,10 @@ class Settings:
     reconcile_interval_seconds: int = 60
     reconcile_min_age_seconds: int = 600
     checkpoint_interval_seconds: int = 3600  # signed ledger checkpoints; 0: only on demand
+    log_format: str = ""  # "json" or "console"; empty: JSON in live mode, console in demo mode
+    log_level: str = "INFO"
+    auth_rate_limit_per_key: int = 30  # sign-in requests a minute per public key, per endpoint; 0: no limit
+    auth_rate_limit_per_address: int = 120  # ... per client address, per endpoint; 0: no limit
 
     def __repr__(self) -> str:
         return "Settings(<values hidden: some are secrets>)"
@@ -63,6 +67,10 @@ class Settings:
         if self.session_secret:
             return self.session_secret
         return hashlib.sha256(f"mcpay-demo-session:{self.database_url}".encode()).hexdigest()
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("console" if self.demo_payment else "json")
 
     def demo_secret(self, purpose: str) -> str:
         """A webhook secret for a simulated gateway, stable across restarts of one deployment."""
@@ -119,6 +127,12 @@ def _decimal(name: str, text: str) -> Decimal:
     if not value.is_finite() or value < 0:
         raise SettingsError(f"{name} must be a non-negative number")
     return value
+
+
+def _choice(name: str, text: str, choices: tuple[str, ...]) -> str:
+    if text.lower() not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {text!r}")
+    return text.lower()
 
 
 def _keys(name: str, text: str) -> frozenset[str]:
@@ -184,6 +198,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "RECONCILE_INTERVAL_SECONDS": ("reconcile_interval_seconds", lambda n, t: _int(n, t, 0, 86400)),
         "RECONCILE_MIN_AGE_SECONDS": ("reconcile_min_age_seconds", lambda n, t: _int(n, t, 0, 30 * 86400)),
         "CHECKPOINT_INTERVAL_SECONDS": ("checkpoint_interval_seconds", lambda n, t: _int(n, t, 0, 7 * 86400)),
+        "LOG_FORMAT": ("log_format", lambda n, t: _choice(n, t, ("json", "console"))),
+        "LOG_LEVEL": ("log_level", lambda n, t: _choice(n, t, ("debug", "info", "warning", "error")).upper()),
+        "AUTH_RATE_LIMIT_PER_KEY": ("auth_rate_limit_per_key", lambda n, t: _int(n, t, 0, 1_000_000)),
+        "AUTH_RATE_LIMIT_PER_ADDRESS": ("auth_rate_limit_per_address", lambda n, t: _int(n, t, 0, 1_000_000)),
     }
     for var, (attr, parse) in parsers.items():
         if (text := get(var)) is not None:

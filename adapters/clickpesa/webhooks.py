@@ -22,6 +22,12 @@ class ClickPesaWebhooks:
         self._secret = secret
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        try:
+            return self._parse(body, headers)
+        except (RecursionError, UnicodeError):  # JSON nested past the decoder's depth, lone surrogates in strings
+            raise WebhookRejected("the body is JSON no ClickPesa webhook can be") from None
+
+    def _parse(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         payload = _json_object(body)
         claimed = payload.get("checksum") or _header(headers, "checksum")
         if not isinstance(claimed, str) or not claimed:

@@ -29,7 +29,7 @@ class StripeWebhooks:
         try:
             event = json.loads(body)
             return read_event(event, _evidence(event, body, signature))
-        except (ValueError, KeyError, TypeError, AttributeError, DomainError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, DomainError) as error:
             raise WebhookRejected(f"the Stripe event could not be read: {error}") from None
 
     def _verify(self, body: bytes, signature: str | None) -> None:

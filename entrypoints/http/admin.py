@@ -26,8 +26,8 @@ class AdminController(Controller):
     tags = ("admin",)
     guards = (requires("admin"),)
 
-    @get("/", sync_to_thread=True)
-    def payments(
+    @get("/")
+    async def payments(
         self, services: Services, status: StatusFilter = None, gateway: GatewayFilter = None
     ) -> AdminPaymentList:
         """Every user's payments, those awaiting an admin first.
@@ -36,7 +36,7 @@ class AdminController(Controller):
         each group. Each item is a Payment plus `user_id` and the maker-checker state.
         """
         required = services.admin.confirmations_required
-        views = services.admin.payments(status, gateway)
+        views = await services.reader.admin_queue(status, gateway)
         return AdminPaymentList([AdminPayment.of_view(view, required) for view in views])
 
     @post("/{payment_id:uuid}/confirm", status_code=HTTP_200_OK, sync_to_thread=True)

@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.static_files import create_static_files_router
 
 from entrypoints.background import background_tasks
@@ -19,9 +19,15 @@ from entrypoints.http.audit import AuditController
 from entrypoints.http.auth import PUBLIC, bearer_auth
 from entrypoints.http.demo import DemoCheckoutController
 from entrypoints.http.identity import IdentityController
+from entrypoints.http.json_bodies import JsonBodyRequest
+from entrypoints.http.observability import RequestObserver
+from entrypoints.http.openapi_problems import document_problems
 from entrypoints.http.ops import healthz, readyz
+from entrypoints.http.payment_events import keep_query_tokens_out_of_access_logs, payment_events
 from entrypoints.http.payments import PaymentsController, WalletController
 from entrypoints.http.problems import problem_details_plugin
+from entrypoints.http.rate_limits import SignInLimits
+from entrypoints.http.read_your_writes import ReadYourWrites
 from entrypoints.http.webhooks import WebhooksController
 
 SPA_DIRECTORY = Path(__file__).parent / "spa"
@@ -39,8 +45,10 @@ class MetricsController(PrometheusController):
 
 
 def create_app(services: Services) -> Litestar:
-    prometheus = PrometheusConfig(app_name="mcpay", group_path=True, exclude=["/metrics"])
-    return Litestar(
+    settings = services.settings
+    sign_in_limits = SignInLimits(settings.auth_rate_limit_per_key, settings.auth_rate_limit_per_address)
+    keep_query_tokens_out_of_access_logs()
+    app = Litestar(
         route_handlers=[
             IdentityController,
             PaymentsController,
@@ -49,6 +57,7 @@ def create_app(services: Services) -> Litestar:
             AdminController,
             AuditController,
             DemoCheckoutController,
+            payment_events,
             healthz,
             readyz,
             MetricsController,
@@ -57,10 +66,12 @@ def create_app(services: Services) -> Litestar:
             ),
         ],
         dependencies={"services": Provide(_services, sync_to_thread=False)},
-        state=State({"services": services}),
-        middleware=[prometheus.middleware, bearer_auth],
+        state=State({"services": services, "sign_in_limits": sign_in_limits}),
+        middleware=[bearer_auth, ReadYourWrites()],
         plugins=[problem_details_plugin()],
+        logging_config=None,  # logging is configured once per process (entrypoints/logs.py), not per app
         request_max_body_size=services.settings.max_body_bytes,
+        request_class=JsonBodyRequest,
         openapi_config=OpenAPIConfig(
             title="mcpay",
             version="1.0.0",
@@ -74,3 +85,7 @@ def create_app(services: Services) -> Litestar:
         lifespan=[background_tasks],
         on_shutdown=[services.close],
     )
+    # Outside Litestar's own exception handling: every answer gets its X-Request-ID, access line and metrics.
+    app.asgi_handler = RequestObserver(app.asgi_handler)
+    document_problems(app)
+    return app

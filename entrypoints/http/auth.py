@@ -14,11 +14,14 @@ from application.identity import Principal
 from entrypoints.bootstrap import Services
 
 PUBLIC = {"exclude_from_auth": True}
+TOKEN_IN_QUERY = {"token_in_query": True}  # routes a browser EventSource opens: it cannot send headers
 
 
 class BearerTokenAuth(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+        if not token.strip() and connection.route_handler.opt.get("token_in_query"):
+            scheme, token = "bearer", connection.query_params.get("token", "")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send Authorization: Bearer <token>")
         services: Services = connection.app.state.services

@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from application.identity import Principal
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import PUBLIC
+from entrypoints.http.rate_limits import RATE_LIMITED, limit_sign_in
 from entrypoints.http.schemas import ChallengeRequest, ChallengeResponse, Me, SessionRequest, SessionResponse
 
 
@@ -17,12 +18,26 @@ class IdentityController(Controller):
     path = "/api/auth"
     tags = ("identity",)
 
-    @post("/challenge", opt=PUBLIC, status_code=HTTP_200_OK, sync_to_thread=True)
+    @post(
+        "/challenge",
+        opt=PUBLIC,
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        before_request=limit_sign_in,
+        responses=RATE_LIMITED,
+    )
     def challenge(self, data: ChallengeRequest, services: Services) -> ChallengeResponse:
         """A single-use challenge for an ed25519 public key to sign; valid five minutes."""
         return ChallengeResponse.of(services.identity.challenge(data.public_key))
 
-    @post("/session", opt=PUBLIC, status_code=HTTP_200_OK, sync_to_thread=True)
+    @post(
+        "/session",
+        opt=PUBLIC,
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+        before_request=limit_sign_in,
+        responses=RATE_LIMITED,
+    )
     def open_session(self, data: SessionRequest, services: Services) -> SessionResponse:
         """A session token for a signed challenge (hex ed25519 signature of the challenge's UTF-8 bytes)."""
         return SessionResponse.of(services.identity.open_session(data.public_key, data.challenge, data.signature))

@@ -62,17 +62,18 @@ class PaymentsController(Controller):
     def payment(self, payment_id: UUID, request: Request[Principal, Any, Any], services: Services) -> Payment:
         return Payment.of(services.payments.payment_of(request.user.user_id, payment_id))
 
-    @get("/", sync_to_thread=True)
-    def payments(self, request: Request[Principal, Any, Any], services: Services) -> PaymentList:
+    @get("/")
+    async def payments(self, request: Request[Principal, Any, Any], services: Services) -> PaymentList:
         """The caller's payments, newest first."""
-        return PaymentList([Payment.of(view) for view in services.payments.payments_of(request.user.user_id)])
+        views = await services.reader.payments_of(request.user.user_id)
+        return PaymentList([Payment.of(view) for view in views])
 
 
 class WalletController(Controller):
     path = "/api/wallet"
     tags = ("payments",)
 
-    @get("/", sync_to_thread=True)
-    def wallet(self, request: Request[Principal, Any, Any], services: Services) -> Wallet:
+    @get("/")
+    async def wallet(self, request: Request[Principal, Any, Any], services: Services) -> Wallet:
         """Balance in MC and transactions, newest first."""
-        return Wallet.of(services.payments.wallet_of(request.user.user_id))
+        return Wallet.of(await services.reader.wallet_of(request.user.user_id))

@@ -1,0 +1,141 @@
+"""The read side on PostgreSQL for async handlers: projection tables through an asyncpg pool, LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from adapters.read_side import sql
+from adapters.read_side.postgres import TRACKING_TABLE, VALUES, PostgresPlace
+from application.queries import BalanceView, LedgerEntryView
+from application.views import PaymentView, WalletView
+
+logger = logging.getLogger("mcpay.read_side")
+
+PING_SECONDS = 5.0
+RECONNECT_SECONDS = 1.0
+
+
+class AsyncpgQueries:
+    """Every read-side question, one pooled asyncpg round trip each; word of progress by LISTEN."""
+
+    # Six pooled connections answer thousands of reads a second; with the listener and the lease connection,
+    # two processes and the write side's pools still fit in PostgreSQL's default 100 connections.
+    def __init__(self, place: PostgresPlace, min_size: int = 1, max_size: int = 6) -> None:
+        self._place = place
+        self._sizes = (min_size, max_size)
+        self._pool: Any = None
+        self._opening: asyncio.Lock | None = None
+
+    async def payments_of(self, user_id: str) -> list[PaymentView]:
+        return await self._views(sql.PAYMENTS_OF, user_id)
+
+    async def payment(self, payment_id: UUID) -> PaymentView | None:
+        views = await self._views(sql.PAYMENT, payment_id)
+        return views[0] if views else None
+
+    async def admin_queue(
+        self,
+        status: str | None = None,
+        gateway: str | None = None,
+        created_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[PaymentView]:
+        statement = sql.admin_queue(status, gateway, created_before, limit, VALUES)
+        return await self._views(statement.sql, *statement.params)
+
+    async def wallet_of(self, user_id: str) -> WalletView:
+        rows = await self._rows(sql.WALLET, sql.wallet_id(user_id))
+        return sql.wallet_view(user_id, rows, VALUES)
+
+    async def balance_of(self, user_id: str) -> BalanceView:
+        rows = await self._rows(sql.BALANCE, sql.wallet_id(user_id))
+        return sql.balance_view(rows[0], VALUES) if rows else BalanceView(user_id, Decimal("0.00"))
+
+    async def balances(self, after_user: str = "", limit: int = 1000) -> list[BalanceView]:
+        return [sql.balance_view(row, VALUES) for row in await self._rows(sql.BALANCES, after_user, limit)]
+
+    async def ledger_page(self, after: int, limit: int) -> list[LedgerEntryView]:
+        return [sql.ledger_entry(row, VALUES) for row in await self._rows(sql.LEDGER_PAGE, after, limit)]
+
+    async def position(self) -> int:
+        statement = f"SELECT notification_id FROM {{s}}{TRACKING_TABLE} WHERE application_name = $1"
+        return await self._value(statement, self._place.application_name)
+
+    async def head(self) -> int:
+        return await self._value(f"SELECT max(notification_id) FROM {{s}}{self._place.events_table}")
+
+    async def listen(self, projected: Callable[[int], None], written: Callable[[], None]) -> None:
+        def on_projected(_: object, __: int, ___: str, payload: str) -> None:
+            projected(int(payload))
+
+        def on_written(*_: object) -> None:
+            written()
+
+        while True:
+            try:
+                connection = await asyncpg.connect(**self._connect_kwargs())
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                logger.warning("read side cannot LISTEN (polling meanwhile): %s", error)
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            try:
+                await connection.add_listener(self._place.read_channel, on_projected)
+                await connection.add_listener(self._place.ledger_channel, on_written)
+                written()  # whatever was written while nobody listened
+                while True:
+                    await asyncio.sleep(PING_SECONDS)
+                    await asyncio.wait_for(connection.execute("SELECT 1"), PING_SECONDS)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                logger.warning("read side LISTEN connection lost (polling meanwhile): %s", error)
+            finally:
+                connection.terminate()
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _views(self, statement: str, *params: Any) -> list[PaymentView]:
+        return [sql.payment_view(row, VALUES) for row in await self._rows(statement, *params)]
+
+    async def _rows(self, statement: str, *params: Any) -> Sequence[Mapping[str, Any]]:
+        pool = await self._connected()
+        rows: Sequence[Mapping[str, Any]] = await pool.fetch(
+            sql.render(statement, self._place.prefix, "numeric"), *params
+        )
+        return rows
+
+    async def _value(self, statement: str, *params: Any) -> int:
+        pool = await self._connected()
+        value = await pool.fetchval(sql.render(statement, self._place.prefix, "numeric"), *params)
+        return int(value or 0)
+
+    async def _connected(self) -> Any:
+        if self._pool is not None:
+            return self._pool
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is None:
+                minimum, maximum = self._sizes
+                self._pool = await asyncpg.create_pool(**self._connect_kwargs(), min_size=minimum, max_size=maximum)
+        return self._pool
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        place = dict(self._place.connection)
+        return {
+            "host": place.get("host"),
+            "port": int(place.get("port") or 5432),
+            "user": place.get("user"),
+            "password": place.get("password") or None,
+            "database": place.get("dbname"),
+        }

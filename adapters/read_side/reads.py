@@ -1,0 +1,63 @@
+"""Synchronous reads of the projection tables, for use cases that run in threads (reconciler, CLI, admin)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from adapters.read_side import sql
+from application.queries import BalanceView, LedgerEntryView
+from application.views import PaymentView, WalletView
+
+
+class ProjectionReads:
+    """Every read-side question, over `_rows(statement, params)` of one store."""
+
+    values: sql.Values
+
+    def _rows(self, statement: str, params: Sequence[Any]) -> list[Mapping[str, Any]]:
+        raise NotImplementedError
+
+    def payments_of(self, user_id: str) -> list[PaymentView]:
+        return self._views(sql.PAYMENTS_OF, (user_id,))
+
+    def payment(self, payment_id: UUID) -> PaymentView | None:
+        views = self._views(sql.PAYMENT, (self.values.uuid(payment_id),))
+        return views[0] if views else None
+
+    def pending_since(self, cutoff: datetime) -> list[PaymentView]:
+        return self._views(sql.PENDING_SINCE, (self.values.time(cutoff),))
+
+    def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
+        statement = sql.all_payments(status, gateway, self.values)
+        return self._views(statement.sql, statement.params)
+
+    def admin_queue(
+        self,
+        status: str | None = None,
+        gateway: str | None = None,
+        created_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[PaymentView]:
+        statement = sql.admin_queue(status, gateway, created_before, limit, self.values)
+        return self._views(statement.sql, statement.params)
+
+    def wallet_of(self, user_id: str) -> WalletView:
+        rows = self._rows(sql.WALLET, (self.values.uuid(sql.wallet_id(user_id)),))
+        return sql.wallet_view(user_id, rows, self.values)
+
+    def balance_of(self, user_id: str) -> BalanceView:
+        rows = self._rows(sql.BALANCE, (self.values.uuid(sql.wallet_id(user_id)),))
+        return sql.balance_view(rows[0], self.values) if rows else BalanceView(user_id, Decimal("0.00"))
+
+    def balances(self, after_user: str = "", limit: int = 1000) -> list[BalanceView]:
+        return [sql.balance_view(row, self.values) for row in self._rows(sql.BALANCES, (after_user, limit))]
+
+    def ledger_page(self, after: int, limit: int) -> list[LedgerEntryView]:
+        return [sql.ledger_entry(row, self.values) for row in self._rows(sql.LEDGER_PAGE, (after, limit))]
+
+    def _views(self, statement: str, params: Sequence[Any]) -> list[PaymentView]:
+        return [sql.payment_view(row, self.values) for row in self._rows(statement, params)]

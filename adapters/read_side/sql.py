@@ -1,0 +1,384 @@
+"""The projection tables and every statement on them, written once for PostgreSQL and SQLite.
+
+Statements use asyncpg's `$1` placeholders and `{s}` before each table name (the schema on PostgreSQL); `render`
+turns them into psycopg's or sqlite3's style. Values cross through a `Values` codec per store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from application.projection import ProjectedBatch, ProjectedPayment, WalletMovement, WalletOpening
+from application.queries import BalanceView, LedgerEntryView
+from application.views import PaymentView, WalletView
+from domain.approval import AdminApproval
+from domain.money import Money
+from domain.wallet import Wallet, WalletEntry
+
+TABLES = ("read_wallet_entries", "read_wallets", "read_payments")
+PLACEHOLDER = re.compile(r"\$(\d+)")
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS {s}read_payments (
+    payment_id {uuid} PRIMARY KEY,
+    user_id text NOT NULL,
+    reference text NOT NULL,
+    gateway text NOT NULL,
+    status text NOT NULL,
+    amount {numeric} NOT NULL,
+    currency text NOT NULL,
+    credits {numeric} NOT NULL,
+    payment_url text,
+    checkout_id text,
+    instructions text NOT NULL,
+    status_reason text,
+    awaits_admin {boolean} NOT NULL,
+    approvals text NOT NULL,
+    created_at {timestamp} NOT NULL,
+    updated_at {timestamp} NOT NULL,
+    version bigint NOT NULL,
+    position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS read_payments_by_user ON {s}read_payments (user_id, created_at DESC, payment_id DESC);
+CREATE INDEX IF NOT EXISTS read_payments_by_time ON {s}read_payments (created_at DESC, payment_id DESC);
+CREATE INDEX IF NOT EXISTS read_payments_by_status ON {s}read_payments (status, gateway, created_at DESC);
+CREATE INDEX IF NOT EXISTS read_payments_awaiting ON {s}read_payments (created_at DESC) WHERE awaits_admin;
+CREATE TABLE IF NOT EXISTS {s}read_wallets (
+    wallet_id {uuid} PRIMARY KEY,
+    user_id text NOT NULL UNIQUE,
+    balance {numeric} NOT NULL,
+    updated_at {timestamp} NOT NULL,
+    position bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {s}read_wallet_entries (
+    position bigint PRIMARY KEY,
+    wallet_id {uuid} NOT NULL,
+    kind text NOT NULL,
+    amount {numeric} NOT NULL,
+    payment_id {uuid} NOT NULL,
+    at {timestamp} NOT NULL,
+    balance_after {numeric} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS read_wallet_entries_by_wallet ON {s}read_wallet_entries (wallet_id, position DESC)
+"""
+
+PAYMENT_COLUMNS = (
+    "payment_id, user_id, reference, gateway, status, amount, currency, credits, payment_url, checkout_id, "
+    "instructions, status_reason, awaits_admin, approvals, created_at, updated_at, version, position"
+)
+UPSERT_PAYMENT = f"""
+INSERT INTO {{s}}read_payments AS p ({PAYMENT_COLUMNS})
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+ON CONFLICT (payment_id) DO UPDATE SET
+    status = excluded.status, credits = excluded.credits, payment_url = excluded.payment_url,
+    checkout_id = excluded.checkout_id, instructions = excluded.instructions,
+    status_reason = excluded.status_reason, awaits_admin = excluded.awaits_admin, approvals = excluded.approvals,
+    updated_at = excluded.updated_at, version = excluded.version, position = excluded.position
+WHERE p.version < excluded.version
+"""
+INSERT_WALLET = """
+INSERT INTO {s}read_wallets (wallet_id, user_id, balance, updated_at, position) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (wallet_id) DO NOTHING
+"""
+# Plain INSERT: a movement applied twice is a primary-key violation, and its whole batch rolls back.
+INSERT_MOVEMENT = """
+INSERT INTO {s}read_wallet_entries (position, wallet_id, kind, amount, payment_id, at, balance_after)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+UPDATE_BALANCE = """
+UPDATE {s}read_wallets SET balance = $1, updated_at = $2, position = $3 WHERE wallet_id = $4 AND position < $3
+"""
+PAYMENTS_OF = f"""
+SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments WHERE user_id = $1 ORDER BY created_at DESC, payment_id DESC
+"""
+PAYMENT = f"SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments WHERE payment_id = $1"
+PENDING_SINCE = f"""
+SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments WHERE status = 'pending' AND created_at < $1
+ORDER BY created_at, payment_id
+"""
+DESK_ORDER = (
+    "CASE WHEN awaits_admin AND status = 'pending' THEN 0 WHEN awaits_admin THEN 1 ELSE 2 END, "
+    "created_at DESC, payment_id DESC"
+)
+WALLET = """
+SELECT w.user_id, w.balance, e.kind, e.amount, e.payment_id, e.at, e.balance_after
+FROM {s}read_wallets w LEFT JOIN {s}read_wallet_entries e ON e.wallet_id = w.wallet_id
+WHERE w.wallet_id = $1 ORDER BY e.position DESC
+"""
+BALANCE = "SELECT user_id, balance FROM {s}read_wallets WHERE wallet_id = $1"
+BALANCES = "SELECT user_id, balance FROM {s}read_wallets WHERE user_id > $1 ORDER BY user_id LIMIT $2"
+LEDGER_PAGE = """
+SELECT e.position, w.user_id, e.kind, e.amount, e.payment_id, e.at, e.balance_after
+FROM {s}read_wallet_entries e JOIN {s}read_wallets w ON w.wallet_id = e.wallet_id
+WHERE e.position > $1 ORDER BY e.position LIMIT $2
+"""
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
+def ddl(schema_prefix: str, types: Mapping[str, str]) -> list[str]:
+    """The CREATE statements, one per string."""
+    text = _TABLES.format(s=schema_prefix, **types)
+    return [statement.strip() for statement in text.split(";") if statement.strip()]
+
+
+def render(sql: str, schema_prefix: str, style: str) -> str:
+    """`$n` placeholders as asyncpg ("numeric"), psycopg ("pyformat": %(pn)s) or sqlite3 ("qmark": ?n) want them."""
+    text = sql.format(s=schema_prefix)
+    if style == "numeric":
+        return text
+    if style == "pyformat":
+        return PLACEHOLDER.sub(r"%(p\1)s", text)
+    return PLACEHOLDER.sub(r"?\1", text)
+
+
+def named(params: Sequence[Any]) -> dict[str, Any]:
+    """Positional parameters as psycopg's pyformat style names them."""
+    return {f"p{index}": value for index, value in enumerate(params, start=1)}
+
+
+def filtered(status: str | None, gateway: str | None, created_before: datetime | None, values: Values) -> Statement:
+    """The WHERE clause for the admin's filters, with its parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("status", status), ("gateway", gateway)):
+        if value is not None:
+            params.append(value)
+            clauses.append(f"{column} = ${len(params)}")
+    if created_before is not None:
+        params.append(values.time(created_before))
+        clauses.append(f"created_at < ${len(params)}")
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return Statement(where, tuple(params))
+
+
+def all_payments(status: str | None, gateway: str | None, values: Values) -> Statement:
+    where = filtered(status, gateway, None, values)
+    order = " ORDER BY created_at DESC, payment_id DESC"
+    return Statement(f"SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments{where.sql}{order}", where.params)
+
+
+def admin_queue(
+    status: str | None, gateway: str | None, created_before: datetime | None, limit: int | None, values: Values
+) -> Statement:
+    where = filtered(status, gateway, created_before, values)
+    params = where.params
+    sql = f"SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments{where.sql} ORDER BY {DESK_ORDER}"
+    if limit is not None:
+        params = (*params, limit)
+        sql += f" LIMIT ${len(params)}"
+    return Statement(sql, params)
+
+
+class Values(Protocol):
+    """How one store holds UUIDs, decimals, times and flags."""
+
+    def uuid(self, value: UUID) -> Any: ...
+    def decimal(self, value: Decimal) -> Any: ...
+    def time(self, value: datetime) -> Any: ...
+    def flag(self, value: bool) -> Any: ...
+    def read_uuid(self, value: Any) -> UUID: ...
+    def read_decimal(self, value: Any) -> Decimal: ...
+    def read_time(self, value: Any) -> datetime: ...
+
+
+class PostgresValues:
+    """psycopg and asyncpg carry these types natively."""
+
+    def uuid(self, value: UUID) -> Any:
+        return value
+
+    def decimal(self, value: Decimal) -> Any:
+        return value
+
+    def time(self, value: datetime) -> Any:
+        return value
+
+    def flag(self, value: bool) -> Any:
+        return value
+
+    def read_uuid(self, value: Any) -> UUID:
+        return value if type(value) is UUID else UUID(str(value))
+
+    def read_decimal(self, value: Any) -> Decimal:
+        return Decimal(value)
+
+    def read_time(self, value: Any) -> datetime:
+        moment: datetime = value
+        return moment.astimezone(UTC)
+
+
+class SqliteValues:
+    """Text for UUIDs, decimals (exact) and times (UTC, fixed width, so they sort), 0/1 for flags."""
+
+    def uuid(self, value: UUID) -> Any:
+        return str(value)
+
+    def decimal(self, value: Decimal) -> Any:
+        return str(value)
+
+    def time(self, value: datetime) -> Any:
+        return _utc_text(value)
+
+    def flag(self, value: bool) -> Any:
+        return int(value)
+
+    def read_uuid(self, value: Any) -> UUID:
+        return UUID(value)
+
+    def read_decimal(self, value: Any) -> Decimal:
+        return Decimal(value)
+
+    def read_time(self, value: Any) -> datetime:
+        return datetime.fromisoformat(value)
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def payment_params(row: ProjectedPayment, values: Values) -> tuple[Any, ...]:
+    view = row.view
+    return (
+        values.uuid(view.payment_id),
+        view.user_id,
+        view.reference,
+        view.gateway,
+        view.status,
+        values.decimal(view.amount),
+        view.currency,
+        values.decimal(view.credits),
+        view.payment_url,
+        view.checkout_id,
+        json.dumps(dict(view.instructions), sort_keys=True),
+        view.status_reason,
+        values.flag(view.awaits_admin),
+        json.dumps([_approval(approval) for approval in view.approvals]),
+        values.time(view.created_at),
+        values.time(view.updated_at),
+        row.version,
+        row.position,
+    )
+
+
+def wallet_params(row: WalletOpening, values: Values) -> tuple[Any, ...]:
+    return (values.uuid(row.wallet_id), row.user_id, values.decimal(Decimal("0.00")), values.time(row.at), row.position)
+
+
+def movement_params(row: WalletMovement, values: Values) -> tuple[Any, ...]:
+    return (
+        row.position,
+        values.uuid(row.wallet_id),
+        row.kind,
+        values.decimal(row.amount),
+        values.uuid(row.payment_id),
+        values.time(row.at),
+        values.decimal(row.balance_after),
+    )
+
+
+def balance_params(row: WalletMovement, values: Values) -> tuple[Any, ...]:
+    return (values.decimal(row.balance_after), values.time(row.at), row.position, values.uuid(row.wallet_id))
+
+
+def batch_statements(batch: ProjectedBatch, values: Values) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Each statement of a batch with all its parameter rows, in the order they must run."""
+    steps = [
+        (UPSERT_PAYMENT, [payment_params(row, values) for row in batch.payments]),
+        (INSERT_WALLET, [wallet_params(row, values) for row in batch.wallets]),
+        (INSERT_MOVEMENT, [movement_params(row, values) for row in batch.movements]),
+        (UPDATE_BALANCE, [balance_params(row, values) for row in batch.balances()]),
+    ]
+    return [(sql, rows) for sql, rows in steps if rows]
+
+
+def wallet_id(user_id: str) -> UUID:
+    return Wallet.create_id(user_id)
+
+
+def payment_view(row: Mapping[str, Any], values: Values) -> PaymentView:
+    return PaymentView(
+        payment_id=values.read_uuid(row["payment_id"]),
+        user_id=row["user_id"],
+        reference=row["reference"],
+        gateway=row["gateway"],
+        status=row["status"],
+        amount=values.read_decimal(row["amount"]),
+        currency=row["currency"],
+        credits=values.read_decimal(row["credits"]),
+        payment_url=row["payment_url"],
+        created_at=values.read_time(row["created_at"]),
+        updated_at=values.read_time(row["updated_at"]),
+        instructions=json.loads(row["instructions"]),
+        status_reason=row["status_reason"],
+        checkout_id=row["checkout_id"],
+        awaits_admin=bool(row["awaits_admin"]),
+        approvals=tuple(_read_approval(item) for item in json.loads(row["approvals"])),
+    )
+
+
+def wallet_view(user_id: str, rows: Sequence[Mapping[str, Any]], values: Values) -> WalletView:
+    if not rows:
+        return WalletView.empty(user_id)
+    entries = tuple(
+        WalletEntry(
+            kind=row["kind"],
+            amount=values.read_decimal(row["amount"]),
+            payment_id=values.read_uuid(row["payment_id"]),
+            at=values.read_time(row["at"]),
+            balance_after=values.read_decimal(row["balance_after"]),
+        )
+        for row in rows
+        if row["kind"] is not None
+    )
+    return WalletView(user_id, values.read_decimal(rows[0]["balance"]), entries)
+
+
+def balance_view(row: Mapping[str, Any], values: Values) -> BalanceView:
+    return BalanceView(row["user_id"], values.read_decimal(row["balance"]))
+
+
+def ledger_entry(row: Mapping[str, Any], values: Values) -> LedgerEntryView:
+    return LedgerEntryView(
+        position=int(row["position"]),
+        user_id=row["user_id"],
+        kind=row["kind"],
+        amount=values.read_decimal(row["amount"]),
+        payment_id=values.read_uuid(row["payment_id"]),
+        at=values.read_time(row["at"]),
+        balance_after=values.read_decimal(row["balance_after"]),
+    )
+
+
+def _approval(approval: AdminApproval) -> dict[str, Any]:
+    return {
+        "admin": approval.admin,
+        "amount": str(approval.received.amount),
+        "currency": approval.received.currency,
+        "credit_received": approval.credit_received,
+        "note": approval.note,
+        "at": _utc_text(approval.at),
+        "round": approval.round,
+    }
+
+
+def _read_approval(item: Mapping[str, Any]) -> AdminApproval:
+    return AdminApproval(
+        admin=item["admin"],
+        received=Money(Decimal(item["amount"]), item["currency"]),
+        credit_received=item["credit_received"],
+        note=item["note"],
+        at=datetime.fromisoformat(item["at"]),
+        round=item["round"],
+    )

@@ -1,0 +1,26 @@
+"""The Metrics port's default: counts nothing (tests, one-shot commands)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+
+class NoMetrics:
+    def webhook_checked(self, gateway: str, verified: bool) -> None:
+        pass
+
+    def payment_confirmed(self, gateway: str) -> None:
+        pass
+
+    def credits_topped_up(self, gateway: str, amount: Decimal) -> None:
+        pass
+
+    def credits_reversed(self, gateway: str, reason: str, amount: Decimal) -> None:
+        pass
+
+    def reconciliation_ran(self, result: str, outcomes: Mapping[str, int]) -> None:
+        pass
+
+    def projection_lag(self, projection: str, events: int) -> None:
+        pass

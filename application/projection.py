@@ -1,0 +1,281 @@
+"""Projections: the ledger's notification log folded into read-model rows, a batch per transaction."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, Notification
+
+from application.ledger import Ledger
+from application.ports import PaymentQueries
+from application.views import PaymentView
+from domain.payment import Payment
+from domain.wallet import Wallet
+
+logger = logging.getLogger("mcpay.projection")
+
+BATCH = 500
+FOLDS_KEPT = 10_000  # payments kept folded between batches, so a busy payment is not reloaded each time
+CONFLICTS_IN_A_ROW = 5
+PAYMENT_TOPIC = f"{Payment.__module__}:{Payment.__qualname__}."
+WALLET_TOPIC = f"{Wallet.__module__}:{Wallet.__qualname__}."
+
+
+@dataclass(frozen=True)
+class ProjectedPayment:
+    view: PaymentView
+    version: int  # the aggregate's version the view shows: an older one never overwrites a newer
+    position: int
+
+
+@dataclass(frozen=True)
+class WalletOpening:
+    wallet_id: UUID
+    user_id: str
+    at: datetime
+    position: int
+
+
+@dataclass(frozen=True)
+class WalletMovement:
+    position: int
+    wallet_id: UUID
+    kind: str  # "top_up" or "reversal"
+    amount: Decimal
+    payment_id: UUID
+    at: datetime
+    balance_after: Decimal
+
+
+@dataclass(frozen=True)
+class ProjectedBatch:
+    """The rows that the log's events in (after, end] change; applied together with `end` as the position."""
+
+    after: int
+    end: int
+    payments: tuple[ProjectedPayment, ...] = ()
+    wallets: tuple[WalletOpening, ...] = ()
+    movements: tuple[WalletMovement, ...] = ()
+
+    def balances(self) -> list[WalletMovement]:
+        """Each wallet's last movement in the batch: its balance now."""
+        last = {movement.wallet_id: movement for movement in self.movements}
+        return list(last.values())
+
+
+class ReadModelStore(Protocol):
+    """Projection tables with their position in the log, written only through whole batches."""
+
+    def position(self) -> int:
+        """The log position the rows reflect (0: nothing projected)."""
+
+    def apply(self, batch: ProjectedBatch) -> None:
+        """Write the batch's rows and its end position in one transaction; IntegrityError if already applied."""
+
+    def rebuild(self, batches: Iterable[ProjectedBatch]) -> None:
+        """Replace every row and the position with the batches', in one transaction."""
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait until the rows reflect `position` (True), or until `timeout` seconds passed (False)."""
+
+    def close(self) -> None: ...
+
+
+class Lease(Protocol):
+    """Permission to project: held by one process per store, so the work is done once."""
+
+    def acquire(self) -> bool:
+        """True while this process holds the lease (taking it now if it is free)."""
+
+    def release(self) -> None: ...
+
+
+class PaymentFolds:
+    """Payment aggregates rebuilt by applying each event to the state before it, loading only on a gap."""
+
+    def __init__(self, ledger: Ledger, kept: int = FOLDS_KEPT) -> None:
+        self._ledger = ledger
+        self._kept = kept
+        self._payments: OrderedDict[UUID, Payment] = OrderedDict()
+
+    def apply(self, event: Any) -> Payment:
+        payment_id = UUID(str(event.originator_id))
+        payment = self._payments.pop(payment_id, None)
+        if payment is None or payment.version != event.originator_version - 1:
+            payment = self._before(payment_id, event.originator_version)
+        folded: Payment = event.mutate(payment)
+        self._payments[payment_id] = folded
+        if len(self._payments) > self._kept:
+            self._payments.popitem(last=False)
+        return folded
+
+    def forget(self) -> None:
+        self._payments.clear()
+
+    def _before(self, payment_id: UUID, version: int) -> Payment | None:
+        if version == 1:
+            return None
+        payment: Payment = self._ledger.repository.get(payment_id, version=version - 1)
+        return payment
+
+
+def project(ledger: Ledger, folds: PaymentFolds, after: int, notifications: Sequence[Notification]) -> ProjectedBatch:
+    """The rows a page of notifications changes: each payment's latest state, wallets opened, credit movements."""
+    payments: dict[UUID, ProjectedPayment] = {}
+    wallets: list[WalletOpening] = []
+    movements: list[WalletMovement] = []
+    for notification in notifications:
+        if notification.topic.startswith(PAYMENT_TOPIC):
+            payment = folds.apply(ledger.mapper.to_domain_event(notification))
+            payments[payment.id] = ProjectedPayment(PaymentView.of(payment), payment.version, notification.id)
+        elif notification.topic.startswith(WALLET_TOPIC):
+            _wallet_rows(ledger.mapper.to_domain_event(notification), notification.id, wallets, movements)
+    end = notifications[-1].id if notifications else after
+    return ProjectedBatch(after, end, tuple(payments.values()), tuple(wallets), tuple(movements))
+
+
+def _wallet_rows(event: Any, position: int, wallets: list[WalletOpening], movements: list[WalletMovement]) -> None:
+    wallet_id = UUID(str(event.originator_id))
+    kind = type(event).__name__
+    if kind == "WalletOpened":
+        wallets.append(WalletOpening(wallet_id, event.user_id, event.timestamp, position))
+    elif kind in ("CreditsToppedUp", "CreditsReversed"):
+        movement = "top_up" if kind == "CreditsToppedUp" else "reversal"
+        movements.append(
+            WalletMovement(
+                position, wallet_id, movement, event.amount, event.payment_id, event.timestamp, event.balance_after
+            )
+        )
+
+
+class Projector:
+    """Feeds the read model from the log: exactly once (position and rows commit together), resumable."""
+
+    def __init__(self, ledger: Ledger, store: ReadModelStore, lease: Lease, batch_size: int = BATCH) -> None:
+        self._ledger = ledger
+        self._store = store
+        self._lease = lease
+        self._batch_size = batch_size
+        self._folds = PaymentFolds(ledger)
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[int], None]] = []
+
+    @property
+    def store(self) -> ReadModelStore:
+        return self._store
+
+    def on_projected(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(position)` after each batch this process commits."""
+        self._listeners.append(listener)
+
+    def run_once(self, wait: bool = True) -> int:
+        """Project every event past the read model's position; 0 at once if another process holds the lease (or,
+        unless `wait`, if another thread of this one is projecting: it carries on until the log's end)."""
+        if not self._lock.acquire(blocking=wait):
+            return 0
+        try:
+            return self._run() if self._lease.acquire() else 0
+        finally:
+            self._lock.release()
+
+    def catch_up(self, timeout: float) -> bool:
+        """Bring the read model up to the log's current head: here, or by waiting for the lease holder."""
+        head = self._ledger.recorder.max_notification_id() or 0
+        self.run_once(wait=False)
+        return self._store.wait_for(head, timeout)
+
+    def rebuild(self) -> int:
+        """Project the whole log again from position 0, replacing every row in one transaction; answers the
+        number of events projected."""
+        events = 0
+
+        def batches(stop: int) -> Iterator[ProjectedBatch]:
+            nonlocal events
+            position = 0
+            while page := self._page(position, stop):
+                events += len(page)
+                yield project(self._ledger, self._folds, position, page)
+                position = page[-1].id
+
+        with self._lock:
+            self._folds.forget()
+            head = self._ledger.recorder.max_notification_id() or 0
+            try:
+                self._store.rebuild(batches(head))
+            finally:
+                self._folds.forget()
+            self._announce(head)
+            return events
+
+    def close(self) -> None:
+        with self._lock:
+            self._lease.release()
+            self._store.close()
+
+    def _run(self) -> int:
+        projected = 0
+        conflicts = 0
+        position = self._store.position()
+        while True:
+            page = self._page(position, None)
+            if not page:
+                return projected
+            batch = project(self._ledger, self._folds, position, page)
+            try:
+                self._store.apply(batch)
+            except IntegrityError:
+                # Another projector applied these events first: carry on from where it got to.
+                self._folds.forget()
+                conflicts += 1
+                if conflicts >= CONFLICTS_IN_A_ROW:
+                    raise
+                position = self._store.position()
+                continue
+            except BaseException:
+                self._folds.forget()  # the rows were rolled back; the folded states may be ahead of them
+                raise
+            conflicts = 0
+            projected += len(page)
+            position = batch.end
+            self._announce(position)
+
+    def _page(self, after: int, stop: int | None) -> Sequence[Notification]:
+        return self._ledger.recorder.select_notifications(
+            start=after, limit=self._batch_size, stop=stop, inclusive_of_start=False
+        )
+
+    def _announce(self, position: int) -> None:
+        for listener in self._listeners:
+            try:
+                listener(position)
+            except Exception:
+                logger.exception("a projection listener failed")
+
+
+class CaughtUpPaymentQueries:
+    """The PaymentQueries port for synchronous use cases: catches the read model up, then reads it."""
+
+    def __init__(self, projector: Projector, reads: PaymentQueries, timeout: float) -> None:
+        self._projector = projector
+        self._reads = reads
+        self._timeout = timeout
+
+    def payments_of(self, user_id: str) -> list[PaymentView]:
+        self._projector.catch_up(self._timeout)
+        return self._reads.payments_of(user_id)
+
+    def pending_since(self, cutoff: datetime) -> list[PaymentView]:
+        self._projector.catch_up(self._timeout)
+        return self._reads.pending_since(cutoff)
+
+    def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
+        self._projector.catch_up(self._timeout)
+        return self._reads.all_payments(status, gateway)

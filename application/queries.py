@@ -1,0 +1,84 @@
+"""Read-side ports: what async handlers list and search, answered from projection tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+from uuid import UUID
+
+from application.views import PaymentView, WalletView
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    user_id: str
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class LedgerEntryView:
+    """One movement of credits, at its position in the ledger's notification log."""
+
+    position: int
+    user_id: str
+    kind: str  # "top_up" or "reversal"
+    amount: Decimal
+    payment_id: UUID
+    at: datetime
+    balance_after: Decimal
+
+
+class AsyncPaymentQueries(Protocol):
+    """Payments as the read model holds them; never one aggregate load per row."""
+
+    async def payments_of(self, user_id: str) -> list[PaymentView]:
+        """A user's payments, newest first."""
+
+    async def payment(self, payment_id: UUID) -> PaymentView | None:
+        """One payment as projected (None: unknown, or not projected yet)."""
+
+    async def admin_queue(
+        self,
+        status: str | None = None,
+        gateway: str | None = None,
+        created_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[PaymentView]:
+        """Every user's payments: pending bank transfers, then reviews, then the rest; newest first in each."""
+
+
+class AsyncWalletQueries(Protocol):
+    async def wallet_of(self, user_id: str) -> WalletView:
+        """Balance and movements, newest first (an empty wallet for a user never credited)."""
+
+    async def balance_of(self, user_id: str) -> BalanceView:
+        """Just the balance."""
+
+    async def balances(self, after_user: str = "", limit: int = 1000) -> list[BalanceView]:
+        """Every wallet's balance, by user id, a page after `after_user`."""
+
+    async def ledger_page(self, after: int, limit: int) -> list[LedgerEntryView]:
+        """Credit movements of every wallet after log position `after`, in log order."""
+
+
+class ReadModelFeed(Protocol):
+    """How far the read model and the log have got, and word when either moves."""
+
+    async def position(self) -> int:
+        """The log position the read model reflects (0: nothing projected)."""
+
+    async def head(self) -> int:
+        """The log's last position (0: empty)."""
+
+    async def listen(self, projected: Callable[[int], None], written: Callable[[], None]) -> None:
+        """Call `projected(position)` when the read model advances and `written()` when the log grows, until
+        cancelled; returns at once where the store cannot tell (then polling alone keeps up)."""
+
+    async def close(self) -> None: ...
+
+
+class AsyncReadModel(AsyncPaymentQueries, AsyncWalletQueries, ReadModelFeed, Protocol):
+    """One adapter per store answers every read-side question: `AsyncpgQueries`, `SqliteQueries`."""

@@ -1,0 +1,227 @@
+"""The read side at run time: the projector kept fed, readers told the moment it moves, writers' reads fresh."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from dataclasses import dataclass
+from uuid import UUID
+
+import anyio
+
+from application.admin import STATUSES
+from application.errors import Invalid
+from application.payments import PaymentService
+from application.ports import Metrics
+from application.projection import Projector
+from application.queries import AsyncReadModel
+from application.views import PaymentView, WalletView
+from application.write_mark import WriteMark
+from domain.payment import PaymentStatus
+
+logger = logging.getLogger("mcpay.reading")
+
+POLL_SECONDS = 1.0  # the fallback when no notification arrives (another process wrote, a LISTEN was lost)
+RECHECK_SECONDS = 0.25
+PROJECTION = "read_model"  # the projection_lag metric's label: payments, wallets and movements move together
+FRESH_SECONDS = 2.0  # how long a read waits for this process's own writes to reach the read model
+
+
+class Beacon:
+    """A log position that only grows; async waits for it to grow. Moved from the event loop or any thread."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self._moved: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def attach(self) -> None:
+        self._loop = asyncio.get_running_loop()
+
+    def advance(self, position: int) -> None:
+        if position <= self.position:
+            return
+        self.position = position
+        if self._moved is not None:
+            self._moved.set()
+            self._moved = None
+
+    def advance_threadsafe(self, position: int) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self.position = max(self.position, position)  # no loop: nobody can be waiting
+            return
+        with suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self.advance, position)
+
+    async def wait_beyond(self, position: int, timeout: float) -> int:
+        """The position once it passes `position`, or after `timeout` seconds, whichever comes first."""
+        if self.position > position:
+            return self.position
+        if self._loop is None:
+            self.attach()
+        if self._moved is None:
+            self._moved = asyncio.Event()
+        moved = self._moved
+        with suppress(TimeoutError):
+            await asyncio.wait_for(moved.wait(), timeout)
+        return self.position
+
+
+class Doorbell:
+    """Rung when the log grows; the projector's loop waits on it (or on its polling interval)."""
+
+    def __init__(self) -> None:
+        self._rung = asyncio.Event()
+
+    def ring(self) -> None:
+        self._rung.set()
+
+    async def wait(self, timeout: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._rung.wait(), timeout)
+        self._rung.clear()
+
+
+class ReadSide:
+    """Runs the projector beside the API (whichever process holds the lease does the work) and tracks progress."""
+
+    def __init__(
+        self,
+        projector: Projector,
+        model: AsyncReadModel,
+        written: WriteMark,
+        metrics: Metrics,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.projector = projector
+        self.model = model
+        self._written = written
+        self._metrics = metrics
+        self.progress = Beacon()
+        self._poll = poll_seconds
+        projector.on_projected(self.progress.advance_threadsafe)
+
+    async def run(self) -> None:
+        """Project as the log grows, and follow the read model's position, until cancelled."""
+        self.progress.attach()
+        written = Doorbell()
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(self._listen_forever, written)
+                tasks.start_soon(self._project_forever, written)
+                tasks.start_soon(self._follow_forever)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.model.close()
+
+    def close(self) -> None:
+        self.projector.close()
+
+    async def reflect_own_writes(self, timeout: float) -> bool:
+        """Wait (at most `timeout` s) until the read model holds everything this process has written: a writer
+        then reads its own write, here or, the read model being shared, from any other process."""
+        return await self.reflect(self._written.position, timeout)
+
+    async def reflect(self, position: int, timeout: float) -> bool:
+        """Wait (at most `timeout` s) until the read model reflects log position `position`."""
+        if self.progress.position >= position:
+            return True
+        deadline = anyio.current_time() + timeout
+        while True:
+            # Project here, unless another process holds the lease or a thread here is projecting already.
+            await anyio.to_thread.run_sync(lambda: self.projector.run_once(wait=False))
+            reached = await self.model.position()
+            self.progress.advance(reached)
+            remaining = deadline - anyio.current_time()
+            if reached >= position or remaining <= 0:
+                return reached >= position
+            await self.progress.wait_beyond(reached, min(remaining, RECHECK_SECONDS))
+
+    async def _listen_forever(self, written: Doorbell) -> None:
+        while True:
+            try:
+                await self.model.listen(self.progress.advance, written.ring)
+                return  # nothing to listen to: polling alone
+            except Exception:
+                logger.exception("listening for the log and the read model failed; polling meanwhile")
+            await anyio.sleep(self._poll)
+
+    async def _project_forever(self, written: Doorbell) -> None:
+        while True:
+            try:
+                await anyio.to_thread.run_sync(self.projector.run_once)
+            except Exception:
+                logger.exception("projection failed; trying again in %s s", self._poll)
+            await written.wait(self._poll)
+
+    async def _follow_forever(self) -> None:
+        while True:
+            try:
+                head, position = await self.model.head(), await self.model.position()
+            except Exception as error:
+                logger.warning("cannot read the read model's position: %s", error)
+            else:
+                self.progress.advance(position)
+                self._metrics.projection_lag(PROJECTION, max(head - position, 0))
+            await anyio.sleep(self._poll)
+
+
+@dataclass(frozen=True)
+class PaymentWatch:
+    """A payment now, and a way to follow it; `first` is read before any change is looked for."""
+
+    first: PaymentView
+    since: int
+
+
+class PaymentReader:
+    """Lists and live status for async handlers, from the read model."""
+
+    def __init__(self, model: AsyncReadModel, read_side: ReadSide, payments: PaymentService) -> None:
+        self._model = model
+        self._side = read_side
+        self._payments = payments
+
+    async def payments_of(self, user_id: str) -> list[PaymentView]:
+        await self._side.reflect_own_writes(FRESH_SECONDS)
+        return await self._model.payments_of(user_id)
+
+    async def wallet_of(self, user_id: str) -> WalletView:
+        await self._side.reflect_own_writes(FRESH_SECONDS)
+        return await self._model.wallet_of(user_id)
+
+    async def admin_queue(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
+        """Every user's payments, those awaiting an admin first."""
+        if status is not None and status not in STATUSES:
+            raise Invalid(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        await self._side.reflect_own_writes(FRESH_SECONDS)
+        return await self._model.admin_queue(status, gateway)
+
+    async def watch(self, user_id: str, payment_id: UUID) -> PaymentWatch:
+        """The user's payment as it stands (NotFound if it is not theirs), to follow with `changes`."""
+        since = self._side.progress.position  # taken first: a change landing meanwhile is still seen
+        first = await anyio.to_thread.run_sync(self._payments.payment_of, user_id, payment_id)
+        return PaymentWatch(first, since)
+
+    async def changes(
+        self, watch: PaymentWatch, keepalive: float, lifetime: float
+    ) -> AsyncIterator[PaymentView | None]:
+        """The payment, then each change as the read model takes it in, until it leaves pending (or `lifetime`
+        seconds pass); None after `keepalive` seconds without news."""
+        last = watch.first
+        yield last
+        position = watch.since
+        deadline = anyio.current_time() + lifetime
+        while last.status == PaymentStatus.PENDING and anyio.current_time() < deadline:
+            moved = await self._side.progress.wait_beyond(position, keepalive)
+            if moved == position:
+                yield None
+                continue
+            position = moved
+            current = await self._model.payment(last.payment_id)
+            if current is not None and current.updated_at > last.updated_at:
+                last = current
+                yield current

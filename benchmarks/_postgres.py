@@ -1,0 +1,42 @@
+"""The PostgreSQL server the benchmarks use, and a fresh schema per run, dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_server() -> str | None:
+    """BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local default; None when it does not answer."""
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return url
+    except psycopg.Error:
+        return None
+
+
+def server_version(server: str) -> str:
+    with psycopg.connect(server) as connection:
+        row = connection.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "unknown"
+
+
+@contextmanager
+def fresh_schema(server: str) -> Iterator[str]:
+    """A DATABASE_URL whose tables live in a new schema `bench_<random>`, dropped when the block ends."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}schema={schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -1,0 +1,93 @@
+"""`mcpay serve` in a process of its own on a free port, as operators run it, for the HTTP benchmarks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from entrypoints.bootstrap import webhook_secret
+from entrypoints.settings import Settings
+
+SESSION_SECRET = "benchmark-session-secret-0123456789abcdef"  # noqa: S105 - demo mode: webhook secrets derive from it
+QUIET = {
+    "RECONCILE_INTERVAL_SECONDS": "0",  # no background work beside what is measured
+    "CHECKPOINT_INTERVAL_SECONDS": "0",
+    "AUTH_RATE_LIMIT_PER_KEY": "0",  # every client signs in from 127.0.0.1
+    "AUTH_RATE_LIMIT_PER_ADDRESS": "0",
+}
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+    settings: Settings  # what the server derives its secrets from
+
+    def webhook_secret(self, gateway: str) -> str:
+        return webhook_secret(self.settings, gateway)
+
+
+def bench_settings(database_url: str) -> Settings:
+    """The settings the served process reads from its environment (demo mode, a fixed session secret)."""
+    return Settings(database_url=database_url, session_secret=SESSION_SECRET, demo_payment=True)
+
+
+@contextmanager
+def serving(database_url: str, log: Path) -> Iterator[Server]:
+    """`python -m entrypoints.cli serve` on `database_url`, its output in `log`, until the block ends."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        **QUIET,
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DEMO_PAYMENT": "true",
+        "SESSION_SECRET": SESSION_SECRET,
+    }
+    url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli", "serve"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_ready(url, process, log)
+        print(f"  mcpay serve pid {process.pid} on {url} ({database_url.split(':', 1)[0]})")
+        yield Server(url, process.pid, bench_settings(database_url))
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"mcpay serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"mcpay serve did not answer /readyz within {timeout} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

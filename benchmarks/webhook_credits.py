@@ -1,0 +1,158 @@
+"""Webhook-to-credit throughput on PostgreSQL: signed Stripe webhooks over HTTP, beside plain INSERTs.
+
+Seeds `--payments` pending Stripe payments (spread over `--users` wallets) straight into the event store,
+starts `mcpay serve` (demo mode: webhooks verified with the derived demo secret) on a fresh schema, and
+has `--concurrency` clients deliver one signed `checkout.session.completed` per payment. Then it counts
+`CreditsToppedUp` per payment in the event store: every payment credited exactly once.
+
+Baseline, same run, same server, same concurrency: as many single-row autocommit INSERTs into a temporary
+table (psycopg, one connection per thread): the floor any durable write per webhook pays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from adapters.persistence import persistence_env
+from adapters.stripe.simulator import StripeSimulator
+from application.ledger import Ledger
+from application.replay import ledger_events
+from application.views import PaymentView
+from benchmarks._load import Request, drive
+from benchmarks._machine import describe
+from benchmarks._postgres import fresh_schema, postgres_server, server_version
+from benchmarks._serve import bench_settings, serving
+from benchmarks._stats import Run
+from domain.indexes import PaymentReference
+from domain.money import Money
+from domain.payment import Payment
+from domain.wallet import Wallet
+from entrypoints.bootstrap import bootstrap
+
+PRICE = Money(Decimal("25.00"), "USD")
+SEED_BATCH = 250  # payments saved per transaction while seeding
+CREDITED_TOPIC = f"{Wallet.__module__}:{Wallet.__qualname__}.CreditsToppedUp"
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks webhook_credits", description=__doc__.splitlines()[0])
+    parser.add_argument("--payments", type=int, default=int(os.environ.get("BENCH_WEBHOOK_PAYMENTS", "2000")))
+    parser.add_argument("--concurrency", type=int, default=16, help="clients delivering at once (default 16)")
+    parser.add_argument("--users", type=int, help="wallets the payments credit (default: payments / 4)")
+    args = parser.parse_args(argv)
+    server = postgres_server()
+    if server is None:
+        print("  skipped: no PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL)")
+        return
+    print(describe(server_version(server)))
+    users = args.users or max(1, args.payments // 4)
+    print(f"  {args.payments:,} payments over {users:,} wallets, {args.concurrency} concurrent clients")
+    baseline = insert_baseline(server, args.payments, args.concurrency)
+    print(f"  baseline, single-row INSERT transactions: {baseline.summary('inserts')}")
+    with fresh_schema(server) as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
+        payments = seed(url, args.payments, users)
+        log = Path(scratch) / "serve.log"
+        with serving(url, log) as served:
+            simulator = StripeSimulator(served.webhook_secret("stripe"))
+            run = drive(served.url, webhooks(simulator, payments), args.concurrency, ok=_confirmed)
+        credits = credits_per_payment(url)
+    print(f"  webhook to credit: {run.summary('credits')}")
+    print(f"  credits/s at {run.rate / baseline.rate:.2f} x the INSERT rate")
+    doubles = sum(count - 1 for count in credits.values() if count > 1)
+    missing = sum(1 for payment in payments if credits[payment.payment_id] == 0)
+    print(f"  double credits: {doubles}, payments without a credit: {missing}")
+    if run.failures:
+        print(f"  {run.failures} deliveries were not answered 'confirmed' (see the server log)")
+
+
+def seed(database_url: str, count: int, users: int) -> list[PaymentView]:
+    """`count` pending Stripe payments with open checkouts, saved in large batches and already projected."""
+    services = bootstrap(bench_settings(database_url))
+    try:
+        views: list[PaymentView] = []
+        for start in range(0, count, SEED_BATCH):
+            batch: list[Payment | PaymentReference] = []
+            for number in range(start, min(start + SEED_BATCH, count)):
+                payment = Payment.initiate(
+                    uuid.uuid4(), _user(number % users), "stripe", f"MCB{number:09d}", PRICE, Decimal(1)
+                )
+                payment.open_checkout(
+                    f"http://127.0.0.1/demo/checkout/{payment.id}", f"cs_demo_{payment.reference}", {}
+                )
+                batch += [payment, PaymentReference(reference=payment.reference, payment_id=payment.id)]
+                views.append(PaymentView.of(payment))
+            services.ledger.save(*batch)
+        services.read_side.projector.run_once()  # the server starts with its read model caught up
+    finally:
+        services.close()
+    return views
+
+
+def webhooks(simulator: StripeSimulator, payments: Sequence[PaymentView]) -> Iterator[Request]:
+    for payment in payments:
+        body, headers = simulator.simulate(payment, "pay")
+        yield Request("POST", "/api/webhooks/stripe", body, headers)
+
+
+def credits_per_payment(database_url: str) -> Counter[uuid.UUID]:
+    """How many CreditsToppedUp events name each payment, read from the event store."""
+    ledger = Ledger(env=persistence_env(database_url))
+    try:
+        return Counter(
+            event.payment_id for _, event in ledger_events(ledger) if type(event).__name__ == "CreditsToppedUp"
+        )
+    finally:
+        ledger.close()
+
+
+def insert_baseline(server: str, count: int, concurrency: int) -> Run:
+    """`count` autocommit single-row INSERTs from `concurrency` threads, a connection each."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    shares = [count // concurrency + (1 if i < count % concurrency else 0) for i in range(concurrency)]
+    ready = threading.Barrier(concurrency + 1)
+
+    def worker(share: int) -> None:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(
+                "CREATE TEMPORARY TABLE credits_baseline (id bigserial PRIMARY KEY, payment_id uuid, amount numeric)"
+            )
+            ready.wait()
+            mine = []
+            for _ in range(share):
+                started = time.perf_counter()
+                connection.execute(
+                    "INSERT INTO credits_baseline (payment_id, amount) VALUES (%s, %s)", (uuid.uuid4(), PRICE.amount)
+                )
+                mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return Run(latencies, time.perf_counter() - started)
+
+
+def _confirmed(status: int, body: bytes) -> bool:
+    return status == 200 and json.loads(body).get("result") == "confirmed"
+
+
+def _user(number: int) -> str:
+    return f"{number:064x}"

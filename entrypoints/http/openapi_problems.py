@@ -1,0 +1,102 @@
+"""The problem+json answers of every operation, written into the OpenAPI schema in one place.
+
+Handlers document their successes; the errors all come from one mapping (`problems.py`), so they are
+documented here from what each operation is: it reads a body or parameters (400, 422), a JSON body
+(415), a body at all (413), it needs a session (401) or a role (403), it names a resource (404), it
+needs the store (503). The few conflicts and gateway refusals only some operations answer are listed.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Reference, Schema
+from litestar.routes import HTTPRoute
+
+from entrypoints.http.auth import PUBLIC
+
+PROBLEM = "Problem"
+MEDIA_TYPE = "application/problem+json"
+DESCRIPTIONS = {
+    400: "Malformed request: the body, a parameter or a webhook's signature could not be read",
+    401: "Missing, invalid, expired or ended session token",
+    403: "The session's key lacks the role this needs",
+    404: "Unknown, or not the caller's",
+    409: "Conflicts with what is recorded (an Idempotency-Key reused with another body, a settled payment)",
+    413: "Request body over the 64 KiB limit",
+    415: "The body is not declared as application/json",
+    422: "Well-formed but not acceptable",
+    502: "The payment gateway refused; the payment is recorded as failed",
+    503: "The store or the payment gateway is unavailable right now; try again",
+}
+ONLY_SOME = {
+    ("POST", "/api/payments/initiate"): (409, 502),
+    ("POST", "/api/admin/payments/{payment_id}/confirm"): (409,),
+    ("POST", "/api/admin/payments/{payment_id}/reject"): (409,),
+}
+WITHOUT_STORE = {"/healthz", "/api/payments/gateways", "/api/auth/challenge"}
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def problem_schema() -> Schema:
+    text = Schema(type=OpenAPIType.STRING)
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        required=["type", "title", "status", "detail"],
+        properties={
+            "type": Schema(type=OpenAPIType.STRING, description="`/problems/<slug>`"),
+            "title": text,
+            "status": Schema(type=OpenAPIType.INTEGER),
+            "detail": text,
+        },
+        description="An RFC 9457 problem; some carry more fields (`errors`: what failed validation).",
+    )
+
+
+def document_problems(app: Litestar) -> None:
+    """Add the problem responses to every operation of the app's schema (call once the routes are registered)."""
+    openapi = app.openapi_schema
+    if openapi.components.schemas is None:
+        openapi.components.schemas = {}
+    openapi.components.schemas[PROBLEM] = problem_schema()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or openapi.paths is None or route.path_format not in openapi.paths:
+            continue
+        path_item = openapi.paths[route.path_format]
+        for handler in route.route_handlers:
+            for method in handler.http_methods if handler.include_in_schema else ():
+                operation = getattr(path_item, method.lower(), None)
+                if isinstance(operation, Operation):
+                    _document(operation, handler, method, route.path_format)
+
+
+def _document(operation: Operation, handler: HTTPRouteHandler, method: str, path: str) -> None:
+    responses = operation.responses if operation.responses is not None else {}
+    for status in sorted(_statuses(operation, handler, method, path)):
+        if status == 400 or str(status) not in responses:  # Litestar's own 400 is JSON of another shape
+            responses[str(status)] = _response(status)
+    operation.responses = responses
+    if _is_public(handler):
+        operation.security = []  # no bearer token needed (the app's default says otherwise)
+
+
+def _statuses(operation: Operation, handler: HTTPRouteHandler, method: str, path: str) -> set[int]:
+    reads_input = bool(operation.parameters) or operation.request_body is not None or method in BODY_METHODS
+    statuses = set(ONLY_SOME.get((method, path), ()))
+    statuses |= {400, 422} if reads_input else set()
+    statuses |= {413} if method in BODY_METHODS else set()
+    statuses |= {415} if operation.request_body is not None else set()
+    statuses |= set() if _is_public(handler) else {401}
+    statuses |= {403} if handler.resolve_guards() else set()
+    statuses |= {404} if "{" in path else set()
+    statuses |= set() if path in WITHOUT_STORE else {503}
+    return statuses
+
+
+def _is_public(handler: HTTPRouteHandler) -> bool:
+    return all(handler.opt.get(key) == value for key, value in PUBLIC.items())
+
+
+def _response(status: int) -> OpenAPIResponse:
+    schema = Reference(ref=f"#/components/schemas/{PROBLEM}")
+    return OpenAPIResponse(description=DESCRIPTIONS[status], content={MEDIA_TYPE: OpenAPIMediaType(schema=schema)})

@@ -1,0 +1,97 @@
+// The wallet: balance, Buy Credits, the user's payments and the wallet's transactions.
+
+import { api } from "../api.js";
+import { downloadText, formatTime, h, replaceChildren, shortKey } from "../dom.js";
+import { backupText } from "../keys.js";
+import { formatMoney } from "../money.js";
+import * as session from "../session.js";
+import { gatewayName, statusBadge } from "../status.js";
+import { openBuyDialog } from "./buy.js";
+
+export async function renderWallet(container, { signal }) {
+  const balance = h("p", { class: "balance", id: "balance", "aria-live": "polite" }, "…");
+  const buy = h("button", { type: "button", class: "button primary", id: "buy-credits" }, "Buy Credits");
+  buy.addEventListener("click", () => openBuyDialog(buy));
+  const payments = h("div", { class: "table-wrap" }, h("p", { class: "loading" }, "Loading payments…"));
+  const transactions = h("div", { class: "table-wrap" }, h("p", { class: "loading" }, "Loading transactions…"));
+  const me = session.currentUser();
+  replaceChildren(
+    container,
+    h("h1", { tabindex: "-1" }, "Wallet"),
+    backupBanner(),
+    h("section", { class: "card balance-card", "aria-labelledby": "balance-title" },
+      h("h2", { id: "balance-title", class: "label" }, "Balance"),
+      balance,
+      h("p", { class: "hint" }, "Mycelium Credits (MC). Your public key: ",
+        h("code", { title: me.public_key }, shortKey(me.public_key))),
+      h("div", { class: "actions" }, buy)),
+    h("section", { "aria-labelledby": "payments-title" }, h("h2", { id: "payments-title" }, "Payments"), payments),
+    h("section", { "aria-labelledby": "transactions-title" },
+      h("h2", { id: "transactions-title" }, "Transactions"), transactions),
+  );
+  const [wallet, list] = await Promise.all([api("/api/wallet"), api("/api/payments")]);
+  if (signal.aborted) return;
+  balance.textContent = formatMoney(wallet.balance, wallet.currency);
+  replaceChildren(payments, paymentsTable(list.items));
+  replaceChildren(transactions, transactionsTable(wallet.transactions));
+}
+
+function backupBanner() {
+  const backup = session.pendingBackup();
+  if (!backup) return null;
+  const banner = h("section", { class: "banner", role: "region", "aria-labelledby": "backup-title" });
+  const done = () => {
+    session.dropBackup();
+    banner.remove();
+    document.getElementById("buy-credits")?.focus();
+  };
+  replaceChildren(banner,
+    h("h2", { id: "backup-title" }, "Back up your key now"),
+    h("p", {},
+      "This browser keeps your key locked: after this page, not even mcpay can show it again. ",
+      "Download the backup file and keep it somewhere safe. Anyone holding it can spend your credits."),
+    h("div", { class: "actions" },
+      h("button", {
+        type: "button",
+        class: "button primary",
+        id: "download-backup",
+        onclick: () => downloadText(`mcpay-key-${backup.publicKey.slice(0, 8)}.txt`,
+          backupText(backup.seedHex, backup.publicKey)),
+      }, "Download key backup"),
+      h("button", { type: "button", class: "button subtle", onclick: done }, "I have saved it")));
+  return banner;
+}
+
+function cell(label, ...content) {
+  return h("td", { "data-label": label }, ...content);
+}
+
+function paymentsTable(items) {
+  if (!items.length) return h("p", { class: "empty" }, "No payments yet. Buy Credits to top up your wallet.");
+  return h("table", { class: "responsive", id: "payments" },
+    h("thead", {}, h("tr", {}, ["Date", "Method", "Amount", "Credits", "Status", "Reference"]
+      .map((title) => h("th", { scope: "col" }, title)))),
+    h("tbody", {}, items.map((payment) => h("tr", { dataset: { paymentId: payment.payment_id } },
+      cell("Date", formatTime(payment.created_at)),
+      cell("Method", gatewayName(payment.gateway)),
+      cell("Amount", formatMoney(payment.amount, payment.currency)),
+      cell("Credits", formatMoney(payment.credits, "MC")),
+      cell("Status", statusBadge(payment.status)),
+      cell("Reference", h("a", { href: paymentHref(payment) }, payment.reference))))));
+}
+
+export function paymentHref(payment) {
+  return payment.gateway === "bank" ? `#/bank/${payment.payment_id}` : `#/payments/${payment.payment_id}`;
+}
+
+function transactionsTable(transactions) {
+  if (!transactions.length) return h("p", { class: "empty" }, "No transactions yet.");
+  return h("table", { class: "responsive", id: "transactions" },
+    h("thead", {}, h("tr", {}, ["Date", "Type", "Amount", "Balance after"]
+      .map((title) => h("th", { scope: "col" }, title)))),
+    h("tbody", {}, transactions.map((entry) => h("tr", {},
+      cell("Date", formatTime(entry.at)),
+      cell("Type", entry.type === "top_up" ? "Top-up" : "Reversal"),
+      cell("Amount", `${entry.type === "top_up" ? "+" : "−"}${formatMoney(entry.amount, "MC")}`),
+      cell("Balance after", formatMoney(entry.balance_after, "MC"))))));
+}

@@ -1,0 +1,114 @@
+"""Structured logs: one JSON object a line in production, readable lines in development, secrets masked in both.
+
+Everything logs through the standard library (`logging.getLogger(...)`), the application layer included; structlog
+renders the records and adds the context bound to the current request (its `request_id`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from typing import IO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from entrypoints.settings import Settings
+
+MASK = "[secret]"
+SHORTEST_SECRET = 8  # shorter values would mask ordinary words; every real secret is longer
+
+
+class _OurHandler(logging.StreamHandler[IO[str]]):
+    """Marks the handler this module installed, so that configuring again replaces it and nothing else."""
+
+
+class MaskedRenderer:
+    """Renders with `renderer`, then replaces every configured secret in the text: whatever put a secret into a
+    log line (a message, a field, an exception's text), it does not leave the process."""
+
+    def __init__(self, renderer: Processor, secrets: Iterable[str]) -> None:
+        self._renderer = renderer
+        kept = [secret for secret in secrets if len(secret) >= SHORTEST_SECRET]
+        spelled = {form for secret in kept for form in (secret, json.dumps(secret)[1:-1], repr(secret)[1:-1])}
+        self._secrets = sorted(spelled, key=len, reverse=True)  # as written, and as JSON or repr() escape it
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+        text = str(self._renderer(logger, method_name, event_dict))
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret, and those derived from them in demo mode."""
+    values = [
+        settings.session_secret,
+        settings.effective_session_secret,
+        settings.stripe_secret_key,
+        *settings.stripe_webhook_secrets,
+        settings.clickpesa_api_secret,
+        settings.clickpesa_webhook_secret,
+        settings.ledger_signing_key,
+        settings.effective_ledger_signing_key,
+    ]
+    if settings.demo_payment:
+        values += [settings.demo_secret("stripe-webhook"), settings.demo_secret("clickpesa-webhook")]
+    return [value for value in values if value]
+
+
+def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None:
+    """Route every log record (ours, Litestar's, uvicorn's) through one structlog formatter on stderr."""
+    as_json = settings.effective_log_format == "json"
+    common: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Processor
+    if as_json:
+        common.append(structlog.processors.format_exc_info)
+        renderer = structlog.processors.JSONRenderer()
+    else:  # plain tracebacks: rich's would show local variables, which may hold secrets
+        renderer = structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*common, structlog.stdlib.ExtraAdder(), _drop_copies],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            MaskedRenderer(renderer, secret_values(settings)),
+        ],
+    )
+    handler = _OurHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _OurHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()  # uvicorn's own lines go through the root handler too
+        logging.getLogger(name).propagate = True
+    structlog.configure(
+        processors=[*common, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def _drop_copies(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """Copies of `event`: uvicorn's with terminal colours, and the one another handler's formatter left."""
+    event_dict.pop("color_message", None)
+    event_dict.pop("message", None)
+    return event_dict
+
+
+def reset_logging() -> None:
+    """Undo `configure_logging` (tests)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _OurHandler)]:
+        root.removeHandler(old)
+    structlog.reset_defaults()

@@ -1,0 +1,42 @@
+"""The composition root's read-side part: projection tables chosen from DATABASE_URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from adapters.persistence import persistence_env
+from adapters.read_side.asyncpg_queries import AsyncpgQueries
+from adapters.read_side.postgres import AdvisoryLease, PostgresReadModel
+from adapters.read_side.sqlite import LocalLease, SqliteQueries, SqliteReadModel, sqlite_datastore
+from application.ledger import Ledger
+from application.ports import Metrics, PaymentQueries
+from application.projection import CaughtUpPaymentQueries, Projector
+from application.queries import AsyncReadModel
+from application.reading import ReadSide
+
+CATCH_UP_SECONDS = 2.0  # how long a use case waits for the read model before reading it as it is
+
+
+@dataclass(frozen=True)
+class ReadSideParts:
+    read_side: ReadSide
+    queries: PaymentQueries  # for the synchronous use cases: caught up before each answer
+
+
+def build_read_side(database_url: str, ledger: Ledger, metrics: Metrics) -> ReadSideParts:
+    """PostgreSQL: psycopg writes, asyncpg reads, an advisory-lock lease. SQLite and memory: SQLite tables."""
+    model: AsyncReadModel
+    if urlsplit(database_url).scheme in ("postgres", "postgresql"):
+        store = PostgresReadModel.beside(ledger.recorder, ledger.name)
+        projector = Projector(ledger, store, AdvisoryLease(store.place))
+        model = AsyncpgQueries(store.place)
+        reads: PaymentQueries = store
+    else:
+        embedded = SqliteReadModel(sqlite_datastore(persistence_env(database_url).get("SQLITE_DBNAME")), ledger.name)
+        embedded.create_table()
+        projector = Projector(ledger, embedded, LocalLease())
+        model = SqliteQueries(embedded, ledger.recorder.max_notification_id)
+        reads = embedded
+    read_side = ReadSide(projector, model, ledger.written, metrics)
+    return ReadSideParts(read_side, CaughtUpPaymentQueries(projector, reads, CATCH_UP_SECONDS))

@@ -1,0 +1,148 @@
+"""The browser tier: one real `mcpay serve` (demo mode, SQLite) per session, driven by Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from nacl.signing import SigningKey
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
+
+from tests.e2e.support import ARTIFACTS, Admin, ConsoleWatch, Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _admin() -> Admin:
+    key = SigningKey.generate()
+    return Admin(seed=key.encode().hex(), public_key=key.verify_key.encode().hex())
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"mcpay serve exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"mcpay serve was not ready within 30 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`mcpay serve` on a free port, demo mode, a fresh SQLite file, two admins, maker-checker on."""
+    workdir = tmp_path_factory.mktemp("mcpay-e2e")
+    admins = (_admin(), _admin())
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PUBLIC_BASE_URL": url,
+        "DATABASE_URL": f"sqlite:///{workdir / 'mcpay.sqlite3'}",
+        "DEMO_PAYMENT": "true",
+        "ADMIN_PUBLIC_KEYS": ",".join(admin.public_key for admin in admins),
+        "BANK_CONFIRMATIONS_REQUIRED": "2",
+    }
+    log = workdir / "server.log"
+    mcpay = Path(sys.executable).parent / "mcpay"
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 (our own console script, no shell)
+            [str(mcpay), "serve"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_ready(url, process, log)
+        yield Server(url=url, admins=admins)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def playwright_driver(chromium: Path) -> Iterator[Playwright]:
+    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright, chromium: Path) -> Iterator[Browser]:
+    launched = playwright_driver.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+NewPage = Callable[[], Page]
+
+
+@pytest.fixture
+def new_page(browser: Browser, server: Server) -> Iterator[NewPage]:
+    """Pages, each in a browser context of its own (its own IndexedDB: another person), watched for errors.
+
+    At the end every console error, page error and failed response must have been expected by the test.
+    """
+    opened: list[tuple[BrowserContext, ConsoleWatch]] = []
+
+    def open_page() -> Page:
+        context = browser.new_context(viewport=DESKTOP, base_url=server.url, accept_downloads=True)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+        page = context.new_page()
+        opened.append((context, ConsoleWatch.on(page)))
+        return page
+
+    yield open_page
+    problems = [problem for _, watch in opened for problem in watch.unexpected()]
+    for context, _ in opened:
+        context.close()
+    assert not problems, "browser console errors:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def page(new_page: NewPage) -> Page:
+    return new_page()

@@ -1,0 +1,145 @@
+"""Buy Credits in a real browser: the dialog, each demo gateway's checkout, and the return page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import NewPage
+from tests.e2e.support import (
+    checkout,
+    create_key,
+    expect_failure,
+    fill_order,
+    open_buy_dialog,
+    snap,
+    status_panel,
+    submit_order,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(
+    ("gateway", "amount", "currency", "credits"),
+    [("stripe", "25.00", "USD", "25.00"), ("clickpesa", "10000", "TZS", "3.70")],
+)
+def test_buying_credits_through_a_demo_gateway_credits_the_wallet(
+    page: Page, gateway: str, amount: str, currency: str, credits: str
+) -> None:
+    create_key(page)
+    open_buy_dialog(page)
+    fill_order(page, gateway, amount, currency)
+    expect(page.locator("#buy-estimate")).to_contain_text(f"You will receive {credits} MC")
+    if gateway == "stripe":
+        snap(page, "03-buy-credits-dialog")
+
+    submit_order(page)
+    page.wait_for_url(re.compile(r"/demo/checkout/"))
+    expect(page.get_by_text(f"Gateway: {gateway}")).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+
+    page.wait_for_url(re.compile(r"/#/payments/[0-9a-f-]{36}$"))
+    status_panel(page, "confirmed")
+    expect(page.locator("#payment-status")).to_contain_text(
+        f"Payment confirmed: {credits} MC were added to your wallet."
+    )
+    expect(page.locator("#new-balance")).to_have_text(f"Your balance is now {credits} MC.")
+    if gateway == "stripe":
+        snap(page, "04-return-confirmed")
+
+    page.get_by_role("link", name="Back to wallet").click()
+    expect(page.locator("#balance")).to_have_text(f"{credits} MC")
+    expect(page.locator("#payments tbody tr")).to_have_count(1)
+    expect(page.locator("#payments tbody tr").first).to_contain_text("Confirmed")
+    expect(page.locator("#transactions tbody tr").first).to_contain_text(f"+{credits} MC")
+    if gateway == "clickpesa":
+        snap(page, "05-wallet-with-history")
+
+
+def test_a_failed_payment_is_explained_and_credits_nothing(page: Page) -> None:
+    create_key(page)
+    checkout(page, "stripe", "5.00", "USD")
+
+    page.get_by_role("button", name="Fail").click()
+
+    status_panel(page, "failed")
+    expect(page.locator("#payment-status")).to_contain_text("The payment failed")
+    expect(page.locator("#payment-status")).to_contain_text("No credits were added")
+    expect(page.get_by_role("button", name="Buy Credits again")).to_be_visible()
+    snap(page, "06-return-failed")
+    page.get_by_role("link", name="Back to wallet").click()
+    expect(page.locator("#balance")).to_have_text("0.00 MC")
+    expect(page.locator("#payments tbody tr").first).to_contain_text("Failed")
+
+
+def test_a_cancelled_checkout_is_explained_and_can_be_opened_again(page: Page) -> None:
+    create_key(page)
+    payment_id = checkout(page, "stripe", "5.00", "USD")
+
+    page.goto(f"/#/payments/{payment_id}?checkout=cancelled")  # where Stripe's cancel_url lands
+
+    status_panel(page, "pending")
+    expect(page.locator("#payment-status")).to_contain_text("You left the checkout without paying")
+    page.get_by_role("link", name="Return to checkout").click()
+    page.wait_for_url(re.compile(rf"/demo/checkout/{payment_id}$"))
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    status_panel(page, "confirmed")
+
+
+def test_an_amount_below_the_minimum_shows_the_apis_reason_in_place(page: Page) -> None:
+    expect_failure(page, 422, r"/api/payments/initiate")
+    create_key(page)
+    open_buy_dialog(page)
+    amount = page.get_by_label("Amount")
+
+    fill_order(page, "stripe", "0.10", "USD")
+    submit_order(page)
+
+    expect(page.locator("#buy-amount-error")).to_have_text("The minimum for stripe is 0.50 USD.")
+    expect(amount).to_have_attribute("aria-invalid", "true")
+    expect(amount).to_be_focused()
+    snap(page, "07-buy-credits-below-minimum")
+
+    fill_order(page, "bank", "999.99", "USD")
+    expect(page.locator("#buy-amount-hint")).to_have_text("Minimum 1,000.00 USD with Bank transfer.")
+    submit_order(page)
+    expect(page.locator("#buy-amount-error")).to_have_text("The minimum for bank is 1000.00 USD.")
+
+    amount.fill("12.345")
+    expect(page.locator("#buy-amount-error")).to_have_text("USD amounts have at most 2 decimal places.")
+    amount.fill("ten")
+    expect(page.locator("#buy-amount-error")).to_contain_text("Enter the amount as a number")
+
+
+def test_the_dialog_is_keyboard_operable_and_gives_focus_back(page: Page) -> None:
+    create_key(page)
+    opener = page.get_by_role("button", name="Buy Credits")
+    opener.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Amount")).to_be_focused()
+
+    for _ in range(12):  # Tab never leaves the open modal
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.getElementById('buy-dialog').contains(document.activeElement)")
+
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Buy Credits")).to_have_count(0)
+    expect(opener).to_be_focused()
+
+
+def test_another_users_payment_is_not_shown(page: Page, new_page: NewPage) -> None:
+    create_key(page)
+    payment_id = checkout(page, "stripe", "5.00", "USD")
+    stranger = new_page()
+    expect_failure(stranger, 404, rf"/api/payments/{payment_id}")
+    create_key(stranger)
+
+    stranger.goto(f"/#/payments/{payment_id}")
+
+    expect(stranger.get_by_role("heading", name="Payment not available")).to_be_visible()
+    expect(stranger.get_by_role("alert")).to_have_text(
+        "There is no such payment for this key. It may belong to another key, or the link is wrong."
+    )

@@ -1,0 +1,195 @@
+"""`mcpay serve` as real subprocesses (the installed console script), and the HTTP steps the tests take with them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+import psycopg
+from nacl.signing import SigningKey
+
+from adapters.persistence import persistence_env
+from application.ledger import Ledger
+from tests.integration.fake_stripe import API_KEY
+from tests.integration.stripe_support import WEBHOOK_SECRET, stripe_event, stripe_signature
+from tests.integration.support import SESSION_SECRET
+
+MCPAY = Path(sys.executable).with_name("mcpay")
+START_TIMEOUT = 60.0
+# What the environment may carry from a developer's shell that would change what a served process does.
+SETTINGS_PREFIXES = (
+    "DATABASE_URL", "HOST", "PORT", "PUBLIC_BASE_URL", "DEMO_", "SESSION_", "AUTH_", "LOG_", "CREDIT_RATES",
+    "STRIPE_", "CLICKPESA_", "BANK_", "ADMIN_", "AUDITOR_", "LEDGER_", "RECONCILE_", "CHECKPOINT_",
+)  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def serve_env(database_url: str, port: int, stripe_api_base: str, **extra: str) -> dict[str, str]:
+    """Live mode, Stripe configured against the fake, no background loops: only requests change the ledger."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_PREFIXES)}
+    return {
+        **inherited,
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DEMO_PAYMENT": "false",
+        "SESSION_SECRET": SESSION_SECRET,
+        "STRIPE_SECRET_KEY": API_KEY,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": stripe_api_base,
+        "RECONCILE_INTERVAL_SECONDS": "0",
+        "CHECKPOINT_INTERVAL_SECONDS": "0",
+        "AUTH_RATE_LIMIT_PER_KEY": "0",
+        "AUTH_RATE_LIMIT_PER_ADDRESS": "0",
+        "LOG_LEVEL": "warning",
+        **extra,
+    }
+
+
+@dataclass
+class Served:
+    """One `mcpay serve` process; it can be killed and started again on the same port."""
+
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log: TextIO | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.env['PORT']}"
+
+    def start(self) -> None:
+        if self._log is not None:
+            self._log.close()
+        self._log = self.log_path.open("a")
+        self._log.write(f"--- mcpay serve started at {time.time():.3f}\n")
+        self._log.flush()
+        self.process = subprocess.Popen(  # noqa: S603 - the project's own console script
+            [str(MCPAY), "serve"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise AssertionError(f"mcpay serve exited before it was ready:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"mcpay serve not ready after {timeout} s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook, no flushing, connections cut mid-request."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self._log is not None:
+            self._log.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self._log is not None:
+            self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextmanager
+def serving(envs: list[dict[str, str]], logs: Path) -> Iterator[list[Served]]:
+    """Start every process at once (they start in parallel), wait until each is ready, stop them all after."""
+    with ExitStack() as stack:
+        servers = [Served(env, logs / f"mcpay-serve-{env['PORT']}.log") for env in envs]
+        for server in servers:
+            server.start()
+            stack.callback(server.stop)
+        for server in servers:
+            server.wait_ready()
+        yield servers
+
+
+def sign_in(base_url: str) -> dict[str, str]:
+    """A new keypair signed in over HTTP: its bearer header."""
+    key = SigningKey.generate()
+    public_key = key.verify_key.encode().hex()
+    challenge = httpx.post(f"{base_url}/api/auth/challenge", json={"public_key": public_key}, timeout=10)
+    assert challenge.status_code == 200, challenge.text
+    text = challenge.json()["challenge"]
+    body = {"public_key": public_key, "challenge": text, "signature": key.sign(text.encode()).signature.hex()}
+    session = httpx.post(f"{base_url}/api/auth/session", json=body, timeout=10)
+    assert session.status_code == 200, session.text
+    return {"Authorization": f"Bearer {session.json()['token']}"}
+
+
+def initiate(base_url: str, auth: Mapping[str, str], amount: str) -> dict[str, Any]:
+    body = {"amount": amount, "currency": "USD", "gateway": "stripe"}
+    answer = httpx.post(f"{base_url}/api/payments/initiate", json=body, headers=dict(auth), timeout=30)
+    assert answer.status_code == 201, answer.text
+    payment: dict[str, Any] = answer.json()
+    return payment
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One Stripe delivery: the same bytes every attempt, signed afresh each time as Stripe does."""
+
+    payment_id: str
+    body: bytes
+
+    @classmethod
+    def paid(cls, payment_id: str, session: Mapping[str, Any], kind: str = "checkout.session.completed") -> Webhook:
+        return cls(payment_id, json.dumps(stripe_event(kind, session)).encode())
+
+    def send(self, client: httpx.Client, base_url: str, timeout: float = 30) -> httpx.Response:
+        headers = {"Content-Type": "application/json", "Stripe-Signature": stripe_signature(self.body)}
+        return client.post(f"{base_url}/api/webhooks/stripe", content=self.body, headers=headers, timeout=timeout)
+
+
+@contextmanager
+def ledger_at(database_url: str) -> Iterator[Ledger]:
+    """The write model on the store the processes share, for inspection from the test."""
+    ledger = Ledger(env=persistence_env(database_url))
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+@contextmanager
+def fresh_schema(server_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose tables live in a new schema, dropped afterwards (as the `postgres_url` fixture)."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in server_url else "?"
+    try:
+        yield f"{server_url}{separator}schema={schema}"
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -1,0 +1,166 @@
+"""The projector: the log folded into rows batch by batch, each batch with its position, resumable."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import anyio
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from application.following import FollowingPaymentQueries
+from application.gateways import GatewayEvent, Outcome
+from application.ledger import Ledger
+from application.payments import PaymentService, TopUpOrder
+from application.projection import PaymentFolds, ProjectedBatch, Projector, project
+from application.reading import Beacon
+from application.views import PaymentView
+from domain.money import Money
+from tests.unit.fakes import FakeGateway, FakeIdentifiers
+
+pytestmark = pytest.mark.unit
+
+ALICE = "a" * 64
+
+
+class FakeStore:
+    """Batches kept in a list; refuses a batch that does not start where the last one ended, as the tracking
+    row does."""
+
+    def __init__(self) -> None:
+        self.batches: list[ProjectedBatch] = []
+        self.rebuilt: list[ProjectedBatch] | None = None
+        self.applied_elsewhere: int | None = None
+
+    def position(self) -> int:
+        return self.batches[-1].end if self.batches else 0
+
+    def apply(self, batch: ProjectedBatch) -> None:
+        if self.applied_elsewhere is not None:
+            self.batches.append(ProjectedBatch(self.position(), self.applied_elsewhere))
+            self.applied_elsewhere = None
+        if batch.after != self.position():
+            raise IntegrityError(f"tracking is at {self.position()}, not {batch.after}")
+        self.batches.append(batch)
+
+    def rebuild(self, batches: Iterable[ProjectedBatch]) -> None:
+        self.rebuilt = list(batches)
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        return self.position() >= position
+
+    def close(self) -> None:
+        pass
+
+
+class Lease:
+    def __init__(self, held: bool = True) -> None:
+        self.held = held
+
+    def acquire(self) -> bool:
+        return self.held
+
+    def release(self) -> None:
+        self.held = False
+
+
+def confirmed_payment(ledger: Ledger) -> PaymentView:
+    service = PaymentService(
+        ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, FakeIdentifiers(), FollowingPaymentQueries(ledger)
+    )
+    view = service.initiate(ALICE, TopUpOrder("25.00", "USD", "stripe")).payment
+    paid = GatewayEvent("stripe", Outcome.PAID, view.reference, "k", Money.of("25.00", "USD"), {}, "pi_1")
+    assert service.apply(paid) == "confirmed"
+    return service.payment(view.payment_id)
+
+
+def test_a_page_of_the_log_becomes_each_payments_latest_state_and_each_credit_movement(ledger: Ledger) -> None:
+    payment = confirmed_payment(ledger)
+    page = ledger.recorder.select_notifications(0, 100)
+
+    batch = project(ledger, PaymentFolds(ledger), 0, page)
+
+    assert (batch.after, batch.end) == (0, page[-1].id)
+    assert [row.view for row in batch.payments] == [payment]
+    assert [(w.user_id, m.kind, m.amount, m.balance_after) for w in batch.wallets for m in batch.movements] == [
+        (ALICE, "top_up", Decimal("25.00"), Decimal("25.00"))
+    ]
+    assert batch.balances() == list(batch.movements)
+
+
+def test_a_payment_first_seen_mid_history_is_loaded_as_it_stood_before_the_page(ledger: Ledger) -> None:
+    payment = confirmed_payment(ledger)
+    page = ledger.recorder.select_notifications(0, 100)
+    later = [n for n in page if n.originator_id == payment.payment_id][-1:]
+
+    batch = project(ledger, PaymentFolds(ledger), later[0].id - 1, later)
+
+    assert [row.view for row in batch.payments] == [payment]
+
+
+def test_the_projector_applies_the_log_in_batches_and_then_has_nothing_left(ledger: Ledger) -> None:
+    confirmed_payment(ledger)
+    store = FakeStore()
+    projector = Projector(ledger, store, Lease(), batch_size=3)
+    head = ledger.recorder.max_notification_id()
+
+    assert projector.run_once() == head
+    assert [(batch.after, batch.end) for batch in store.batches][:2] == [(0, 3), (3, 6)]
+    assert store.position() == head
+    assert projector.run_once() == 0
+
+
+def test_without_the_lease_nothing_is_projected(ledger: Ledger) -> None:
+    confirmed_payment(ledger)
+    store = FakeStore()
+
+    assert Projector(ledger, store, Lease(held=False)).run_once() == 0
+    assert store.batches == []
+
+
+def test_batches_another_projector_applied_first_are_skipped_not_applied_twice(ledger: Ledger) -> None:
+    confirmed_payment(ledger)
+    store = FakeStore()
+    store.applied_elsewhere = 4
+    projector = Projector(ledger, store, Lease(), batch_size=3)
+
+    projector.run_once()
+
+    assert [(batch.after, batch.end) for batch in store.batches][:2] == [(0, 4), (4, 7)]
+    assert store.position() == ledger.recorder.max_notification_id()
+
+
+def test_a_rebuild_projects_the_whole_log_again_and_announces_it(ledger: Ledger) -> None:
+    confirmed_payment(ledger)
+    store = FakeStore()
+    projector = Projector(ledger, store, Lease(), batch_size=4)
+    announced: list[int] = []
+    projector.on_projected(announced.append)
+
+    events = projector.rebuild()
+
+    assert store.rebuilt is not None and events == store.rebuilt[-1].end == ledger.recorder.max_notification_id()
+    assert announced == [events]
+
+
+def test_a_beacon_wakes_its_waiters_when_it_moves_and_lets_them_go_after_a_timeout() -> None:
+    async def scenario() -> tuple[int, int, int]:
+        beacon = Beacon()
+        beacon.attach()
+        timed_out = await beacon.wait_beyond(0, 0.01)
+        async with anyio.create_task_group() as tasks:
+            woken: list[int] = []
+
+            async def wait() -> None:
+                woken.append(await beacon.wait_beyond(0, 5))
+
+            tasks.start_soon(wait)
+            await anyio.sleep(0.01)
+            threading.Thread(target=beacon.advance_threadsafe, args=(7,)).start()
+        return timed_out, woken[0], await beacon.wait_beyond(3, 5)
+
+    with ThreadPoolExecutor(1) as thread:  # a browser test's sync Playwright may keep a loop running here
+        assert thread.submit(anyio.run, scenario).result() == (0, 7, 7)
