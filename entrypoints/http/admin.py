@@ -6,14 +6,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from application.admin import STATUSES, Receipt
 from application.identity import Principal
-from entrypoints.bootstrap import Services
 from entrypoints.http.admin_schemas import AdminPayment, AdminPaymentList, ConfirmPayment, RejectPayment
 from entrypoints.http.auth import requires
+from entrypoints.http.dependencies import ServicesDep
 
 StatusFilter = Annotated[str | None, Parameter(description=f"Only payments in this status: {', '.join(STATUSES)}.")]
 GatewayFilter = Annotated[
@@ -28,7 +28,7 @@ class AdminController(Controller):
 
     @get("/")
     async def payments(
-        self, services: Services, status: StatusFilter = None, gateway: GatewayFilter = None
+        self, services: ServicesDep, status: StatusFilter = None, gateway: GatewayFilter = None
     ) -> AdminPaymentList:
         """Every user's payments, those awaiting an admin first.
 
@@ -41,7 +41,11 @@ class AdminController(Controller):
 
     @post("/{payment_id:uuid}/confirm", status_code=HTTP_200_OK, sync_to_thread=True)
     def confirm(
-        self, payment_id: UUID, data: ConfirmPayment, request: Request[Principal, Any, Any], services: Services
+        self,
+        payment_id: FromPath[UUID],
+        data: JSONBody[ConfirmPayment],
+        request: Request[Principal, Any, Any],
+        services: ServicesDep,
     ) -> AdminPayment:
         """Confirm what arrived for a pending bank transfer, or credit a payment in needs_review.
 
@@ -56,7 +60,11 @@ class AdminController(Controller):
 
     @post("/{payment_id:uuid}/reject", status_code=HTTP_200_OK, sync_to_thread=True)
     def reject(
-        self, payment_id: UUID, data: RejectPayment, request: Request[Principal, Any, Any], services: Services
+        self,
+        payment_id: FromPath[UUID],
+        data: JSONBody[RejectPayment],
+        request: Request[Principal, Any, Any],
+        services: ServicesDep,
     ) -> AdminPayment:
         """Reject a pending bank transfer or a payment in needs_review: it never credits (409 otherwise)."""
         view = services.admin.reject(request.user.user_id, payment_id, data.reason)

@@ -13,8 +13,8 @@ from litestar.response import Stream
 
 from application.audit.chain import parse_rfc3339
 from application.errors import Invalid
-from entrypoints.bootstrap import Services
 from entrypoints.http.auth import requires
+from entrypoints.http.dependencies import ServicesDep
 
 NDJSON = "application/x-ndjson"
 LINES_PER_CHUNK = 500
@@ -72,7 +72,7 @@ class AuditController(Controller):
         description=LEDGER_LINE + PAGE,
         response_description="Ledger lines, one JSON object per line",
     )
-    def ledger(self, services: Services, after: AfterPosition = 0, limit: PageLimit = 1000) -> Stream:
+    def ledger(self, services: ServicesDep, after: AfterPosition = 0, limit: PageLimit = 1000) -> Stream:
         """A page of ledger lines, hash-chained."""
         return Stream(_chunks(services.audit.page(after, limit)), media_type=NDJSON)
 
@@ -83,12 +83,12 @@ class AuditController(Controller):
         description=LEDGER_LINE + EXPORT,
         response_description="Every ledger line, then the ExportSignature line",
     )
-    def export(self, services: Services) -> Stream:
+    def export(self, services: ServicesDep) -> Stream:
         """The whole ledger, hash-chained and signed."""
         return Stream(_chunks(services.audit.export()), media_type=NDJSON)
 
     @get("/balances", sync_to_thread=True)
-    def balances(self, services: Services, as_of: AsOf = None) -> AuditBalances:
+    def balances(self, services: ServicesDep, as_of: AsOf = None) -> AuditBalances:
         """Every wallet's balance in MC, rebuilt by replaying the events recorded up to `as_of`."""
         rebuilt = services.audit.balances(_moment(as_of))
         return AuditBalances(rebuilt.as_of, {user: str(balance) for user, balance in rebuilt.balances.items()})

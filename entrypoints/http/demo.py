@@ -9,13 +9,14 @@ from uuid import UUID
 import anyio
 import httpx
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from application.errors import Conflict, NotFound
 from application.views import PaymentView
-from entrypoints.bootstrap import Services
 from entrypoints.http.auth import PUBLIC
+from entrypoints.http.dependencies import ServicesDep
 
 
 class DemoCheckoutController(Controller):
@@ -25,28 +26,32 @@ class DemoCheckoutController(Controller):
     include_in_schema = True
 
     @get("/", sync_to_thread=True, media_type="text/html")
-    def page(self, payment_id: UUID, services: Services) -> str:
+    def page(self, payment_id: FromPath[UUID], services: ServicesDep) -> str:
         """The simulated gateway's checkout page."""
         return render_page(_demo_payment(services, payment_id))
 
     @post("/pay", status_code=HTTP_303_SEE_OTHER)
-    async def pay(self, payment_id: UUID, request: Request[Any, Any, Any], services: Services) -> Redirect:
+    async def pay(self, payment_id: FromPath[UUID], request: Request[Any, Any, Any], services: ServicesDep) -> Redirect:
         """Deliver the gateway's signed "paid" webhook, then return to the SPA."""
         return await _deliver(payment_id, "pay", request, services)
 
     @post("/fail", status_code=HTTP_303_SEE_OTHER)
-    async def fail(self, payment_id: UUID, request: Request[Any, Any, Any], services: Services) -> Redirect:
+    async def fail(
+        self, payment_id: FromPath[UUID], request: Request[Any, Any, Any], services: ServicesDep
+    ) -> Redirect:
         """Deliver the gateway's signed "failed" webhook, then return to the SPA."""
         return await _deliver(payment_id, "fail", request, services)
 
 
-def _demo_payment(services: Services, payment_id: UUID) -> PaymentView:
+def _demo_payment(services: ServicesDep, payment_id: FromPath[UUID]) -> PaymentView:
     if not services.settings.demo_payment:
         raise NotFound("demo checkout is only available with DEMO_PAYMENT=true")
     return services.payments.payment(payment_id)
 
 
-async def _deliver(payment_id: UUID, outcome: str, request: Request[Any, Any, Any], services: Services) -> Redirect:
+async def _deliver(
+    payment_id: FromPath[UUID], outcome: str, request: Request[Any, Any, Any], services: ServicesDep
+) -> Redirect:
     payment = await anyio.to_thread.run_sync(_demo_payment, services, payment_id)
     simulator = services.simulators.get(payment.gateway)
     if simulator is None:

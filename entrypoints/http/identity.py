@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from application.identity import Principal
-from entrypoints.bootstrap import Services
 from entrypoints.http.auth import PUBLIC
+from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.rate_limits import RATE_LIMITED, limit_sign_in
 from entrypoints.http.schemas import ChallengeRequest, ChallengeResponse, Me, SessionRequest, SessionResponse
 
@@ -26,7 +27,7 @@ class IdentityController(Controller):
         before_request=limit_sign_in,
         responses=RATE_LIMITED,
     )
-    def challenge(self, data: ChallengeRequest, services: Services) -> ChallengeResponse:
+    def challenge(self, data: JSONBody[ChallengeRequest], services: ServicesDep) -> ChallengeResponse:
         """A single-use challenge for an ed25519 public key to sign; valid five minutes."""
         return ChallengeResponse.of(services.identity.challenge(data.public_key))
 
@@ -38,7 +39,7 @@ class IdentityController(Controller):
         before_request=limit_sign_in,
         responses=RATE_LIMITED,
     )
-    def open_session(self, data: SessionRequest, services: Services) -> SessionResponse:
+    def open_session(self, data: JSONBody[SessionRequest], services: ServicesDep) -> SessionResponse:
         """A session token for a signed challenge (hex ed25519 signature of the challenge's UTF-8 bytes)."""
         return SessionResponse.of(services.identity.open_session(data.public_key, data.challenge, data.signature))
 
@@ -47,6 +48,6 @@ class IdentityController(Controller):
         return Me.of(request.user)
 
     @delete("/session", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
-    def close_session(self, request: Request[Principal, Any, Any], services: Services) -> None:
+    def close_session(self, request: Request[Principal, Any, Any], services: ServicesDep) -> None:
         """End this session: its token stops working at once."""
         services.identity.close_session(request.user)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import get
 
 from application.errors import StoreUnavailable
-from entrypoints.bootstrap import Services
 from entrypoints.http.auth import PUBLIC
+from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.schemas import Health
 
 
@@ -17,7 +17,7 @@ def healthz() -> Health:
 
 
 @get("/readyz", opt=PUBLIC, tags=["operations"], sync_to_thread=True)
-def readyz(services: Services) -> Health:
+def readyz(services: ServicesDep) -> Health:
     """The event store answers (503 otherwise)."""
     try:
         services.ledger.recorder.max_notification_id()

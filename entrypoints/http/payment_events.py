@@ -10,14 +10,14 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from application.identity import Principal
 from application.views import PaymentView
-from entrypoints.bootstrap import Services
 from entrypoints.http.auth import TOKEN_IN_QUERY
+from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.schemas import Payment
 
 KEEPALIVE_SECONDS = 15.0
@@ -57,7 +57,7 @@ TokenQuery = Annotated[
     response_description="Server-sent events, each a Payment",
 )
 async def payment_events(
-    payment_id: UUID, request: Request[Principal, Any, Any], services: Services, token: TokenQuery = None
+    payment_id: FromPath[UUID], request: Request[Principal, Any, Any], services: ServicesDep, token: TokenQuery = None
 ) -> ServerSentEvent:
     """A payment's status, live (server-sent events)."""
     watch = await services.reader.watch(request.user.user_id, payment_id)

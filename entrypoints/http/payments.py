@@ -7,20 +7,20 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from application.errors import Invalid
 from application.identity import Principal
 from application.payments import TopUpOrder
-from entrypoints.bootstrap import Services
 from entrypoints.http.auth import PUBLIC
+from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.schemas import GatewayInfo, InitiatePayment, Payment, PaymentList, Wallet
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         description="Same key and body: the same payment again (200). Same key, other body: 409.",
     ),
@@ -32,7 +32,7 @@ class PaymentsController(Controller):
     tags = ("payments",)
 
     @get("/gateways", opt=PUBLIC, sync_to_thread=False)
-    def gateways(self, services: Services) -> list[GatewayInfo]:
+    def gateways(self, services: ServicesDep) -> list[GatewayInfo]:
         """The gateways offered, their currencies, minimum amounts and current credit rates."""
         rates = services.settings.credit_rates
         return [GatewayInfo.of(offer, rates) for offer in services.payments.offers()]
@@ -45,9 +45,9 @@ class PaymentsController(Controller):
     )
     def initiate(
         self,
-        data: InitiatePayment,
+        data: JSONBody[InitiatePayment],
         request: Request[Principal, Any, Any],
-        services: Services,
+        services: ServicesDep,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Payment]:
         """Start a top-up: 201 with the new payment and its `payment_url`; 200 for an Idempotency-Key replay."""
@@ -59,11 +59,13 @@ class PaymentsController(Controller):
         return Response(Payment.of(result.payment), status_code=status)
 
     @get("/{payment_id:uuid}", sync_to_thread=True)
-    def payment(self, payment_id: UUID, request: Request[Principal, Any, Any], services: Services) -> Payment:
+    def payment(
+        self, payment_id: FromPath[UUID], request: Request[Principal, Any, Any], services: ServicesDep
+    ) -> Payment:
         return Payment.of(services.payments.payment_of(request.user.user_id, payment_id))
 
     @get("/")
-    async def payments(self, request: Request[Principal, Any, Any], services: Services) -> PaymentList:
+    async def payments(self, request: Request[Principal, Any, Any], services: ServicesDep) -> PaymentList:
         """The caller's payments, newest first."""
         views = await services.reader.payments_of(request.user.user_id)
         return PaymentList([Payment.of(view) for view in views])
@@ -74,6 +76,6 @@ class WalletController(Controller):
     tags = ("payments",)
 
     @get("/")
-    async def wallet(self, request: Request[Principal, Any, Any], services: Services) -> Wallet:
+    async def wallet(self, request: Request[Principal, Any, Any], services: ServicesDep) -> Wallet:
         """Balance in MC and transactions, newest first."""
         return Wallet.of(await services.reader.wallet_of(request.user.user_id))

@@ -25,7 +25,7 @@ class ReadYourWrites(ASGIMiddleware):
     delivery's path (docs/benchmarks.md). The demo checkout's POST, which relays its webhook, still waits."""
 
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/api/webhooks/",)
+    exclude_opt_key = "skip_read_your_writes"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope.get("method") in SAFE_METHODS:

@@ -8,28 +8,31 @@ import anyio
 from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_200_OK
 
-from entrypoints.bootstrap import Services
 from entrypoints.http.auth import PUBLIC
+from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.schemas import WebhookReceipt
+
+# A gateway reads nothing back: its deliveries need not wait for the read side.
+WEBHOOK_ROUTES = {**PUBLIC, "skip_read_your_writes": True}
 
 
 class WebhooksController(Controller):
     path = "/api/webhooks"
     tags = ("webhooks",)
-    opt = PUBLIC
+    opt = WEBHOOK_ROUTES
 
     @post("/stripe", status_code=HTTP_200_OK)
-    async def stripe(self, request: Request[Any, Any, Any], services: Services) -> WebhookReceipt:
+    async def stripe(self, request: Request[Any, Any, Any], services: ServicesDep) -> WebhookReceipt:
         """Stripe events, verified with `Stripe-Signature` on the raw body (400 if it fails)."""
         return await _receive("stripe", request, services)
 
     @post("/clickpesa", status_code=HTTP_200_OK)
-    async def clickpesa(self, request: Request[Any, Any, Any], services: Services) -> WebhookReceipt:
+    async def clickpesa(self, request: Request[Any, Any, Any], services: ServicesDep) -> WebhookReceipt:
         """ClickPesa events, verified by their canonical `checksum` (400 if it fails)."""
         return await _receive("clickpesa", request, services)
 
 
-async def _receive(gateway: str, request: Request[Any, Any, Any], services: Services) -> WebhookReceipt:
+async def _receive(gateway: str, request: Request[Any, Any, Any], services: ServicesDep) -> WebhookReceipt:
     body = await request.body()
     headers = dict(request.headers)
     result = await anyio.to_thread.run_sync(services.payments.receive_webhook, gateway, body, headers)
