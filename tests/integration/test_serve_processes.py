@@ -158,7 +158,7 @@ def test_a_process_killed_mid_load_loses_nothing_and_retried_deliveries_credit_o
         retry_until_acknowledged(client, cluster, lost, answered)
 
     confirmed = Counter(
-        w.payment_id for w, answer in answered.items() if answer and answer.json()["result"] == "confirmed"
+        w.payment_id for w, answer in answered.items() if answer is not None and answer.json()["result"] == "confirmed"
     )
     assert max(confirmed.values(), default=0) <= 1
     assert_credited_exactly_once(cluster, auth, payments)
@@ -182,7 +182,9 @@ def retry_until_acknowledged(
         for webhook, answer in zip(pending, retried, strict=True):
             answered[webhook] = answer
         pending = [
-            webhook for webhook, answer in zip(pending, retried, strict=True) if not answer or answer.status_code != 200
+            webhook
+            for webhook, answer in zip(pending, retried, strict=True)
+            if answer is None or answer.status_code != 200
         ]
         if pending:
             time.sleep(0.5)
