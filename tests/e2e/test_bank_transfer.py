@@ -78,7 +78,8 @@ def test_a_bank_transfer_credits_once_two_admins_confirmed_it(server: Server, pa
     first, second = server.admins
     sign_in_as(desk, first)
     desk.get_by_label("Method").select_option("bank")
-    desk.get_by_label("Status").select_option("pending")
+    with desk.expect_response(lambda response: "status=pending" in response.url and "gateway=bank" in response.url):
+        desk.get_by_label("Status").select_option("pending")
     card = desk_card(desk, reference)
     expect(card).to_contain_text("Awaiting admin")
     expect(card).to_contain_text("Confirmations: 0 of 2 required")

@@ -20,12 +20,15 @@ export async function renderAdmin(container, { signal }) {
   const gateway = select("filter-gateway", "Method", GATEWAYS, gatewayName);
   const count = h("p", { class: "hint", id: "queue-count", role: "status" });
   const queue = h("div", { class: "queue", id: "queue" });
+  let latest = 0;
   const refresh = async () => {
     const query = new URLSearchParams();
     if (status.select.value) query.set("status", status.select.value);
     if (gateway.select.value) query.set("gateway", gateway.select.value);
+    const asked = ++latest;
     const { items } = await api(`/api/admin/payments?${query}`);
-    if (signal.aborted) return;
+    // Answers can arrive out of order: only the newest request may redraw the queue.
+    if (signal.aborted || asked !== latest) return;
     count.textContent = `${items.length} payment${items.length === 1 ? "" : "s"}`;
     replaceChildren(queue, items.length ? items.map((item) => paymentCard(item, refresh)) : h("p", { class: "empty" }, "Nothing here."));
   };
