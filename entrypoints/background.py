@@ -3,39 +3,42 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import anyio
 from litestar import Litestar
 
+from application.audit.service import Checkpoint
+from application.reconciliation import ReconciliationReport
 from entrypoints.bootstrap import Services
 
 logger = logging.getLogger("mcpay.background")
 
+T = TypeVar("T")
 
-async def _reconcile_forever(services: Services, interval: float) -> None:
+
+async def _every(interval: float, what: str, job: Callable[[], T], report: Callable[[T], None]) -> None:
+    """Run `job` off the event loop every `interval` seconds; a failed run is logged and tried again."""
     while True:
         await anyio.sleep(interval)
         try:
-            report = await anyio.to_thread.run_sync(services.reconciler.run_once)
+            result = await anyio.to_thread.run_sync(job)
         except Exception:
-            logger.exception("reconciliation run failed; trying again in %s s", interval)
+            logger.exception("%s failed; trying again in %s s", what, interval)
             continue
-        if report.examined:
-            logger.info("reconciliation: %s", report)
+        report(result)
 
 
-async def _checkpoint_forever(services: Services, interval: float) -> None:
-    while True:
-        await anyio.sleep(interval)
-        try:
-            checkpoint = await anyio.to_thread.run_sync(services.audit.record_checkpoint)
-        except Exception:
-            logger.exception("ledger checkpoint failed; trying again in %s s", interval)
-            continue
-        if checkpoint is not None:
-            logger.info("ledger checkpoint at position %s: %s", checkpoint.position, checkpoint.head_hash)
+def _report_reconciliation(report: ReconciliationReport) -> None:
+    if report.examined:
+        logger.info("reconciliation: %s", report)
+
+
+def _report_checkpoint(checkpoint: Checkpoint | None) -> None:
+    if checkpoint is not None:
+        logger.info("ledger checkpoint at position %s: %s", checkpoint.position, checkpoint.head_hash)
 
 
 @asynccontextmanager
@@ -47,10 +50,14 @@ async def background_tasks(app: Litestar) -> AsyncIterator[None]:
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(services.read_side.run)  # the projections: fed as the log grows, by one process
         if interval > 0:
-            tasks.start_soon(_reconcile_forever, services, float(interval))
+            tasks.start_soon(
+                _every, float(interval), "reconciliation", services.reconciler.run_once, _report_reconciliation
+            )
         if checkpoints > 0 and services.audit.public_key is None:
             logger.warning("no LEDGER_SIGNING_KEY: periodic ledger checkpoints are off")
         elif checkpoints > 0:
-            tasks.start_soon(_checkpoint_forever, services, float(checkpoints))
+            tasks.start_soon(
+                _every, float(checkpoints), "ledger checkpoint", services.audit.record_checkpoint, _report_checkpoint
+            )
         yield
         tasks.cancel_scope.cancel()
