@@ -6,6 +6,8 @@ import os
 import platform
 from pathlib import Path
 
+import psycopg
+
 
 def describe(postgres_version: str | None = None) -> str:
     """CPU model, cores, RAM, Python (and PostgreSQL) versions, and the load average when the run started."""
@@ -16,7 +18,7 @@ def describe(postgres_version: str | None = None) -> str:
         f"Python {platform.python_version()}",
     ]
     if postgres_version:
-        parts.append(f"PostgreSQL {postgres_version}")
+        parts.append(f"PostgreSQL {postgres_version} (psycopg {psycopg.__version__}, {psycopg.pq.__impl__})")
     one, five, _ = os.getloadavg()
     parts.append(f"load average {one:.1f} (1 min), {five:.1f} (5 min) at start")
     return "machine: " + ", ".join(parts)

@@ -24,6 +24,8 @@ QUIET = {
     "AUTH_RATE_LIMIT_PER_KEY": "0",  # every client signs in from 127.0.0.1
     "AUTH_RATE_LIMIT_PER_ADDRESS": "0",
 }
+# Set in the caller's shell, this would replace the demo secret that the clients sign with.
+NOT_INHERITED = {"STRIPE_WEBHOOK_SECRET"}
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ def bench_settings(database_url: str) -> Settings:
 def serving(database_url: str, log: Path) -> Iterator[Server]:
     """`python -m entrypoints.cli serve` on `database_url`, its output in `log`, until the block ends."""
     port = _free_port()
+    inherited = {name: value for name, value in os.environ.items() if name not in NOT_INHERITED}
     env = {
-        **os.environ,
+        **inherited,
         **QUIET,
         "DATABASE_URL": database_url,
         "HOST": "127.0.0.1",

@@ -3,9 +3,10 @@
 Seeds `--payments` pending Stripe payments (spread over `--users` wallets) straight into the event store,
 starts `mcpay serve` (demo mode: webhooks verified with the derived demo secret) on a fresh schema, and
 has `--concurrency` clients deliver one signed `checkout.session.completed` per payment. Then it counts
-`CreditsToppedUp` per payment in the event store: every payment credited exactly once.
+`CreditsToppedUp` per payment in the event store (every payment credited exactly once) and times how long
+after the last answer the server's read model holds every event.
 
-Baseline, same run, same server, same concurrency: as many single-row autocommit INSERTs into a temporary
+Baseline, same run, same PostgreSQL server, same concurrency: as many single-row autocommit INSERTs into a temporary
 table (psycopg, one connection per thread): the floor any durable write per webhook pays.
 """
 
@@ -67,14 +68,18 @@ def main(argv: list[str]) -> None:
         with serving(url, log) as served:
             simulator = StripeSimulator(served.webhook_secret("stripe"))
             run = drive(served.url, webhooks(simulator, payments), args.concurrency, ok=_confirmed)
+            caught_up = read_model_catch_up(url)
         credits = credits_per_payment(url)
+        if run.failures:
+            print(f"  {run.failures} deliveries were not answered 'confirmed'; the server's log ends:")
+            print(log.read_text()[-3000:])
     print(f"  webhook to credit: {run.summary('credits')}")
     print(f"  credits/s at {run.rate / baseline.rate:.2f} x the INSERT rate")
     doubles = sum(count - 1 for count in credits.values() if count > 1)
     missing = sum(1 for payment in payments if credits[payment.payment_id] == 0)
     print(f"  double credits: {doubles}, payments without a credit: {missing}")
-    if run.failures:
-        print(f"  {run.failures} deliveries were not answered 'confirmed' (see the server log)")
+    lag = "not within 30 s" if caught_up is None else f"within {caught_up * 1000:.0f} ms of the last answer"
+    print(f"  the read model held every event {lag}")
 
 
 def seed(database_url: str, count: int, users: int) -> list[PaymentView]:
@@ -106,13 +111,26 @@ def webhooks(simulator: StripeSimulator, payments: Sequence[PaymentView]) -> Ite
         yield Request("POST", "/api/webhooks/stripe", body, headers)
 
 
+def read_model_catch_up(database_url: str, timeout: float = 30) -> float | None:
+    """Seconds until the server's projector has projected the whole log (None: not within `timeout`)."""
+    started = time.perf_counter()
+    services = bootstrap(bench_settings(database_url))
+    try:
+        head = services.ledger.recorder.max_notification_id() or 0
+        while services.read_side.projector.store.position() < head:
+            if time.perf_counter() - started > timeout:
+                return None
+            time.sleep(0.01)
+        return time.perf_counter() - started
+    finally:
+        services.close()
+
+
 def credits_per_payment(database_url: str) -> Counter[uuid.UUID]:
     """How many CreditsToppedUp events name each payment, read from the event store."""
     ledger = Ledger(env=persistence_env(database_url))
     try:
-        return Counter(
-            event.payment_id for _, event in ledger_events(ledger) if type(event).__name__ == "CreditsToppedUp"
-        )
+        return Counter(event.payment_id for _, event in ledger_events(ledger, topics=(CREDITED_TOPIC,)))
     finally:
         ledger.close()
 
