@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -10,23 +9,11 @@ import pytest
 
 from adapters.identity import Ed25519Signatures
 from application.audit.verify import verify_export
-from tests.integration.fake_stripe import FakeStripe, running_fake_stripe
+from tests.integration.fake_stripe import FakeStripe
 from tests.integration.stripe_support import StripeApp, charge, dispute, stripe_app
 from tests.integration.support import event_counts
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with running_fake_stripe() as running:
-        yield running
-
-
-@pytest.fixture
-def app(fake: FakeStripe, sqlite_url: str) -> Iterator[StripeApp]:
-    with stripe_app(fake, sqlite_url) as built:
-        yield built
 
 
 def confirmed_payment(app: StripeApp, amount: str = "25.00", currency: str = "USD") -> tuple[str, dict[str, Any]]:

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.integration.fake_stripe import API_KEY, Failure, FakeStripe, running_fake_stripe, unreachable_url
+from tests.integration.fake_stripe import API_KEY, Failure, FakeStripe, unreachable_url
 from tests.integration.stripe_support import PUBLIC_BASE_URL, StripeApp, stripe_app
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with running_fake_stripe() as running:
-        yield running
-
-
-@pytest.fixture
-def app(fake: FakeStripe, sqlite_url: str) -> Iterator[StripeApp]:
-    with stripe_app(fake, sqlite_url) as built:
-        yield built
 
 
 def test_stripe_is_offered_for_real_once_its_keys_are_set(app: StripeApp) -> None:

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,13 @@ from entrypoints.bootstrap import bootstrap
 from entrypoints.cli import main
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from tests.integration.fake_stripe import FakeStripe, running_fake_stripe
+from tests.integration.fake_stripe import FakeStripe
 from tests.integration.stripe_support import WEBHOOK_SECRET, stripe_app, stripe_event
 from tests.integration.support import SESSION_SECRET
 
 pytestmark = pytest.mark.integration
 
 CLICKPESA_SECRET = "clickpesa-checksum-key-for-tests"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with running_fake_stripe() as running:
-        yield running
 
 
 def sign_file(capsys: pytest.CaptureFixture[str], gateway: str, path: Path) -> str:

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
 from application.replay import ledger_events
-from tests.integration.fake_stripe import Failure, FakeStripe, running_fake_stripe
+from tests.integration.fake_stripe import Failure, FakeStripe
 from tests.integration.stripe_support import StripeApp, charge, stripe_app
 from tests.integration.support import event_counts
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with running_fake_stripe() as running:
-        yield running
-
-
-@pytest.fixture
-def app(fake: FakeStripe, sqlite_url: str) -> Iterator[StripeApp]:
-    with stripe_app(fake, sqlite_url) as built:
-        yield built
 
 
 def test_a_paid_session_whose_webhook_never_came_is_confirmed_and_credited(app: StripeApp) -> None:

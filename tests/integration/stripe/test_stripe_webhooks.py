@@ -6,7 +6,6 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from application.replay import ledger_events
-from tests.integration.fake_stripe import FakeStripe, running_fake_stripe
+from tests.integration.fake_stripe import FakeStripe
 from tests.integration.stripe_support import (
     OLD_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
@@ -31,22 +30,10 @@ pytestmark = pytest.mark.integration
 STORES = ["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with running_fake_stripe() as running:
-        yield running
-
-
 @pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest) -> str:
     url: str = request.getfixturevalue(request.param)
     return url
-
-
-@pytest.fixture
-def app(fake: FakeStripe, sqlite_url: str) -> Iterator[StripeApp]:
-    with stripe_app(fake, sqlite_url) as built:
-        yield built
 
 
 def test_a_paid_session_confirms_the_payment_and_credits_the_wallet(fake: FakeStripe, store: str) -> None:
