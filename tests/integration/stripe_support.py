@@ -18,13 +18,12 @@ from typing import Any
 import httpx
 import uvicorn
 from litestar.testing import TestClient
-from nacl.signing import SigningKey
 
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.integration.fake_stripe import API_KEY, FakeStripe
-from tests.integration.support import SESSION_SECRET
+from tests.integration.support import SESSION_SECRET, sign_in
 
 WEBHOOK_SECRET = "whsec_current_0123456789"
 OLD_WEBHOOK_SECRET = "whsec_previous_9876543210"
@@ -90,18 +89,6 @@ def dispute(session: Mapping[str, Any], charge_id: str) -> dict[str, Any]:
         "reason": "fraudulent",
         "status": "needs_response",
     }
-
-
-def sign_in(client: TestClient[Any]) -> dict[str, str]:
-    """Challenge, ed25519 signature, session: the bearer header of a new user."""
-    key = SigningKey.generate()
-    public_key = key.verify_key.encode().hex()
-    challenge = client.post("/api/auth/challenge", json={"public_key": public_key}).json()["challenge"]
-    signature = key.sign(challenge.encode()).signature.hex()
-    answer = client.post(
-        "/api/auth/session", json={"public_key": public_key, "challenge": challenge, "signature": signature}
-    )
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 @dataclass
@@ -172,7 +159,7 @@ def stripe_app(
     """The whole app, Stripe configured for real, reached through the Litestar test client."""
     services = bootstrap(stripe_settings(database_url, api_base or fake.url, **overrides))
     with TestClient(app=create_app(services)) as client:
-        yield StripeApp(fake, services, client, sign_in(client))
+        yield StripeApp(fake, services, client, sign_in(client).auth)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from entrypoints.cli import main
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.audit_support import ALICE, pay, refund
-from tests.integration.support import SESSION_SECRET
+from tests.integration.support import SESSION_SECRET, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -49,18 +49,6 @@ def client(audited: Services) -> Iterator[TestClient[Any]]:
         yield test_client
 
 
-def sign_in(client: TestClient[Any], key: SigningKey) -> dict[str, str]:
-    challenge = client.post("/api/auth/challenge", json={"public_key": public(key)}).json()["challenge"]
-    answer = {
-        "public_key": public(key),
-        "challenge": challenge,
-        "signature": key.sign(challenge.encode()).signature.hex(),
-    }
-    session = client.post("/api/auth/session", json=answer)
-    assert session.status_code == 200, session.text
-    return {"Authorization": f"Bearer {session.json()['token']}"}
-
-
 @pytest.mark.parametrize("route", ROUTES)
 def test_audit_routes_need_a_token(client: TestClient[Any], route: str) -> None:
     answer = client.get(route)
@@ -71,7 +59,7 @@ def test_audit_routes_need_a_token(client: TestClient[Any], route: str) -> None:
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_audit_routes_refuse_a_user_who_is_not_an_auditor(client: TestClient[Any], route: str) -> None:
-    answer = client.get(route, headers=sign_in(client, USER))
+    answer = client.get(route, headers=sign_in(client, USER).auth)
 
     assert answer.status_code == 403
     assert answer.json()["detail"] == "this needs the auditor role"
@@ -83,7 +71,7 @@ def test_an_auditor_exports_the_signed_ledger_and_it_verifies_offline(
     payment = pay(audited.payments, ALICE, "25.00")
     refund(audited.payments, payment, "10.00")
 
-    answer = client.get("/api/audit/export", headers=sign_in(client, AUDITOR))
+    answer = client.get("/api/audit/export", headers=sign_in(client, AUDITOR).auth)
 
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/x-ndjson")
@@ -107,7 +95,7 @@ def test_ledger_pages_are_the_export_lines_chained_from_the_position_before(
 ) -> None:
     pay(audited.payments, ALICE, "25.00")
     pay(audited.payments, ALICE, "5.00")
-    auditor = sign_in(client, AUDITOR)
+    auditor = sign_in(client, AUDITOR).auth
     export = client.get("/api/audit/export", headers=auditor).text.splitlines(keepends=True)
 
     first_page = client.get("/api/audit/ledger", params={"limit": 4}, headers=auditor)
@@ -125,7 +113,7 @@ def test_balances_as_they_stood_before_and_after_a_reversal(client: TestClient[A
     credited = _wallet_changed(audited)
     refund(audited.payments, payment, "25.00")
     reversed_ = _wallet_changed(audited)
-    auditor = sign_in(client, AUDITOR)
+    auditor = sign_in(client, AUDITOR).auth
 
     before = client.get("/api/audit/balances", params={"as_of": rfc3339(credited)}, headers=auditor)
     after = client.get("/api/audit/balances", params={"as_of": rfc3339(reversed_)}, headers=auditor)
@@ -148,7 +136,7 @@ def test_a_live_service_without_a_signing_key_refuses_to_export(sqlite_url: str)
     )
     services = bootstrap(settings, gateways={})
     with TestClient(create_app(services)) as client:
-        answer = client.get("/api/audit/export", headers=sign_in(client, AUDITOR))
+        answer = client.get("/api/audit/export", headers=sign_in(client, AUDITOR).auth)
 
     assert answer.status_code == 503
     assert answer.json()["detail"] == "LEDGER_SIGNING_KEY is not set: exports and checkpoints must be signed"

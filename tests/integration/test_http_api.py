@@ -6,7 +6,6 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,7 +22,7 @@ from application.views import PaymentView
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from tests.integration.support import SESSION_SECRET, FakeClock, event_counts, last_position
+from tests.integration.support import SESSION_SECRET, FakeClock, SignedIn, event_counts, last_position, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -45,20 +44,6 @@ BANK_DETAIL_FIELDS = {"bank_name", "account_name", "account_number", "swift_code
 DECIMAL_STRING = re.compile(r"\d+\.\d{2}")
 
 
-@dataclass(frozen=True)
-class User:
-    key: SigningKey
-    token: str
-
-    @property
-    def user_id(self) -> str:
-        return self.key.verify_key.encode().hex()
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -76,7 +61,7 @@ def client(services: Services) -> Iterator[Client]:
 
 
 @pytest.fixture
-def user(client: Client) -> User:
+def user(client: Client) -> SignedIn:
     return sign_in(client)
 
 
@@ -93,21 +78,16 @@ def answer(client: Client, key: SigningKey, challenge: str, signer: SigningKey |
     return client.post("/api/auth/session", json=body)
 
 
-def sign_in(client: Client, key: SigningKey | None = None) -> User:
-    key = key or SigningKey.generate()
-    response = answer(client, key, challenge_for(client, key))
-    assert response.status_code == 200, response.text
-    return User(key, response.json()["token"])
-
-
 def initiate(
-    client: Client, user: User, amount: Any, currency: str = "USD", gateway: str = "stripe", **headers: str
+    client: Client, user: SignedIn, amount: Any, currency: str = "USD", gateway: str = "stripe", **headers: str
 ) -> httpx.Response:
     body = {"amount": amount, "currency": currency, "gateway": gateway}
     return client.post("/api/payments/initiate", json=body, headers={**user.auth, **headers})
 
 
-def started(client: Client, user: User, amount: str, currency: str = "USD", gateway: str = "stripe") -> dict[str, Any]:
+def started(
+    client: Client, user: SignedIn, amount: str, currency: str = "USD", gateway: str = "stripe"
+) -> dict[str, Any]:
     response = initiate(client, user, amount, currency, gateway)
     assert response.status_code == 201, response.text
     payment: dict[str, Any] = response.json()
@@ -118,21 +98,21 @@ def checkout(client: Client, payment: dict[str, Any], button: str) -> httpx.Resp
     return client.post(f"/demo/checkout/{payment['payment_id']}/{button}", follow_redirects=False)
 
 
-def payment_status(client: Client, user: User, payment_id: str) -> str:
+def payment_status(client: Client, user: SignedIn, payment_id: str) -> str:
     response = client.get(f"/api/payments/{payment_id}", headers=user.auth)
     assert response.status_code == 200, response.text
     status: str = response.json()["status"]
     return status
 
 
-def wallet(client: Client, user: User) -> dict[str, Any]:
+def wallet(client: Client, user: SignedIn) -> dict[str, Any]:
     response = client.get("/api/wallet", headers=user.auth)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-def payments(client: Client, user: User) -> list[dict[str, Any]]:
+def payments(client: Client, user: SignedIn) -> list[dict[str, Any]]:
     response = client.get("/api/payments", headers=user.auth)
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
@@ -207,7 +187,7 @@ def test_a_challenge_signed_by_another_key_is_refused(client: Client) -> None:
     assert_problem(answer(client, key, challenge_for(client, key), signer=SigningKey.generate()), 401)
 
 
-def test_signing_out_kills_that_token_at_once(client: Client, user: User) -> None:
+def test_signing_out_kills_that_token_at_once(client: Client, user: SignedIn) -> None:
     other_session = sign_in(client, user.key)
 
     assert client.delete("/api/auth/session", headers=user.auth).status_code == 204
@@ -235,7 +215,7 @@ def test_gateways_are_offered_in_demo_mode_with_decimal_minimums(client: Client)
     assert offered["bank"]["min_amount"]["USD"] == "1000.00"
 
 
-def test_stripe_top_up_from_initiation_to_credited_wallet(client: Client, user: User) -> None:
+def test_stripe_top_up_from_initiation_to_credited_wallet(client: Client, user: SignedIn) -> None:
     response = initiate(client, user, "25.00")
     assert response.status_code == 201
     payment = response.json()
@@ -270,7 +250,7 @@ def test_stripe_top_up_from_initiation_to_credited_wallet(client: Client, user: 
     assert credited_at >= datetime.fromisoformat(payment["created_at"])
 
 
-def test_payments_and_transactions_are_listed_newest_first(client: Client, user: User) -> None:
+def test_payments_and_transactions_are_listed_newest_first(client: Client, user: SignedIn) -> None:
     first = started(client, user, "10.00")
     second = started(client, user, "5.00", "EUR")
     third = started(client, user, "1.00")
@@ -291,7 +271,7 @@ def test_payments_and_transactions_are_listed_newest_first(client: Client, user:
     ]
 
 
-def test_a_failed_checkout_credits_nothing(client: Client, user: User, services: Services) -> None:
+def test_a_failed_checkout_credits_nothing(client: Client, user: SignedIn, services: Services) -> None:
     payment = started(client, user, "10.00")
 
     failed = checkout(client, payment, "fail")
@@ -304,7 +284,7 @@ def test_a_failed_checkout_credits_nothing(client: Client, user: User, services:
     assert event_counts(services.ledger)["CreditsToppedUp"] == 0
 
 
-def test_clickpesa_top_up_through_the_demo_checkout(client: Client, user: User) -> None:
+def test_clickpesa_top_up_through_the_demo_checkout(client: Client, user: SignedIn) -> None:
     payment = started(client, user, "10000", "TZS", "clickpesa")
     assert (payment["amount"], payment["credits"]) == ("10000.00", "3.70")
 
@@ -314,7 +294,7 @@ def test_clickpesa_top_up_through_the_demo_checkout(client: Client, user: User) 
     assert wallet(client, user)["balance"] == "3.70"
 
 
-def test_bank_transfer_shows_details_with_the_reference_and_stays_pending(client: Client, user: User) -> None:
+def test_bank_transfer_shows_details_with_the_reference_and_stays_pending(client: Client, user: SignedIn) -> None:
     payment = started(client, user, "1000.00", "USD", "bank")
 
     assert set(payment) == PAYMENT_FIELDS | {"bank_details"}
@@ -326,14 +306,14 @@ def test_bank_transfer_shows_details_with_the_reference_and_stays_pending(client
     assert wallet(client, user)["balance"] == "0.00"
 
 
-def test_a_json_number_amount_is_read_exactly(client: Client, user: User) -> None:
+def test_a_json_number_amount_is_read_exactly(client: Client, user: SignedIn) -> None:
     response = initiate(client, user, 10.5)
 
     assert response.status_code == 201
     assert response.json()["amount"] == "10.50"
 
 
-def test_another_users_payment_is_not_found_like_an_unknown_one(client: Client, user: User) -> None:
+def test_another_users_payment_is_not_found_like_an_unknown_one(client: Client, user: SignedIn) -> None:
     theirs = started(client, user, "10.00")["payment_id"]
     stranger = sign_in(client)
     unknown = str(uuid.uuid4())
@@ -350,7 +330,7 @@ def test_another_users_payment_is_not_found_like_an_unknown_one(client: Client, 
 # --- idempotency and refusals ------------------------------------------------------------------------
 
 
-def test_idempotency_key_replays_the_same_payment_and_refuses_another_body(client: Client, user: User) -> None:
+def test_idempotency_key_replays_the_same_payment_and_refuses_another_body(client: Client, user: SignedIn) -> None:
     first = initiate(client, user, "20.00", **{"Idempotency-Key": "order-42"})
     same = initiate(client, user, "20.00", **{"Idempotency-Key": "order-42"})
     other = initiate(client, user, "21.00", **{"Idempotency-Key": "order-42"})
@@ -375,7 +355,7 @@ def test_idempotency_key_replays_the_same_payment_and_refuses_another_body(clien
     ],
 )
 def test_malformed_bodies_are_400_and_record_nothing(
-    client: Client, user: User, services: Services, body: bytes
+    client: Client, user: SignedIn, services: Services, body: bytes
 ) -> None:
     position = last_position(services.ledger)
 
@@ -388,7 +368,7 @@ def test_malformed_bodies_are_400_and_record_nothing(
     assert last_position(services.ledger) == position
 
 
-def test_a_body_over_64_kib_is_413(client: Client, user: User) -> None:
+def test_a_body_over_64_kib_is_413(client: Client, user: SignedIn) -> None:
     body = {"amount": "10.00", "currency": "USD", "gateway": "stripe", "email": "x" * (64 * 1024)}
 
     assert_problem(client.post("/api/payments/initiate", json=body, headers=user.auth), 413)
@@ -415,7 +395,7 @@ def test_a_body_over_64_kib_is_413(client: Client, user: User) -> None:
     ],
 )
 def test_well_formed_but_invalid_orders_are_422_and_record_nothing(
-    client: Client, user: User, services: Services, amount: Any, currency: str, gateway: str, detail: str
+    client: Client, user: SignedIn, services: Services, amount: Any, currency: str, gateway: str, detail: str
 ) -> None:
     position = last_position(services.ledger)
 
@@ -430,7 +410,7 @@ def test_well_formed_but_invalid_orders_are_422_and_record_nothing(
 
 
 def test_a_webhook_with_a_bad_signature_is_400_and_records_nothing(
-    client: Client, user: User, services: Services
+    client: Client, user: SignedIn, services: Services
 ) -> None:
     payment = started(client, user, "10.00")
     body, headers = services.simulators["stripe"].simulate(view_of(services, payment), "pay")
@@ -448,7 +428,7 @@ def test_a_webhook_with_a_bad_signature_is_400_and_records_nothing(
     assert wallet(client, user)["balance"] == "0.00"
 
 
-def test_a_clickpesa_webhook_with_a_bad_checksum_is_400(client: Client, user: User, services: Services) -> None:
+def test_a_clickpesa_webhook_with_a_bad_checksum_is_400(client: Client, user: SignedIn, services: Services) -> None:
     payment = started(client, user, "10000", "TZS", "clickpesa")
     body, headers = services.simulators["clickpesa"].simulate(view_of(services, payment), "pay")
     forged = json.dumps({**json.loads(body), "checksum": "0" * 64}).encode()
@@ -460,7 +440,9 @@ def test_a_clickpesa_webhook_with_a_bad_checksum_is_400(client: Client, user: Us
     assert payment_status(client, user, payment["payment_id"]) == "pending"
 
 
-def test_a_valid_duplicate_webhook_is_200_and_changes_nothing(client: Client, user: User, services: Services) -> None:
+def test_a_valid_duplicate_webhook_is_200_and_changes_nothing(
+    client: Client, user: SignedIn, services: Services
+) -> None:
     payment = started(client, user, "10.00")
     body, headers = services.simulators["stripe"].simulate(view_of(services, payment), "pay")
 
@@ -479,7 +461,7 @@ def test_a_valid_duplicate_webhook_is_200_and_changes_nothing(client: Client, us
 
 
 def test_a_valid_webhook_for_an_unknown_payment_is_200_and_credits_nothing(
-    client: Client, user: User, services: Services
+    client: Client, user: SignedIn, services: Services
 ) -> None:
     known = view_of(services, started(client, user, "10.00"))
     stranger = PaymentView(**{**known.__dict__, "payment_id": uuid.uuid4(), "reference": "MCNOSUCHPAYMENT"})
@@ -519,7 +501,7 @@ def test_health_readiness_and_openapi(client: Client) -> None:
     } <= set(schema.json()["paths"])
 
 
-def test_amounts_in_responses_are_decimal_strings(client: Client, user: User) -> None:
+def test_amounts_in_responses_are_decimal_strings(client: Client, user: SignedIn) -> None:
     payment = started(client, user, "7")
     checkout(client, payment, "pay")
 

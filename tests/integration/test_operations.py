@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from nacl.signing import SigningKey
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.prometheus_metrics import PrometheusMetrics
@@ -24,7 +23,7 @@ from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.logs import configure_logging, reset_logging
 from entrypoints.settings import Settings
-from tests.integration.support import SESSION_SECRET
+from tests.integration.support import SESSION_SECRET, sign_in
 from tests.unit.fakes import FakeGateway
 
 pytestmark = pytest.mark.integration
@@ -54,15 +53,6 @@ def client(services: Services) -> Iterator[Client]:
         yield test_client
 
 
-def sign_in(client: Client) -> Auth:
-    key = SigningKey.generate()
-    public_key = key.verify_key.encode().hex()
-    challenge = client.post("/api/auth/challenge", json={"public_key": public_key}).json()["challenge"]
-    signature = key.sign(challenge.encode()).signature.hex()
-    body = {"public_key": public_key, "challenge": challenge, "signature": signature}
-    return {"Authorization": f"Bearer {client.post('/api/auth/session', json=body).json()['token']}"}
-
-
 def scrape(client: Client) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     answer = client.get("/metrics")
     assert answer.status_code == 200
@@ -85,7 +75,7 @@ def grew(before: Mapping[Any, float], after: Mapping[Any, float], name: str, **l
 
 
 def test_requests_are_counted_by_route_template_and_the_status_actually_sent(client: Client) -> None:
-    auth = sign_in(client)
+    auth = sign_in(client).auth
     before = scrape(client)
     ids = [str(uuid.uuid4()) for _ in range(3)]
 
@@ -112,7 +102,7 @@ def test_an_unknown_http_method_does_not_make_a_label_of_its_own(client: Client)
 
 
 def test_webhooks_confirmations_and_credits_are_counted_without_user_data(client: Client, services: Services) -> None:
-    auth = sign_in(client)
+    auth = sign_in(client).auth
     before = scrape(client)
     stripe = client.post(
         "/api/payments/initiate", json={"amount": "25.00", "currency": "USD", "gateway": "stripe"}, headers=auth
@@ -213,7 +203,7 @@ def test_json_log_lines_carry_the_request_id_also_from_worker_threads(
     configure_logging(live, log_output)
     services = bootstrap(live, gateways={"stripe": LoggingGateway(offer)})
     with TestClient(app=create_app(services)) as client:
-        auth = sign_in(client)
+        auth = sign_in(client).auth
         answer = client.post(
             "/api/payments/initiate",
             json={"amount": "5.00", "currency": "USD", "gateway": "stripe"},

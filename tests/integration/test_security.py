@@ -32,7 +32,7 @@ from tests.integration import clickpesa_fake
 from tests.integration.clickpesa_fake import checksum_of
 from tests.integration.fake_stripe import Failure, FakeStripe, running_fake_stripe
 from tests.integration.stripe_support import charge, served, stripe_event, stripe_signature
-from tests.integration.support import SESSION_SECRET, FakeClock, last_position
+from tests.integration.support import SESSION_SECRET, FakeClock, SignedIn, last_position, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -42,32 +42,8 @@ AUDITOR = SigningKey.generate()
 PAYMENT_ID = re.compile(r"\{payment_id(:\w+)?\}")
 
 
-@dataclass(frozen=True)
-class Person:
-    key: SigningKey
-    token: str
-
-    @property
-    def user_id(self) -> str:
-        return self.key.verify_key.encode().hex()
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 def public(key: SigningKey) -> str:
     return key.verify_key.encode().hex()
-
-
-def sign_in(client: Client | httpx.Client, key: SigningKey | None = None) -> Person:
-    key = key or SigningKey.generate()
-    challenge = client.post("/api/auth/challenge", json={"public_key": public(key)}).json()["challenge"]
-    signature = key.sign(challenge.encode()).signature.hex()
-    body = {"public_key": public(key), "challenge": challenge, "signature": signature}
-    answer = client.post("/api/auth/session", json=body)
-    assert answer.status_code == 200, answer.text
-    return Person(key, answer.json()["token"])
 
 
 def assert_problem(answer: httpx.Response, status: int) -> dict[str, Any]:
@@ -112,7 +88,9 @@ def client(app: Litestar) -> Iterator[Client]:
         yield test_client
 
 
-def initiate(client: Client | httpx.Client, person: Person, amount: str, currency: str, gateway: str) -> dict[str, Any]:
+def initiate(
+    client: Client | httpx.Client, person: SignedIn, amount: str, currency: str, gateway: str
+) -> dict[str, Any]:
     body = {"amount": amount, "currency": currency, "gateway": gateway}
     answer = client.post("/api/payments/initiate", json=body, headers=person.auth)
     assert answer.status_code == 201, answer.text
@@ -137,7 +115,7 @@ def api_routes(app: Litestar, prefix: str) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Alice:
-    person: Person
+    person: SignedIn
     payments: list[dict[str, Any]]
 
     @property
@@ -245,7 +223,7 @@ def test_role_routes_refuse_anonymous_with_401_and_other_roles_with_403(
 # --- webhooks ----------------------------------------------------------------------------------------------------
 
 
-def pending_stripe(client: Client, services: Services) -> tuple[dict[str, Any], Person, bytes, dict[str, str]]:
+def pending_stripe(client: Client, services: Services) -> tuple[dict[str, Any], SignedIn, bytes, dict[str, str]]:
     alice = sign_in(client)
     payment = initiate(client, alice, "10.00", "USD", "stripe")
     view = services.payments.payment(uuid.UUID(payment["payment_id"]))
@@ -464,7 +442,7 @@ def captured_logs(caplog: pytest.LogCaptureFixture) -> Iterator[io.StringIO]:
     reset_logging()
 
 
-def error_zoo(client: Client, person: Person) -> None:
+def error_zoo(client: Client, person: SignedIn) -> None:
     """Requests that answer problem+json, each for another reason."""
     auth = person.auth
     client.get("/api/wallet", headers={"Authorization": "Bearer garbage"})
@@ -481,7 +459,7 @@ def error_zoo(client: Client, person: Person) -> None:
     client.post("/api/auth/session", json={"public_key": person.user_id, "challenge": "x", "signature": "00" * 64})
 
 
-def exports(client: Client, auditor: Person) -> str:
+def exports(client: Client, auditor: SignedIn) -> str:
     parts = [client.get(path, headers=auditor.auth) for path in ("/api/audit/export", "/api/audit/ledger?limit=10000")]
     assert all(part.status_code == 200 for part in parts), [part.text for part in parts]
     assert parts[0].text.strip().splitlines()[-1].startswith('{"count"') or "ExportSignature" in parts[0].text
