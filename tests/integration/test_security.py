@@ -499,15 +499,7 @@ def test_no_secret_leaves_a_demo_deployment(
 
     assert_nowhere(
         secrets,
-        {
-            "answers": transcript.text(),
-            "log records": caplog.text + "".join(str(record.__dict__) for record in caplog.records),
-            "formatted logs": captured_logs.getvalue(),
-            "printed": printed.out + printed.err,
-            "ledger export": ledger,
-            "event store": store_bytes(sqlite_url),
-            "metrics": metrics,
-        },
+        outputs(transcript, caplog, captured_logs, printed.out + printed.err, ledger, store_bytes(sqlite_url), metrics),
     )
     assert '"logger": "mcpay.access"' in captured_logs.getvalue()  # the logs were on
     assert sum(r.headers.get("content-type", "").startswith("application/problem") for r in transcript.responses) >= 10
@@ -557,19 +549,32 @@ def test_no_secret_leaves_a_live_deployment_with_stripe_and_clickpesa(
 
     assert_nowhere(
         LIVE_SECRETS,
-        {
-            "answers": transcript.text(),
-            "log records": caplog.text + "".join(str(record.__dict__) for record in caplog.records),
-            "formatted logs": captured_logs.getvalue(),
-            "printed": printed.out + printed.err,
-            "ledger export": ledger,
-            "event store": store_bytes(sqlite_url),
-            "metrics": metrics,
-        },
+        outputs(transcript, caplog, captured_logs, printed.out + printed.err, ledger, store_bytes(sqlite_url), metrics),
     )
     assert "api.stripe" not in captured_logs.getvalue()  # the fakes, not the real gateways, were asked
     assert {"stripe", "httpx", "mcpay.access"} <= {record.name for record in caplog.records}  # the logs were on
     assert sum(r.headers.get("content-type", "").startswith("application/problem") for r in transcript.responses) >= 15
+
+
+def outputs(
+    transcript: Transcript,
+    caplog: pytest.LogCaptureFixture,
+    captured_logs: io.StringIO,
+    printed: str,
+    ledger: str,
+    event_store: str,
+    metrics: str,
+) -> dict[str, str]:
+    """Everywhere a secret could leak to: answers, logs, console, ledger, stored events, metrics."""
+    return {
+        "answers": transcript.text(),
+        "log records": caplog.text + "".join(str(record.__dict__) for record in caplog.records),
+        "formatted logs": captured_logs.getvalue(),
+        "printed": printed,
+        "ledger export": ledger,
+        "event store": event_store,
+        "metrics": metrics,
+    }
 
 
 def live_flows(client: Client, stripe: FakeStripe, clickpesa: clickpesa_fake.FakeClickPesa) -> None:
