@@ -17,13 +17,13 @@ from typing import Any, TextIO
 
 import httpx
 import psycopg
-from nacl.signing import SigningKey
 
 from adapters.persistence import persistence_env
 from application.ledger import Ledger
 from tests.integration.fake_stripe import API_KEY
 from tests.integration.stripe_support import WEBHOOK_SECRET, stripe_event, stripe_signature
 from tests.integration.support import SESSION_SECRET
+from tests.integration.support import sign_in as signed_in
 
 MCPAY = Path(sys.executable).with_name("mcpay")
 START_TIMEOUT = 60.0
@@ -136,15 +136,8 @@ def serving(envs: list[dict[str, str]], logs: Path) -> Iterator[list[Served]]:
 
 def sign_in(base_url: str) -> dict[str, str]:
     """A new keypair signed in over HTTP: its bearer header."""
-    key = SigningKey.generate()
-    public_key = key.verify_key.encode().hex()
-    challenge = httpx.post(f"{base_url}/api/auth/challenge", json={"public_key": public_key}, timeout=10)
-    assert challenge.status_code == 200, challenge.text
-    text = challenge.json()["challenge"]
-    body = {"public_key": public_key, "challenge": text, "signature": key.sign(text.encode()).signature.hex()}
-    session = httpx.post(f"{base_url}/api/auth/session", json=body, timeout=10)
-    assert session.status_code == 200, session.text
-    return {"Authorization": f"Bearer {session.json()['token']}"}
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        return signed_in(client).auth
 
 
 def initiate(base_url: str, auth: Mapping[str, str], amount: str) -> dict[str, Any]:
