@@ -8,19 +8,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from application.credits import CreditService
 from application.errors import Conflict, Invalid
 from application.ledger import Ledger, retry_on_conflict
 from application.metrics import NoMetrics
 from application.ports import Metrics, PaymentQueries
+from application.settlement import Move, Settlement
 from application.views import PaymentView
 from domain.approval import Verdict
-from domain.errors import AlreadyCredited, TransitionNotAllowed
-from domain.money import CREDITS, Money
-from domain.payment import Payment, PaymentStatus
-from domain.wallet import Wallet
+from domain.errors import TransitionNotAllowed
+from domain.money import Money
+from domain.payment import PaymentStatus
 
 STATUSES = tuple(status.value for status in PaymentStatus)
 
@@ -76,19 +74,14 @@ class AdminService:
             decision = payment.confirm_by_admin(
                 admin, received, receipt.credit_received_amount, receipt.note, self.confirmations_required
             )
-        wallet = self._credit(payment) if decision.verdict is Verdict.CREDIT else None
+        credited = decision.verdict is Verdict.CREDIT
+        top_up = Settlement("confirmed", Move.TOP_UP, payment.credits, f"admin:{admin}")
+        wallet = self._credits.move(payment, [top_up] if credited else [])
         self._ledger.commit(payment, wallet)
-        if wallet is not None:
+        if credited:
             self._metrics.payment_confirmed(payment.gateway)
-            self._metrics.credits_topped_up(payment.gateway, wallet.entries[-1].amount)
+            self._metrics.credits_topped_up(payment.gateway, payment.credits)
         return PaymentView.of(payment)
-
-    def _credit(self, payment: Payment) -> Wallet:
-        try:
-            return self._credits.top_up(payment.user_id, Money(payment.credits, CREDITS), payment.id)
-        except AlreadyCredited:
-            # A racing writer settled it after we read the payment: read both again.
-            raise IntegrityError(f"payment {payment.id} was settled concurrently") from None
 
 
 @contextmanager

@@ -35,6 +35,7 @@ class Outcome(StrEnum):
     EXPIRED = "expired"
     REFUNDED = "refunded"  # part or all of a paid charge was given back (amounts are cumulative)
     DISPUTED = "disputed"  # the payer disputed the charge
+    DISPUTE_WON = "dispute_won"  # a dispute was decided for us: what it took comes back
     IRRELEVANT = "irrelevant"
 
 
@@ -52,6 +53,21 @@ class GatewayEvent:
     # confirmed, and the only way refunds and disputes (which carry no reference) find their payment.
     gateway_object: str | None = None
     refunded: Money | None = None  # for REFUNDED: the total refunded so far
+    dispute: str | None = None  # for DISPUTED and DISPUTE_WON: the gateway's dispute
+    # What the gateway says identifies the payment besides its reference (Stripe: the session and its
+    # metadata): an event whose objects are not the payment's own credits nothing.
+    checkout_id: str | None = None
+    payment_id: str | None = None
+    # Why this verified event cannot be about any payment of ours (e.g. another Stripe mode): recorded only.
+    foreign: str | None = None
+
+    @property
+    def takes_back(self) -> bool:
+        """A refund or a dispute, or a dispute's end: news about money already paid."""
+        return self.outcome in REVERSALS
+
+
+REVERSALS = frozenset({Outcome.REFUNDED, Outcome.DISPUTED, Outcome.DISPUTE_WON})
 
 
 @dataclass(frozen=True)

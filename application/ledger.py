@@ -48,8 +48,11 @@ class Ledger(Application[UUID]):
         return None if claim is None else self.payment(claim.payment_id)
 
     def payment_by_gateway_object(self, gateway: str, object_id: str) -> Payment | None:
-        link = self._find(GatewayObject, GatewayObject.create_id(gateway, object_id))
-        return None if link is None else self.payment(link.payment_id)
+        link = self.gateway_object(gateway, object_id)
+        return None if link is None or link.payment_id is None else self.payment(link.payment_id)
+
+    def gateway_object(self, gateway: str, object_id: str) -> GatewayObject | None:
+        return self._find(GatewayObject, GatewayObject.create_id(gateway, object_id))
 
     def wallet_of(self, user_id: str) -> Wallet | None:
         return self._find(Wallet, Wallet.create_id(user_id))

@@ -17,13 +17,12 @@ from application.gateways import CheckoutRequest, GatewayEvent, GatewayOffer
 from application.ledger import Ledger, retry_on_conflict
 from application.metrics import NoMetrics
 from application.ports import Identifiers, Metrics, PaymentGateway, PaymentQueries
-from application.settlement import settle
+from application.settlement import Move, Settlement, settle
+from application.statements import event_of, statement_of
 from application.views import PaymentView, WalletView
-from domain.errors import AlreadyCredited
 from domain.indexes import GatewayObject, IdempotencyRecord, PaymentReference, UnmatchedGatewayEvent
 from domain.money import Money
 from domain.payment import Payment
-from domain.wallet import Wallet
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,9 @@ class PaymentService:
         return self.apply(event)
 
     def apply(self, event: GatewayEvent) -> str:
-        """Move the payment the event names; exactly once, however often it is delivered."""
+        """Move the payment the event names; exactly once, however often and in whatever order it is delivered."""
+        if event.foreign is not None:
+            return self._record_unmatched(event)
         if event.reference is None and event.gateway_object is None:
             return "ignored"
         return retry_on_conflict(lambda: self._apply_once(event))
@@ -121,36 +122,26 @@ class PaymentService:
     def _apply_once(self, event: GatewayEvent) -> str:
         payment = self._payment_named_by(event)
         if payment is None or payment.gateway != event.gateway:
-            return self._record_unmatched(event)
-        reversed_before = payment.credits_reversed
-        outcome = settle(payment, event)
-        wallet = self._reversal(payment, payment.credits_reversed - reversed_before, f"{outcome}: {event.key}")
-        if outcome == "confirmed":
-            try:
-                wallet = self._credits.top_up(payment.user_id, Money(payment.credits, "MC"), payment.id)
-            except AlreadyCredited:
-                # A racing writer confirmed and credited it after we read the payment: read again.
-                raise IntegrityError(f"payment {payment.id} was settled concurrently") from None
-        self._ledger.commit(payment, wallet, self._link(payment, event, outcome))
-        self._count(payment, outcome, wallet)
-        return outcome
+            return self._hold_until_its_payment(event) if event.takes_back else self._record_unmatched(event)
+        settled = [settle(payment, event)]
+        link = self._link(payment, event, settled[0].outcome)
+        if link is not None and link.held and link.payment_id is None:
+            settled += [settle(payment, event_of(held)) for held in link.link(payment.id)]
+        wallet = self._credits.move(payment, settled)
+        self._ledger.commit(payment, wallet, link)
+        for settlement in settled:
+            self._count(payment, settlement)
+        return settled[0].outcome
 
-    def _count(self, payment: Payment, outcome: str, wallet: Wallet | None) -> None:
-        """Metrics for what was just saved; a wallet saved with the payment holds its new entry last."""
-        if wallet is None:
+    def _count(self, payment: Payment, settlement: Settlement) -> None:
+        """Metrics for what was just saved."""
+        if not settlement.moves_credits:
             return
-        moved = wallet.entries[-1].amount
-        if outcome == "confirmed":
+        if settlement.move is Move.TOP_UP:
             self._metrics.payment_confirmed(payment.gateway)
-            self._metrics.credits_topped_up(payment.gateway, moved)
-        else:
-            self._metrics.credits_reversed(payment.gateway, outcome, moved)
-
-    def _reversal(self, payment: Payment, taken_back: Decimal, reason: str) -> Wallet | None:
-        """The wallet with the credits a refund or dispute just took back from the payment taken back too."""
-        if taken_back <= 0:
-            return None
-        return self._credits.reverse(payment.user_id, Money(taken_back, "MC"), payment.id, reason)
+            self._metrics.credits_topped_up(payment.gateway, settlement.credits)
+        elif settlement.move is Move.REVERSE:
+            self._metrics.credits_reversed(payment.gateway, settlement.outcome, settlement.credits)
 
     def _payment_named_by(self, event: GatewayEvent) -> Payment | None:
         """By reference; refunds and disputes carry none, only the gateway object linked at confirmation."""
@@ -159,16 +150,34 @@ class PaymentService:
         return self._ledger.payment_by_gateway_object(event.gateway, event.gateway_object or "")
 
     def _link(self, payment: Payment, event: GatewayEvent, outcome: str) -> GatewayObject | None:
-        """Saved with the confirmation (or the review flag) so that later refunds and disputes find the payment."""
+        """Saved with the confirmation (or the review flag) so that later refunds and disputes find the payment;
+        one that was seen before (news held for the payment) is linked now and hands its news over."""
         if outcome not in ("confirmed", "needs_review") or not event.gateway_object:
             return None
-        if self._ledger.payment_by_gateway_object(event.gateway, event.gateway_object) is not None:
-            return None
-        return GatewayObject(gateway=event.gateway, object_id=event.gateway_object, payment_id=payment.id)
+        found = self._ledger.gateway_object(event.gateway, event.gateway_object)
+        if found is None:
+            return GatewayObject(gateway=event.gateway, object_id=event.gateway_object, payment_id=payment.id)
+        return found if not found.is_linked else None
+
+    def _hold_until_its_payment(self, event: GatewayEvent) -> str:
+        """A refund or dispute of a charge whose payment is not confirmed yet: kept on the charge's gateway object,
+        applied by the confirmation that links it (the object's one stream orders the two)."""
+        if not event.gateway_object:
+            return self._record_unmatched(event)
+        found = self._ledger.gateway_object(event.gateway, event.gateway_object)
+        if found is not None and found.is_linked:
+            return self._record_unmatched(event)  # linked to a payment of another gateway
+        held = found or GatewayObject.seen(event.gateway, event.gateway_object)
+        if event.key in held.held_keys:
+            return "duplicate"
+        held.hold(event.key, statement_of(event))
+        self._ledger.commit(held)
+        return "held"
 
     def _record_unmatched(self, event: GatewayEvent) -> str:
+        evidence = dict(event.evidence) if event.foreign is None else {**event.evidence, "not_ours": event.foreign}
         record = UnmatchedGatewayEvent(
-            gateway=event.gateway, key=event.key, reference=event.reference or "", evidence=dict(event.evidence)
+            gateway=event.gateway, key=event.key, reference=event.reference or "", evidence=evidence
         )
         with contextlib.suppress(IntegrityError):  # the same unmatched event again: already recorded
             self._ledger.commit(record)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
@@ -25,8 +27,21 @@ class PaymentStatus(StrEnum):
 
 
 SETTLED = frozenset(PaymentStatus) - {PaymentStatus.PENDING}
+CREDITED = frozenset({PaymentStatus.CONFIRMED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED})
+TAKEN_BACK = frozenset({"refunded", "disputed"})
 
 Evidence = dict[str, str]
+
+
+@dataclass(frozen=True)
+class HeldEvent:
+    """Gateway news about a payment's money that was kept, not applied: an admin must look at it."""
+
+    news: str  # what the gateway said happened: "refunded", "disputed", "paid" ...
+    reason: str  # why it was not applied
+    key: str
+    evidence: Evidence
+    at: datetime
 
 
 class Payment(Aggregate):
@@ -62,7 +77,12 @@ class Payment(Aggregate):
         self.handled_keys: set[str] = set()
         self.status_reason: str | None = None
         self.refunded: Money | None = None  # cumulative, in the currency the gateway charged
-        self.credits_reversed = Decimal("0.00")
+        self.refund_share = Decimal("0.00")  # the credits that `refunded` stands for
+        self.disputes: set[str] = set()  # the gateway's disputes of the charge, opened ...
+        self.disputes_won: set[str] = set()  # ... and won (in either order)
+        self.credits_reversed = Decimal("0.00")  # taken back now, net of what won disputes gave back
+        self.held: list[HeldEvent] = []  # money news an admin must see: never applied blindly
+        self.held_acknowledged = 0  # how many of `held` an admin has acknowledged
         self.admin_approvals: list[AdminApproval] = []
         self.approval_round = 0
 
@@ -160,39 +180,123 @@ class Payment(Aggregate):
         self.status_reason = reason
         self.handled_keys.add(key)
 
+    @property
+    def takes_reversals(self) -> bool:
+        """Whether refunds and disputes apply to this payment now: only once it credited its wallet."""
+        return self.status in CREDITED
+
     def refund(self, refunded: Money, charged: Money, key: str, evidence: Evidence) -> Money:
         """The gateway has refunded `refunded` of `charged` so far: answers the credits to take back now."""
-        if self.status not in (PaymentStatus.CONFIRMED, PaymentStatus.REFUNDED):
-            raise TransitionNotAllowed(f"cannot refund a {self.status} payment")
+        self._require_reversible("refund")
         if self.refunded is not None and refunded.currency == self.refunded.currency and refunded <= self.refunded:
             raise TransitionNotAllowed(f"{self.refunded} was already refunded; {refunded} adds nothing")
-        share = share_of(Money(self.credits, CREDITS), refunded, charged)
-        to_reverse = max(share.amount - self.credits_reversed, Decimal("0.00"))
-        self._refund(refunded.amount, refunded.currency, to_reverse, key, evidence)
-        return Money(to_reverse, CREDITS)
+        share = share_of(Money(self.credits, CREDITS), refunded, charged).amount
+        change = self._target(share, self.disputes, self.disputes_won) - self.credits_reversed
+        self._refund(refunded.amount, refunded.currency, change, key, evidence, share)
+        return Money(change, CREDITS)
 
     @event("PaymentRefunded")
     def _refund(
-        self, refunded_amount: Decimal, refunded_currency: str, credits_reversed: Decimal, key: str, evidence: Evidence
+        self,
+        refunded_amount: Decimal,
+        refunded_currency: str,
+        credits_reversed: Decimal,
+        key: str,
+        evidence: Evidence,
+        refund_share: Decimal | None = None,  # absent from refunds recorded before disputes could be won
     ) -> None:
-        self.status = PaymentStatus.REFUNDED
         self.refunded = Money(refunded_amount, refunded_currency)
-        self.credits_reversed += credits_reversed
-        self.handled_keys.add(key)
+        self.refund_share = self.refund_share + credits_reversed if refund_share is None else refund_share
+        self._reversed_by(credits_reversed, key)
 
-    def dispute(self, key: str, evidence: Evidence) -> Money:
-        """The payer disputed the charge: every credit not yet taken back is taken back now."""
-        if self.status not in (PaymentStatus.CONFIRMED, PaymentStatus.REFUNDED):
-            raise TransitionNotAllowed(f"cannot dispute a {self.status} payment")
-        to_reverse = self.credits - self.credits_reversed
-        self._dispute(to_reverse, key, evidence)
-        return Money(to_reverse, CREDITS)
+    def dispute(self, key: str, evidence: Evidence, dispute_id: str = "") -> Money:
+        """The payer disputed the charge: every credit not yet taken back is taken back now (unless the
+        dispute was already reported won)."""
+        self._require_reversible("dispute")
+        change = (
+            self._target(self.refund_share, self.disputes | {dispute_id}, self.disputes_won) - self.credits_reversed
+        )
+        self._dispute(change, key, evidence, dispute_id)
+        return Money(change, CREDITS)
 
     @event("PaymentDisputed")
-    def _dispute(self, credits_reversed: Decimal, key: str, evidence: Evidence) -> None:
-        self.status = PaymentStatus.DISPUTED
-        self.credits_reversed += credits_reversed
+    def _dispute(self, credits_reversed: Decimal, key: str, evidence: Evidence, dispute_id: str = "") -> None:
+        self.disputes.add(dispute_id)
+        self._reversed_by(credits_reversed, key)
+
+    def win_dispute(self, dispute_id: str, key: str, evidence: Evidence) -> Money:
+        """The gateway decided a dispute for us: the credits it took come back. Answers the credits given back."""
+        self._require_reversible("win a dispute of")
+        if not dispute_id:
+            raise TransitionNotAllowed("a won dispute must name the dispute")
+        given_back = self.credits_reversed - self._target(
+            self.refund_share, self.disputes, self.disputes_won | {dispute_id}
+        )
+        self._win_dispute(dispute_id, given_back, key, evidence)
+        return Money(given_back, CREDITS)
+
+    @event("PaymentDisputeWon")
+    def _win_dispute(self, dispute_id: str, credits_reinstated: Decimal, key: str, evidence: Evidence) -> None:
+        self.disputes_won.add(dispute_id)
+        self._reversed_by(-credits_reinstated, key)
+
+    def hold(self, news: str, reason: str, key: str, evidence: Evidence) -> None:
+        """Keep gateway news (`news`: what the gateway says happened, e.g. "refunded") about this payment's money
+        that may not be applied as it stands: an admin must see it."""
+        self.trigger_event(self.GatewayEventHeld, news=news, reason=reason, key=key, evidence=evidence)
+
+    @property
+    def refunded_while_unsettled(self) -> bool:
+        """Money was given back at the gateway before the payment credited: it must never credit now."""
+        return any(held.news in TAKEN_BACK for held in self.held)
+
+    @property
+    def needs_attention(self) -> bool:
+        """Held gateway news that no admin has acknowledged yet."""
+        return len(self.held) > self.held_acknowledged
+
+    def acknowledge_held(self, admin: str, note: str) -> None:
+        """An admin has seen the held news (and acted at the gateway where needed): it leaves the desk."""
+        if not self.needs_attention:
+            raise TransitionNotAllowed("this payment holds no gateway news awaiting an admin")
+        if not note.strip():
+            raise ReasonRequired("acknowledging held gateway news needs a note saying what was done")
+        self._acknowledge_held(admin, note.strip(), len(self.held))
+
+    @event("HeldEventsAcknowledged")
+    def _acknowledge_held(self, admin: str, note: str, count: int) -> None:
+        self.held_acknowledged = count
+
+    class GatewayEventHeld(Aggregate.Event):
+        news: str
+        reason: str
+        key: str
+        evidence: Evidence
+
+        def apply(self, aggregate: Aggregate) -> None:
+            if not isinstance(aggregate, Payment):
+                raise TypeError(f"{type(self).__name__} applies to a Payment")
+            aggregate.held.append(HeldEvent(self.news, self.reason, self.key, dict(self.evidence), self.timestamp))
+            aggregate.handled_keys.add(self.key)
+
+    def _target(self, refund_share: Decimal, disputes: set[str], won: set[str]) -> Decimal:
+        """What stands reversed, from the facts alone: all of it while a dispute is open, else the refunded share."""
+        return self.credits if disputes - won else refund_share
+
+    def _reversed_by(self, change: Decimal, key: str) -> None:
+        self.credits_reversed += change
+        self.status = (
+            PaymentStatus.DISPUTED
+            if self.disputes - self.disputes_won
+            else PaymentStatus.REFUNDED
+            if self.refunded is not None
+            else PaymentStatus.CONFIRMED
+        )
         self.handled_keys.add(key)
+
+    def _require_reversible(self, action: str) -> None:
+        if not self.takes_reversals:
+            raise TransitionNotAllowed(f"cannot {action} a {self.status} payment")
 
     def ignore(self, reason: str, key: str, evidence: Evidence) -> None:
         """Record a valid gateway event that may not change this payment (e.g. a late expiry)."""
@@ -223,6 +327,10 @@ class Payment(Aggregate):
         """
         self._require_admin_decision("confirm")
         in_review = self.status is PaymentStatus.NEEDS_REVIEW
+        if self.refunded_while_unsettled:
+            raise TransitionNotAllowed(
+                "the gateway refunded or disputed this payment while it awaited an admin: it can only be rejected"
+            )
         if in_review and not (note and note.strip()):
             raise ReasonRequired("resolving a payment in review needs a note saying why it is credited")
         if in_review or credit_received:

@@ -17,7 +17,7 @@ WALLET_NAMESPACE = uuid5(NAMESPACE_URL, "mcpay:wallet")
 
 @dataclass(frozen=True)
 class WalletEntry:
-    kind: str  # "top_up" or "reversal"
+    kind: str  # "top_up", "reversal" or "reinstatement"
     amount: Decimal
     payment_id: UUID
     at: datetime
@@ -96,6 +96,35 @@ class Wallet(Aggregate):
             aggregate.reversed[self.payment_id] = aggregate.reversed.get(self.payment_id, Decimal(0)) + self.amount
             aggregate.entries.append(
                 WalletEntry("reversal", self.amount, self.payment_id, self.timestamp, self.balance_after)
+            )
+
+    def reinstate(self, payment_id: UUID, amount: Money, reason: str) -> None:
+        """Give back credits that a reversal took (a dispute decided for us), never more than it took."""
+        self._require_credits(amount)
+        taken = self.reversed.get(payment_id, Decimal(0))
+        if amount.amount > taken:
+            raise NothingToReverse(f"payment {payment_id} has only {taken} MC reversed to give back")
+        self.trigger_event(
+            self.CreditsReinstated,
+            payment_id=payment_id,
+            amount=amount.amount,
+            reason=reason,
+            balance_after=self.balance + amount.amount,
+        )
+
+    class CreditsReinstated(Aggregate.Event):
+        payment_id: UUID
+        amount: Decimal
+        reason: str
+        balance_after: Decimal
+
+        def apply(self, aggregate: Aggregate) -> None:
+            if not isinstance(aggregate, Wallet):
+                raise TypeError(f"{type(self).__name__} applies to a Wallet")
+            aggregate.balance = self.balance_after
+            aggregate.reversed[self.payment_id] -= self.amount
+            aggregate.entries.append(
+                WalletEntry("reinstatement", self.amount, self.payment_id, self.timestamp, self.balance_after)
             )
 
     @staticmethod

@@ -15,8 +15,8 @@ from adapters.demo import DemoGateway
 from adapters.identity import Ed25519Signatures, JwtTokens
 from adapters.ledger_signing import Ed25519LedgerSigner
 from adapters.persistence import persistence_env
-from adapters.stripe.gateway import StripeGateway, stripe_client
-from adapters.stripe.simulator import StripeSimulator
+from adapters.stripe.gateway import StripeGateway, is_live_key, stripe_client
+from adapters.stripe.simulator import DEMO_SESSION_PREFIX, StripeSimulator
 from adapters.stripe.webhooks import StripeWebhooks
 from adapters.system import RandomIdentifiers, SystemClock
 from application.admin import AdminService
@@ -150,7 +150,8 @@ def configured_gateways(settings: Settings, clock: Clock | None = None) -> dict[
             "clickpesa", clickpesa_currencies, {c: card[c] for c in clickpesa_currencies}, demo=True
         )
         base = settings.public_base_url
-        gateways["stripe"] = DemoGateway(stripe_offer, base, StripeWebhooks(_stripe_secrets(settings)))
+        stripe_webhooks = StripeWebhooks(_stripe_secrets(settings), livemode=False)
+        gateways["stripe"] = DemoGateway(stripe_offer, base, stripe_webhooks, checkout_prefix=DEMO_SESSION_PREFIX)
         gateways["clickpesa"] = DemoGateway(clickpesa_offer, base, ClickPesaWebhooks(_clickpesa_secret(settings)))
     live_stripe = None if settings.demo_payment else _live_stripe(settings, card, clock or SystemClock())
     if live_stripe is not None:
@@ -187,7 +188,7 @@ def _live_stripe(settings: Settings, card: Mapping[str, Decimal], clock: Clock) 
         return None
     offer = GatewayOffer("stripe", tuple(settings.credit_rates), card, demo=False)
     client = stripe_client(settings.stripe_secret_key, settings.stripe_api_base)
-    webhooks = StripeWebhooks(settings.stripe_webhook_secrets)
+    webhooks = StripeWebhooks(settings.stripe_webhook_secrets, livemode=is_live_key(settings.stripe_secret_key))
     return StripeGateway(offer, client, webhooks, settings.public_base_url, clock)
 
 

@@ -39,6 +39,8 @@ def read_event(event: Mapping[str, Any], evidence: Evidence) -> GatewayEvent:
         return refund_event(obj, evidence)
     if kind == "charge.dispute.created":
         return dispute_event(obj, evidence)
+    if kind == "charge.dispute.funds_reinstated" or (kind == "charge.dispute.closed" and obj.get("status") == "won"):
+        return dispute_won_event(obj, evidence)
     return GatewayEvent(GATEWAY, Outcome.IRRELEVANT, None, f"stripe:{event['id']}", evidence=evidence)
 
 
@@ -47,6 +49,8 @@ def session_event(session: Mapping[str, Any], outcome: Outcome, evidence: Eviden
     if outcome is Outcome.PAID and charges_in(session["currency"]):  # another currency: paid = None, a review
         paid = money_from_stripe(session["amount_total"], session["currency"])
     reference = session.get("client_reference_id")
+    metadata = session.get("metadata")
+    claimed = metadata.get("payment_id") if isinstance(metadata, Mapping) else None
     return GatewayEvent(
         gateway=GATEWAY,
         outcome=outcome,
@@ -55,6 +59,8 @@ def session_event(session: Mapping[str, Any], outcome: Outcome, evidence: Eviden
         paid=paid,
         evidence=evidence,
         gateway_object=object_id(session.get("payment_intent")),
+        checkout_id=str(session["id"]),
+        payment_id=None if claimed is None else str(claimed),
     )
 
 
@@ -81,18 +87,29 @@ def refund_event(charge: Mapping[str, Any], evidence: Evidence) -> GatewayEvent:
 
 def dispute_event(dispute: Mapping[str, Any], evidence: Evidence) -> GatewayEvent:
     """`charge.dispute.created`: found through its payment intent; every remaining credit is reversed."""
+    return _about_dispute(dispute, Outcome.DISPUTED, "disputed", evidence)
+
+
+def dispute_won_event(dispute: Mapping[str, Any], evidence: Evidence) -> GatewayEvent:
+    """`charge.dispute.closed` as won, or `charge.dispute.funds_reinstated`: one key, so either gives back once."""
+    return _about_dispute(dispute, Outcome.DISPUTE_WON, "won", evidence)
+
+
+def _about_dispute(dispute: Mapping[str, Any], outcome: Outcome, said: str, evidence: Evidence) -> GatewayEvent:
     return GatewayEvent(
         gateway=GATEWAY,
-        outcome=Outcome.DISPUTED,
+        outcome=outcome,
         reference=None,
-        key=f"stripe:{dispute['id']}:disputed",
+        key=f"stripe:{dispute['id']}:{said}",
         evidence={
             **evidence,
             "charge_id": str(object_id(dispute.get("charge")) or ""),
             "dispute_amount": f"{dispute.get('amount')} {dispute.get('currency')}",
             "dispute_reason": str(dispute.get("reason") or ""),
+            "dispute_status": str(dispute.get("status") or ""),
         },
         gateway_object=object_id(dispute.get("payment_intent")) or object_id(dispute.get("charge")),
+        dispute=str(dispute["id"]),
     )
 
 

@@ -102,6 +102,11 @@ class StripeGateway:
             raise GatewayRefused(f"Stripe's Checkout Session {session_id} could not be read: {error}") from error
 
 
+def is_live_key(secret_key: str) -> bool:
+    """Whether a Stripe secret (or restricted) key is a live-mode key."""
+    return secret_key.startswith(("sk_live_", "rk_live_"))
+
+
 def idempotency_key(request: CheckoutRequest) -> str:
     """One per payment: a retried create (by the SDK or by us) finds the session instead of making a second."""
     return f"mcpay-checkout-{request.payment_id}"

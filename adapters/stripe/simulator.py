@@ -12,13 +12,15 @@ from adapters.stripe.amounts import to_stripe_units
 from application.views import PaymentView
 from domain.money import Money
 
+DEMO_SESSION_PREFIX = "cs_demo_"
+
 
 class StripeSimulator:
     def __init__(self, webhook_secret: str) -> None:
         self._secret = webhook_secret
 
     def simulate(self, payment: PaymentView, outcome: str) -> tuple[bytes, dict[str, str]]:
-        session_id = f"cs_demo_{payment.reference}"
+        session_id = payment.checkout_id or f"{DEMO_SESSION_PREFIX}{payment.reference}"
         paid = outcome == "pay"
         event = {
             "id": f"evt_demo_{secrets.token_hex(12)}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import stripe
@@ -18,19 +19,31 @@ TOLERANCE_SECONDS = 300
 
 
 class StripeWebhooks:
-    """Verifies `Stripe-Signature` against any of the configured secrets (rotation)."""
+    """Verifies `Stripe-Signature` against any of the configured secrets (rotation).
 
-    def __init__(self, secrets: Sequence[str]) -> None:
+    `livemode`: the mode of the configured secret key; an event of the other mode is about no payment of
+    ours (None: not checked).
+    """
+
+    def __init__(self, secrets: Sequence[str], livemode: bool | None = None) -> None:
         self._secrets = [secret for secret in secrets if secret]
+        self._livemode = livemode
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         signature = _header(headers, "stripe-signature")
         self._verify(body, signature)
         try:
             event = json.loads(body)
-            return read_event(event, _evidence(event, body, signature))
+            return self._in_our_mode(read_event(event, _evidence(event, body, signature)), event)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError, DomainError) as error:
             raise WebhookRejected(f"the Stripe event could not be read: {error}") from None
+
+    def _in_our_mode(self, read: GatewayEvent, event: dict[str, Any]) -> GatewayEvent:
+        livemode = event.get("livemode")
+        if self._livemode is None or not isinstance(livemode, bool) or livemode == self._livemode:
+            return read
+        ours, theirs = ("live", "test") if self._livemode else ("test", "live")
+        return replace(read, foreign=f"a {theirs}-mode event, but the configured key is for {ours} mode")
 
     def _verify(self, body: bytes, signature: str | None) -> None:
         try:

@@ -84,9 +84,10 @@ def test_a_dispute_reverses_the_rest(service: PaymentService) -> None:
     ]
 
 
-def test_a_refund_of_an_unlinked_payment_intent_is_unmatched(service: PaymentService) -> None:
+def test_a_refund_of_an_unlinked_payment_intent_is_held_until_its_payment(service: PaymentService) -> None:
     confirmed(service)
-    assert service.apply(refund("25.00", intent="pi_other")) == "unmatched"
+    assert service.apply(refund("25.00", intent="pi_other")) == "held"
+    assert service.apply(refund("25.00", intent="pi_other")) == "duplicate"
     assert service.wallet_of(ALICE).balance == Decimal("25.00")
 
 

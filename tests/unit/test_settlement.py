@@ -35,7 +35,7 @@ def event_names(payment: Payment) -> list[str]:
 
 def test_paid_in_full_confirms_a_pending_payment() -> None:
     payment = pending_payment()
-    assert settle(payment, paid()) == "confirmed"
+    assert settle(payment, paid()).outcome == "confirmed"
     assert payment.status is PaymentStatus.CONFIRMED
     assert event_names(payment) == ["PaymentConfirmed"]
 
@@ -44,7 +44,7 @@ def test_the_same_event_again_is_a_duplicate_and_changes_nothing() -> None:
     payment = pending_payment()
     settle(payment, paid())
     payment.collect_events()
-    assert settle(payment, paid()) == "duplicate"
+    assert settle(payment, paid()).outcome == "duplicate"
     assert payment.status is PaymentStatus.CONFIRMED
     assert event_names(payment) == []
 
@@ -54,7 +54,7 @@ def test_the_same_event_again_is_a_duplicate_and_changes_nothing() -> None:
 )
 def test_paid_another_amount_or_currency_needs_review(money: Money | None) -> None:
     payment = pending_payment()
-    assert settle(payment, paid(money)) == "needs_review"
+    assert settle(payment, paid(money)).outcome == "needs_review"
     assert payment.status is PaymentStatus.NEEDS_REVIEW
     assert event_names(payment) == ["PaymentFlaggedForReview"]
 
@@ -62,14 +62,14 @@ def test_paid_another_amount_or_currency_needs_review(money: Money | None) -> No
 def test_failure_fails_a_pending_payment_with_the_gateway_reason() -> None:
     payment = pending_payment()
     failure = GatewayEvent("stripe", Outcome.FAILED, "MCREF0007", "stripe:cs_1:failed", None, {"reason": "declined"})
-    assert settle(payment, failure) == "failed"
+    assert settle(payment, failure).outcome == "failed"
     assert payment.status is PaymentStatus.FAILED
     assert payment.status_reason == "declined"
 
 
 def test_expiry_expires_a_pending_payment() -> None:
     payment = pending_payment()
-    assert settle(payment, gateway_event(Outcome.EXPIRED, "stripe:cs_1:expired")) == "expired"
+    assert settle(payment, gateway_event(Outcome.EXPIRED, "stripe:cs_1:expired")).outcome == "expired"
     assert payment.status is PaymentStatus.EXPIRED
 
 
@@ -78,7 +78,7 @@ def test_a_late_expiry_or_failure_after_confirmation_is_ignored_and_recorded(out
     payment = pending_payment()
     settle(payment, paid())
     payment.collect_events()
-    assert settle(payment, gateway_event(outcome, f"stripe:cs_1:{outcome}")) == "ignored"
+    assert settle(payment, gateway_event(outcome, f"stripe:cs_1:{outcome}")).outcome == "ignored"
     assert payment.status is PaymentStatus.CONFIRMED
     [ignored] = payment.collect_events()
     assert type(ignored).__name__ == "GatewayEventIgnored"
@@ -92,17 +92,18 @@ def test_the_ignored_event_delivered_again_is_a_duplicate() -> None:
     late = gateway_event(Outcome.EXPIRED, "stripe:cs_1:expired")
     settle(payment, late)
     payment.collect_events()
-    assert settle(payment, late) == "duplicate"
+    assert settle(payment, late).outcome == "duplicate"
     assert event_names(payment) == []
 
 
-def test_a_second_payment_for_a_confirmed_payment_is_ignored() -> None:
+def test_a_second_payment_for_a_confirmed_payment_is_held_for_an_admin() -> None:
     payment = pending_payment()
     settle(payment, paid())
     payment.collect_events()
-    assert settle(payment, paid(key="stripe:cs_2:paid")) == "ignored"
+    assert settle(payment, paid(key="stripe:cs_2:paid")).outcome == "needs_review"
     assert payment.status is PaymentStatus.CONFIRMED
-    assert event_names(payment) == ["GatewayEventIgnored"]
+    assert event_names(payment) == ["GatewayEventHeld"]
+    assert payment.needs_attention and "stripe:cs_2:paid" in payment.held[0].reason
 
 
 @pytest.mark.parametrize("first", [Outcome.FAILED, Outcome.EXPIRED])
@@ -110,7 +111,7 @@ def test_paid_after_failure_or_expiry_needs_review(first: Outcome) -> None:
     payment = pending_payment()
     settle(payment, gateway_event(first, f"stripe:cs_1:{first}"))
     payment.collect_events()
-    assert settle(payment, paid()) == "needs_review"
+    assert settle(payment, paid()).outcome == "needs_review"
     assert payment.status is PaymentStatus.NEEDS_REVIEW
     assert event_names(payment) == ["PaymentFlaggedForReview"]
 
@@ -118,7 +119,7 @@ def test_paid_after_failure_or_expiry_needs_review(first: Outcome) -> None:
 def test_a_failure_after_expiry_is_ignored() -> None:
     payment = pending_payment()
     settle(payment, gateway_event(Outcome.EXPIRED, "stripe:cs_1:expired"))
-    assert settle(payment, gateway_event(Outcome.FAILED, "stripe:cs_1:failed")) == "ignored"
+    assert settle(payment, gateway_event(Outcome.FAILED, "stripe:cs_1:failed")).outcome == "ignored"
     assert payment.status is PaymentStatus.EXPIRED
 
 
@@ -126,7 +127,7 @@ def test_a_failure_after_expiry_is_ignored() -> None:
 def test_a_still_pending_outcome_changes_nothing(outcome: Outcome) -> None:
     payment = pending_payment()
     version = payment.version
-    assert settle(payment, gateway_event(outcome, "stripe:cs_1:pending")) == "pending"
+    assert settle(payment, gateway_event(outcome, "stripe:cs_1:pending")).outcome == "pending"
     assert payment.status is PaymentStatus.PENDING
     assert payment.version == version
     assert event_names(payment) == []
