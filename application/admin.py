@@ -68,6 +68,18 @@ class AdminService:
 
         return retry_on_conflict(attempt)
 
+    def acknowledge(self, admin: str, payment_id: UUID, note: str) -> PaymentView:
+        """An admin has seen the payment's held gateway news; nothing moves in any wallet."""
+
+        def attempt() -> PaymentView:
+            payment = self._ledger.payment(payment_id)
+            with _conflict_on_wrong_status():
+                payment.acknowledge_held(admin, note)
+            self._ledger.commit(payment)
+            return PaymentView.of(payment)
+
+        return retry_on_conflict(attempt)
+
     def _confirm_once(self, admin: str, payment_id: UUID, received: Money, receipt: Receipt) -> PaymentView:
         payment = self._ledger.payment(payment_id)
         with _conflict_on_wrong_status():
@@ -93,6 +105,6 @@ def _conflict_on_wrong_status() -> Iterator[None]:
 
 
 def _desk_order(view: PaymentView) -> int:
-    if view.awaits_admin:
-        return 0 if view.status == PaymentStatus.PENDING else 1
-    return 2
+    if view.awaits_admin and view.status == PaymentStatus.PENDING:
+        return 0
+    return 1 if view.awaits_admin or view.needs_attention else 2

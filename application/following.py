@@ -33,6 +33,18 @@ class FollowingPaymentQueries:
         pending = [v for v in self._payments.values() if v.status == "pending" and v.created_at < cutoff]
         return sorted(pending, key=lambda view: view.created_at)
 
+    def credited_since(self, gateway: str, cutoff: datetime) -> list[PaymentView]:
+        self._catch_up()
+        credited = [
+            view
+            for view in self._payments.values()
+            if view.gateway == gateway
+            and view.status in ("confirmed", "refunded", "disputed")
+            and view.paid_object
+            and view.created_at >= cutoff
+        ]
+        return sorted(credited, key=lambda view: (view.created_at, str(view.payment_id)))
+
     def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
         self._catch_up()
         views = [

@@ -41,6 +41,13 @@ class PaymentGateway(Protocol):
         """Ask the gateway what became of a payment (None: nothing to report)."""
 
 
+class ReversalSource(Protocol):
+    """A gateway that can be asked about refunds and disputes after the fact (Stripe)."""
+
+    def fetch_reversals(self, payment: PaymentView) -> list[GatewayEvent]:
+        """Refunds and disputes of a credited payment, as their webhooks would have said them."""
+
+
 class WebhookSimulator(Protocol):
     """Builds the signed webhook a gateway would send for a payment (demo mode)."""
 
@@ -61,6 +68,10 @@ class PaymentQueries(Protocol):
 
     def pending_since(self, cutoff: datetime) -> list[PaymentView]:
         """Payments still pending that were created before `cutoff`, oldest first."""
+
+    def credited_since(self, gateway: str, cutoff: datetime) -> list[PaymentView]:
+        """Payments of `gateway` that credited their wallet through a gateway object, created at or after
+        `cutoff`, oldest first (refunds and disputes may still come for them)."""
 
     def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
         """Every user's payments, optionally of one status and gateway, newest first."""

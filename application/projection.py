@@ -27,6 +27,7 @@ FOLDS_KEPT = 10_000  # payments kept folded between batches, so a busy payment i
 CONFLICTS_IN_A_ROW = 5
 PAYMENT_TOPIC = f"{Payment.__module__}:{Payment.__qualname__}."
 WALLET_TOPIC = f"{Wallet.__module__}:{Wallet.__qualname__}."
+MOVEMENTS = {"CreditsToppedUp": "top_up", "CreditsReversed": "reversal", "CreditsReinstated": "reinstatement"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class WalletOpening:
 class WalletMovement:
     position: int
     wallet_id: UUID
-    kind: str  # "top_up" or "reversal"
+    kind: str  # "top_up", "reversal" or "reinstatement"
     amount: Decimal
     payment_id: UUID
     at: datetime
@@ -147,8 +148,8 @@ def _wallet_rows(event: Any, position: int, wallets: list[WalletOpening], moveme
     kind = type(event).__name__
     if kind == "WalletOpened":
         wallets.append(WalletOpening(wallet_id, event.user_id, event.timestamp, position))
-    elif kind in ("CreditsToppedUp", "CreditsReversed"):
-        movement = "top_up" if kind == "CreditsToppedUp" else "reversal"
+    elif kind in MOVEMENTS:
+        movement = MOVEMENTS[kind]
         movements.append(
             WalletMovement(
                 position, wallet_id, movement, event.amount, event.payment_id, event.timestamp, event.balance_after
@@ -275,6 +276,10 @@ class CaughtUpPaymentQueries:
     def pending_since(self, cutoff: datetime) -> list[PaymentView]:
         self._projector.catch_up(self._timeout)
         return self._reads.pending_since(cutoff)
+
+    def credited_since(self, gateway: str, cutoff: datetime) -> list[PaymentView]:
+        self._projector.catch_up(self._timeout)
+        return self._reads.credited_since(gateway, cutoff)
 
     def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
         self._projector.catch_up(self._timeout)

@@ -24,7 +24,7 @@ class LedgerEntryView:
 
     position: int
     user_id: str
-    kind: str  # "top_up" or "reversal"
+    kind: str  # "top_up", "reversal" or "reinstatement"
     amount: Decimal
     payment_id: UUID
     at: datetime

@@ -16,7 +16,7 @@ PAGE = 1000
 # Only these move a balance: the store selects them, so replay decodes a fraction of the log.
 BALANCE_TOPICS = tuple(
     f"{Wallet.__module__}:{Wallet.__qualname__}.{kind}"
-    for kind in ("WalletOpened", "CreditsToppedUp", "CreditsReversed")
+    for kind in ("WalletOpened", "CreditsToppedUp", "CreditsReversed", "CreditsReinstated")
 )
 
 
@@ -38,7 +38,7 @@ def ledger_events(
 
 
 def replay_balances(ledger: Ledger, as_of: datetime | None = None) -> dict[str, Decimal]:
-    """Balance of every wallet, from WalletOpened, CreditsToppedUp and CreditsReversed events."""
+    """Balance of every wallet, from WalletOpened, CreditsToppedUp, CreditsReversed and CreditsReinstated events."""
     owners: dict[UUID, str] = {}
     balances: dict[str, Decimal] = {}
     for _, event in ledger_events(ledger, topics=BALANCE_TOPICS):
@@ -48,7 +48,7 @@ def replay_balances(ledger: Ledger, as_of: datetime | None = None) -> dict[str, 
         if kind == "WalletOpened":
             owners[event.originator_id] = event.user_id
             balances.setdefault(event.user_id, Decimal("0.00"))
-        elif kind == "CreditsToppedUp":
+        elif kind in ("CreditsToppedUp", "CreditsReinstated"):
             user = owners[event.originator_id]
             balances[user] += event.amount
         elif kind == "CreditsReversed":

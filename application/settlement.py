@@ -52,6 +52,9 @@ def _settle(payment: Payment, event: GatewayEvent) -> Settlement:
         return _paid(payment, event, evidence)
     if event.takes_back:
         return _taken_back(payment, event, evidence)
+    if event.outcome in (Outcome.FAILED, Outcome.EXPIRED) and (stranger := _not_the_payments_own(payment, event)):
+        payment.ignore(f"{event.outcome} not applied: {stranger}", event.key, evidence)
+        return Settlement("ignored")
     if event.outcome is Outcome.FAILED and payment.is_pending:
         payment.fail(evidence.get("reason", "the gateway reported a failure"), event.key, evidence)
         return Settlement("failed")
@@ -106,12 +109,12 @@ def _paid(payment: Payment, event: GatewayEvent, evidence: dict[str, str]) -> Se
         first = "confirmed" if payment.takes_reversals else "sent to review"
         reason = stranger or f"paid again ({event.key}) after the payment was {first}"
         payment.hold("paid", reason, event.key, {**evidence, "paid": str(paid) if paid else "unknown"})
-        return Settlement("needs_review")
+        return Settlement("held")  # its gateway object stays unlinked: its refunds never touch this payment
     if payment.status not in (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED):
         payment.ignore(f"payment already {payment.status}", event.key, evidence)
         return Settlement("ignored")
     if stranger is None and payment.is_pending and paid is not None and paid == payment.price:
-        payment.confirm(paid, event.key, evidence)
+        payment.confirm(paid, event.key, evidence, event.gateway_object)
         return Settlement("confirmed", Move.TOP_UP, payment.credits)
     reason = stranger or (
         f"paid {paid if paid else 'an unknown amount'} but the payment asks for {payment.price}"

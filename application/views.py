@@ -9,7 +9,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.approval import AdminApproval
-from domain.payment import Payment
+from domain.payment import HeldEvent, Payment
 from domain.wallet import Wallet, WalletEntry
 
 
@@ -31,6 +31,9 @@ class PaymentView:
     checkout_id: str | None = None  # the gateway's own id for the checkout (Stripe: the session id)
     awaits_admin: bool = False
     approvals: tuple[AdminApproval, ...] = ()  # admin confirmations that count now, one per admin
+    paid_object: str | None = None  # the gateway's object that paid it (Stripe: the payment intent)
+    held: tuple[HeldEvent, ...] = ()  # gateway news kept for an admin, not applied
+    needs_attention: bool = False  # some of `held` is not acknowledged yet
 
     @classmethod
     def of(cls, payment: Payment) -> PaymentView:
@@ -51,6 +54,9 @@ class PaymentView:
             checkout_id=payment.checkout_id,
             awaits_admin=payment.awaits_admin,
             approvals=tuple(payment.approvals),
+            paid_object=payment.paid_object,
+            held=tuple(payment.held),
+            needs_attention=payment.needs_attention,
         )
 
 

@@ -73,6 +73,7 @@ class Payment(Aggregate):
         self.status = PaymentStatus.PENDING
         self.payment_url: str | None = None
         self.checkout_id: str | None = None
+        self.paid_object: str | None = None  # the gateway's object that paid it (Stripe: the payment intent)
         self.instructions: dict[str, str] = {}
         self.handled_keys: set[str] = set()
         self.status_reason: str | None = None
@@ -124,16 +125,20 @@ class Payment(Aggregate):
         self.checkout_id = checkout_id
         self.instructions = instructions
 
-    def confirm(self, paid: Money, key: str, evidence: Evidence) -> None:
-        """The gateway says the full price was paid: the payment now credits the wallet."""
+    def confirm(self, paid: Money, key: str, evidence: Evidence, paid_object: str | None = None) -> None:
+        """The gateway says the full price was paid (through `paid_object`, its own object, when it names one):
+        the payment now credits the wallet."""
         self._require(PaymentStatus.PENDING, action="confirm")
         if paid != self.price:
             raise TransitionNotAllowed(f"paid {paid} differs from the price {self.price}")
-        self._confirm(paid.amount, paid.currency, key, evidence)
+        self._confirm(paid.amount, paid.currency, key, evidence, paid_object)
 
     @event("PaymentConfirmed")
-    def _confirm(self, paid_amount: Decimal, paid_currency: str, key: str, evidence: Evidence) -> None:
+    def _confirm(
+        self, paid_amount: Decimal, paid_currency: str, key: str, evidence: Evidence, paid_object: str | None = None
+    ) -> None:
         self.status = PaymentStatus.CONFIRMED
+        self.paid_object = paid_object
         self.handled_keys.add(key)
 
     def fail(self, reason: str, key: str, evidence: Evidence) -> None:

@@ -29,7 +29,7 @@ from application.payments import PaymentService
 from application.ports import Clock, Identifiers, Metrics, PaymentGateway, WebhookSimulator
 from application.pricing import minimums
 from application.reading import PaymentReader, ReadSide
-from application.reconciliation import Reconciler
+from application.reconciliation import Reconciler, ReversalChecks
 from domain.money import MINOR_DIGITS
 from entrypoints.read_side import build_read_side
 from entrypoints.settings import Settings, SettingsError
@@ -115,7 +115,15 @@ def bootstrap(
         ledger, chosen, settings.credit_rates, ids or RandomIdentifiers(), queries, metrics=metrics
     )
     reconcile_age = timedelta(seconds=settings.reconcile_min_age_seconds)
-    reconciler = Reconciler(payments, chosen, queries, clock, reconcile_age, metrics=metrics)
+    reversals = ReversalChecks(
+        window=timedelta(days=settings.reconcile_reversal_window_days),
+        per_run=settings.reconcile_reversal_checks,
+        calls_per_second=settings.reconcile_calls_per_second,
+    )
+    sources = {name: gateway for name, gateway in chosen.items() if isinstance(gateway, StripeGateway)}
+    reconciler = Reconciler(
+        payments, chosen, queries, clock, reconcile_age, reversal_sources=sources, reversals=reversals, metrics=metrics
+    )
     return Services(
         settings,
         ledger,

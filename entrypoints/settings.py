@@ -52,6 +52,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     reconcile_interval_seconds: int = 60
     reconcile_min_age_seconds: int = 600
+    reconcile_reversal_window_days: int = 120  # credited payments asked about refunds and disputes for this long
+    reconcile_reversal_checks: int = 100  # credited payments asked about per run (the rest on later runs)
+    reconcile_calls_per_second: int = 20  # the pace of those questions (Stripe allows 25/s in test mode)
     checkpoint_interval_seconds: int = 3600  # signed ledger checkpoints; 0: only on demand
     log_format: str = ""  # "json" or "console"; empty: JSON in live mode, console in demo mode
     log_level: str = "INFO"
@@ -197,6 +200,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "BANK_EXPIRY_DAYS": ("bank_expiry_days", lambda n, t: _int(n, t, 1, 365)),
         "RECONCILE_INTERVAL_SECONDS": ("reconcile_interval_seconds", lambda n, t: _int(n, t, 0, 86400)),
         "RECONCILE_MIN_AGE_SECONDS": ("reconcile_min_age_seconds", lambda n, t: _int(n, t, 0, 30 * 86400)),
+        "RECONCILE_REVERSAL_WINDOW_DAYS": ("reconcile_reversal_window_days", lambda n, t: _int(n, t, 0, 3650)),
+        "RECONCILE_REVERSAL_CHECKS": ("reconcile_reversal_checks", lambda n, t: _int(n, t, 0, 100_000)),
+        "RECONCILE_CALLS_PER_SECOND": ("reconcile_calls_per_second", lambda n, t: _int(n, t, 1, 1000)),
         "CHECKPOINT_INTERVAL_SECONDS": ("checkpoint_interval_seconds", lambda n, t: _int(n, t, 0, 7 * 86400)),
         "LOG_FORMAT": ("log_format", lambda n, t: _choice(n, t, ("json", "console"))),
         "LOG_LEVEL": ("log_level", lambda n, t: _choice(n, t, ("debug", "info", "warning", "error")).upper()),

@@ -31,6 +31,9 @@ class ProjectionReads:
     def pending_since(self, cutoff: datetime) -> list[PaymentView]:
         return self._views(sql.PENDING_SINCE, (self.values.time(cutoff),))
 
+    def credited_since(self, gateway: str, cutoff: datetime) -> list[PaymentView]:
+        return self._views(sql.CREDITED_SINCE, (gateway, self.values.time(cutoff)))
+
     def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
         statement = sql.all_payments(status, gateway, self.values)
         return self._views(statement.sql, statement.params)

@@ -20,6 +20,7 @@ from application.queries import BalanceView, LedgerEntryView
 from application.views import PaymentView, WalletView
 from domain.approval import AdminApproval
 from domain.money import Money
+from domain.payment import HeldEvent
 from domain.wallet import Wallet, WalletEntry
 
 TABLES = ("read_wallet_entries", "read_wallets", "read_payments")
@@ -41,6 +42,9 @@ CREATE TABLE IF NOT EXISTS {s}read_payments (
     status_reason text,
     awaits_admin {boolean} NOT NULL,
     approvals text NOT NULL,
+    paid_object text,
+    held text NOT NULL,
+    needs_attention {boolean} NOT NULL,
     created_at {timestamp} NOT NULL,
     updated_at {timestamp} NOT NULL,
     version bigint NOT NULL,
@@ -71,16 +75,17 @@ CREATE INDEX IF NOT EXISTS read_wallet_entries_by_wallet ON {s}read_wallet_entri
 
 PAYMENT_COLUMNS = (
     "payment_id, user_id, reference, gateway, status, amount, currency, credits, payment_url, checkout_id, "
-    "instructions, status_reason, awaits_admin, approvals, created_at, updated_at, version, position"
+    "instructions, status_reason, awaits_admin, approvals, paid_object, held, needs_attention, created_at, "
+    "updated_at, version, position"
 )
 UPSERT_PAYMENT = f"""
 INSERT INTO {{s}}read_payments AS p ({PAYMENT_COLUMNS})
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 ON CONFLICT (payment_id) DO UPDATE SET
     status = excluded.status, credits = excluded.credits, payment_url = excluded.payment_url,
     checkout_id = excluded.checkout_id, instructions = excluded.instructions,
     status_reason = excluded.status_reason, awaits_admin = excluded.awaits_admin, approvals = excluded.approvals,
-    updated_at = excluded.updated_at, version = excluded.version, position = excluded.position
+    paid_object = excluded.paid_object, held = excluded.held, needs_attention = excluded.needs_attention, updated_at = excluded.updated_at, version = excluded.version, position = excluded.position
 WHERE p.version < excluded.version
 """
 INSERT_WALLET = """
@@ -103,8 +108,13 @@ PENDING_SINCE = f"""
 SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments WHERE status = 'pending' AND created_at < $1
 ORDER BY created_at, payment_id
 """
+CREDITED_SINCE = f"""
+SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments
+WHERE gateway = $1 AND status IN ('confirmed', 'refunded', 'disputed') AND paid_object IS NOT NULL AND created_at >= $2
+ORDER BY created_at, payment_id
+"""
 DESK_ORDER = (
-    "CASE WHEN awaits_admin AND status = 'pending' THEN 0 WHEN awaits_admin THEN 1 ELSE 2 END, "
+    "CASE WHEN awaits_admin AND status = 'pending' THEN 0 WHEN awaits_admin OR needs_attention THEN 1 ELSE 2 END, "
     "created_at DESC, payment_id DESC"
 )
 WALLET = """
@@ -265,6 +275,9 @@ def payment_params(row: ProjectedPayment, values: Values) -> tuple[Any, ...]:
         view.status_reason,
         values.flag(view.awaits_admin),
         json.dumps([_approval(approval) for approval in view.approvals]),
+        view.paid_object,
+        json.dumps([_held(held) for held in view.held]),
+        values.flag(view.needs_attention),
         values.time(view.created_at),
         values.time(view.updated_at),
         row.version,
@@ -325,6 +338,9 @@ def payment_view(row: Mapping[str, Any], values: Values) -> PaymentView:
         checkout_id=row["checkout_id"],
         awaits_admin=bool(row["awaits_admin"]),
         approvals=tuple(_read_approval(item) for item in json.loads(row["approvals"])),
+        paid_object=row["paid_object"],
+        held=tuple(_read_held(item) for item in json.loads(row["held"])),
+        needs_attention=bool(row["needs_attention"]),
     )
 
 
@@ -371,6 +387,20 @@ def _approval(approval: AdminApproval) -> dict[str, Any]:
         "at": _utc_text(approval.at),
         "round": approval.round,
     }
+
+
+def _held(held: HeldEvent) -> dict[str, Any]:
+    return {
+        "news": held.news,
+        "reason": held.reason,
+        "key": held.key,
+        "evidence": held.evidence,
+        "at": _utc_text(held.at),
+    }
+
+
+def _read_held(item: Mapping[str, Any]) -> HeldEvent:
+    return HeldEvent(item["news"], item["reason"], item["key"], item["evidence"], datetime.fromisoformat(item["at"]))
 
 
 def _read_approval(item: Mapping[str, Any]) -> AdminApproval:

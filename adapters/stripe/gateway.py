@@ -8,14 +8,14 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
 from adapters.stripe.amounts import to_stripe_units
-from adapters.stripe.events import object_id, session_status
+from adapters.stripe.events import dispute_event, dispute_won_event, object_id, refund_event, session_status
 from application.errors import GatewayError, GatewayRefused, GatewayUnavailable
-from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer
+from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer, Outcome
 from application.ports import Clock, WebhookVerifier
 from application.views import PaymentView
 from domain.errors import DomainError
@@ -100,6 +100,39 @@ class StripeGateway:
             return session_status(data, evidence)
         except (ValueError, KeyError, TypeError, AttributeError, DomainError) as error:
             raise GatewayRefused(f"Stripe's Checkout Session {session_id} could not be read: {error}") from error
+
+
+    def fetch_reversals(self, payment: PaymentView) -> list[GatewayEvent]:
+        """The refunds and disputes of the payment intent's charges, read as their webhooks would say them."""
+        intent = payment.paid_object
+        if not intent or not intent.startswith("pi_"):
+            return []
+        charges = self._list("charges", intent)
+        events = [refund for refund in (self._refund(charge) for charge in charges) if refund is not None]
+        if any(charge.get("disputed") for charge in charges):
+            for dispute in self._list("disputes", intent):
+                evidence = {"source": "reconciliation", "object_id": str(dispute.get("id", ""))}
+                events.append(dispute_event(dispute, evidence))
+                if dispute.get("status") == "won":
+                    events.append(dispute_won_event(dispute, evidence))
+        return events
+
+    def _list(self, kind: str, intent: str) -> list[dict[str, Any]]:
+        service = self._client.v1.charges if kind == "charges" else self._client.v1.disputes
+        try:
+            page = service.list({"payment_intent": intent, "limit": 100})
+        except stripe.StripeError as error:
+            raise gateway_error(f"list the {kind} of a payment intent", error) from error
+        return [item.to_dict() for item in page.data]
+
+    @staticmethod
+    def _refund(charge: Mapping[str, Any]) -> GatewayEvent | None:
+        evidence = {"source": "reconciliation", "object_id": str(charge.get("id", ""))}
+        try:
+            event = refund_event(charge, evidence)
+        except (ValueError, KeyError, TypeError, DomainError) as error:
+            raise GatewayRefused(f"Stripe's charge {charge.get('id')} could not be read: {error}") from error
+        return event if event.outcome is Outcome.REFUNDED else None
 
 
 def is_live_key(secret_key: str) -> bool:

@@ -18,9 +18,12 @@ PAYMENT_INITIATED = "PaymentInitiated"
 CREDITING = frozenset({"PaymentConfirmed"})
 # Payment events that allow credits to be taken back; `credits_reversed` says how many, when present.
 REVERSING = frozenset({"PaymentRefunded", "PaymentDisputed"})
+# Payment events that give reversed credits back (a dispute decided for us); `credits_reinstated` says how many.
+REINSTATING = frozenset({"PaymentDisputeWon"})
 WALLET_OPENED = "WalletOpened"
 TOPPED_UP = "CreditsToppedUp"
 REVERSED = "CreditsReversed"
+REINSTATED = "CreditsReinstated"
 
 
 class LedgerProblem(Exception):
@@ -39,8 +42,10 @@ class _Payment:
     confirmed_on: int = 0
     credited_on: int = 0
     credited: Decimal = ZERO
-    reversed: Decimal = ZERO
+    reversed: Decimal = ZERO  # every reversal, before anything was given back
     reversible: Decimal | None = ZERO  # what refunds and disputes allow back (None: they name no amount)
+    reinstated: Decimal = ZERO
+    reinstatable: Decimal = ZERO  # what won disputes give back
 
 
 class LedgerBook:
@@ -54,6 +59,7 @@ class LedgerBook:
         self._credit_awaits_confirmation: dict[str, int] = {}
         self._confirmation_awaits_credit: dict[str, int] = {}
         self._reversal_awaits_cause: dict[str, int] = {}
+        self._reinstatement_awaits_cause: dict[str, int] = {}
 
     def apply(self, number: int, line: dict[str, Any]) -> None:
         kind, stream, data = line["type"], line["stream_id"], line["data"]
@@ -68,6 +74,8 @@ class LedgerBook:
             self._top_up(number, self._wallet(number, stream), data)
         elif kind == REVERSED:
             self._reverse(number, self._wallet(number, stream), data)
+        elif kind == REINSTATED:
+            self._reinstate(number, self._wallet(number, stream), data)
         elif stream in self._payments:
             self._payment_event(number, kind, self._payments[stream], stream, data)
 
@@ -84,6 +92,10 @@ class LedgerBook:
         candidates += [
             (line, f"takes back credits of payment {pid} with no refund or dispute of that payment to match")
             for pid, line in self._reversal_awaits_cause.items()
+        ]
+        candidates += [
+            (line, f"gives back credits of payment {pid} with no won dispute of that payment to match")
+            for pid, line in self._reinstatement_awaits_cause.items()
         ]
         if candidates:
             raise LedgerProblem(*min(candidates))
@@ -111,6 +123,10 @@ class LedgerBook:
                 )
             if payment.reversible is None or payment.reversed <= payment.reversible:
                 self._reversal_awaits_cause.pop(pid, None)
+        elif kind in REINSTATING:
+            payment.reinstatable += _amount(number, data, "credits_reinstated")
+            if payment.reinstated <= payment.reinstatable:
+                self._reinstatement_awaits_cause.pop(pid, None)
 
     def _top_up(self, number: int, user: str, data: dict[str, Any]) -> None:
         pid, amount = str(data.get("payment_id")), _amount(number, data, "amount")
@@ -134,13 +150,26 @@ class LedgerBook:
         payment = self._payments.get(pid)
         if payment is None or not payment.credited_on or payment.user_id != user:
             raise LedgerProblem(number, f"takes back credits of payment {pid}, which never credited user {user}")
-        left = payment.credited - payment.reversed
+        left = payment.credited - payment.reversed + payment.reinstated
         if amount > left:
             raise LedgerProblem(number, f"takes back {amount} MC of payment {pid}, which has only {left} MC left")
         payment.reversed += amount
         if payment.reversible is not None and payment.reversed > payment.reversible:
             self._reversal_awaits_cause.setdefault(pid, number)
         self._move(number, user, -amount, data)
+
+    def _reinstate(self, number: int, user: str, data: dict[str, Any]) -> None:
+        pid, amount = str(data.get("payment_id")), _amount(number, data, "amount")
+        payment = self._payments.get(pid)
+        if payment is None or not payment.credited_on or payment.user_id != user:
+            raise LedgerProblem(number, f"gives back credits of payment {pid}, which never credited user {user}")
+        taken = payment.reversed - payment.reinstated
+        if amount > taken:
+            raise LedgerProblem(number, f"gives back {amount} MC of payment {pid}, which has only {taken} MC reversed")
+        payment.reinstated += amount
+        if payment.reinstated > payment.reinstatable:
+            self._reinstatement_awaits_cause.setdefault(pid, number)
+        self._move(number, user, amount, data)
 
     def _check_credit(self, number: int, payment: _Payment, pid: str) -> None:
         if payment.credited != payment.credits:

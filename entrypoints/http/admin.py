@@ -11,7 +11,13 @@ from litestar.status_codes import HTTP_200_OK
 
 from application.admin import STATUSES, Receipt
 from application.identity import Principal
-from entrypoints.http.admin_schemas import AdminPayment, AdminPaymentList, ConfirmPayment, RejectPayment
+from entrypoints.http.admin_schemas import (
+    AcknowledgeHeld,
+    AdminPayment,
+    AdminPaymentList,
+    ConfirmPayment,
+    RejectPayment,
+)
 from entrypoints.http.auth import requires
 from entrypoints.http.dependencies import ServicesDep
 
@@ -68,4 +74,20 @@ class AdminController(Controller):
     ) -> AdminPayment:
         """Reject a pending bank transfer or a payment in needs_review: it never credits (409 otherwise)."""
         view = services.admin.reject(request.user.user_id, payment_id, data.reason)
+        return AdminPayment.of_view(view, services.admin.confirmations_required)
+
+    @post("/{payment_id:uuid}/acknowledge", status_code=HTTP_200_OK, sync_to_thread=True)
+    def acknowledge(
+        self,
+        payment_id: FromPath[UUID],
+        data: JSONBody[AcknowledgeHeld],
+        request: Request[Principal, Any, Any],
+        services: ServicesDep,
+    ) -> AdminPayment:
+        """Acknowledge the payment's held gateway news (a refund before its confirmation, a second payment...).
+
+        Nothing is credited or reversed: the note says what the admin did (e.g. refunded the second charge at
+        the gateway), and the payment leaves the top of the desk. 409 when nothing held awaits an admin.
+        """
+        view = services.admin.acknowledge(request.user.user_id, payment_id, data.note)
         return AdminPayment.of_view(view, services.admin.confirmations_required)

@@ -10,6 +10,7 @@ import msgspec
 
 from application.views import PaymentView
 from domain.approval import AdminApproval
+from domain.payment import HeldEvent
 from entrypoints.http.schemas import Payment
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
@@ -68,6 +69,24 @@ class AdminConfirmation(msgspec.Struct):
         )
 
 
+class HeldNews(msgspec.Struct):
+    """Gateway news about the payment's money that was kept, not applied: an admin must look at it."""
+
+    news: Annotated[str, msgspec.Meta(description="What the gateway said: refunded, disputed, dispute_won, paid.")]
+    reason: Annotated[str, msgspec.Meta(description="Why it was not applied.")]
+    key: str
+    evidence: dict[str, str]
+    at: datetime
+
+    @classmethod
+    def of(cls, held: HeldEvent) -> HeldNews:
+        return cls(held.news, held.reason, held.key, dict(held.evidence), held.at)
+
+
+class AcknowledgeHeld(msgspec.Struct, forbid_unknown_fields=True):
+    note: Annotated[Note, msgspec.Meta(description="What was done about the held news (e.g. refunded at Stripe).")]
+
+
 class AdminPayment(Payment, kw_only=True):
     """A Payment plus its owner and the maker-checker state."""
 
@@ -82,6 +101,11 @@ class AdminPayment(Payment, kw_only=True):
     confirmations_required: Annotated[
         int, msgspec.Meta(description="Distinct admins who must confirm the same amount before it credits.")
     ]
+    held: Annotated[
+        list[HeldNews],
+        msgspec.Meta(description="Gateway news kept for an admin: refunds before confirmation, a second payment..."),
+    ]
+    needs_attention: Annotated[bool, msgspec.Meta(description="Some held news is not acknowledged by an admin yet.")]
 
     @classmethod
     def of_view(cls, view: PaymentView, confirmations_required: int) -> AdminPayment:
@@ -91,6 +115,8 @@ class AdminPayment(Payment, kw_only=True):
             awaiting_admin=view.awaits_admin,
             confirmations=[AdminConfirmation.of(approval) for approval in view.approvals],
             confirmations_required=confirmations_required,
+            held=[HeldNews.of(held) for held in view.held],
+            needs_attention=view.needs_attention,
         )
 
 

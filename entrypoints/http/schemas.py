@@ -129,8 +129,19 @@ class PaymentList(msgspec.Struct):
     items: list[Payment]
 
 
+TransactionType = Literal["top_up", "reversal", "reinstatement"]
+TRANSACTION_TYPES: dict[str, TransactionType] = {
+    "top_up": "top_up",
+    "reversal": "reversal",
+    "reinstatement": "reinstatement",
+}
+
+
 class WalletTransaction(msgspec.Struct):
-    type: Literal["top_up", "reversal"]
+    type: Annotated[
+        TransactionType,
+        msgspec.Meta(description="reinstatement: credits a won dispute gave back after its reversal"),
+    ]
     amount: str
     payment_id: UUID
     at: datetime
@@ -147,7 +158,7 @@ class Wallet(msgspec.Struct):
     def of(cls, view: WalletView) -> Wallet:
         transactions = [
             WalletTransaction(
-                type="top_up" if entry.kind == "top_up" else "reversal",
+                type=TRANSACTION_TYPES[entry.kind],
                 amount=str(entry.amount),
                 payment_id=entry.payment_id,
                 at=entry.at,

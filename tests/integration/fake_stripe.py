@@ -1,7 +1,8 @@
 """A fake Stripe API on localhost: Checkout Sessions over real HTTP, in Stripe's form encoding and JSON.
 
-It answers `POST /v1/checkout/sessions` and `GET /v1/checkout/sessions/{id}` as Stripe does (bearer key,
-Idempotency-Key replays, error bodies), and can be told to fail, refuse or drop the next requests.
+It answers `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}` and the charge and dispute lists of a
+payment intent (`GET /v1/charges`, `GET /v1/disputes`) as Stripe does (bearer key, Idempotency-Key replays, error
+bodies), and can be told to fail, refuse or drop the next requests.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class FakeStripe:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
     _failures: list[Failure] = field(default_factory=list)
     _replays: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -62,15 +65,53 @@ class FakeStripe:
     def complete(self, session_id: str, paid: bool = True) -> dict[str, Any]:
         """The payer finished the checkout (paid now, or with a delayed method: unpaid for now)."""
         session = self.sessions[session_id]
-        intent = f"pi_test_{secrets.token_hex(8)}"
+        intent, charge = f"pi_test_{secrets.token_hex(8)}", f"ch_test_{secrets.token_hex(8)}"
         self.intents[intent] = {
             "id": intent,
             "object": "payment_intent",
             "status": "succeeded" if paid else "processing",
-            "latest_charge": f"ch_test_{secrets.token_hex(8)}",
+            "latest_charge": charge,
+        }
+        self.charges[charge] = {
+            "id": charge,
+            "object": "charge",
+            "amount": session["amount_total"],
+            "amount_refunded": 0,
+            "currency": session["currency"],
+            "disputed": False,
+            "payment_intent": intent,
+            "refunded": False,
+            "status": "succeeded",
         }
         session.update(status="complete", payment_status="paid" if paid else "unpaid", payment_intent=intent)
         return dict(session)
+
+    def refund(self, session: dict[str, Any], amount_refunded: int) -> dict[str, Any]:
+        """Refund the session's charge up to `amount_refunded` (cumulative, as Stripe counts): the Charge."""
+        charge = self.charges[self.charge_of(session)]
+        charge.update(amount_refunded=amount_refunded, refunded=amount_refunded == charge["amount"])
+        return dict(charge)
+
+    def open_dispute(self, session: dict[str, Any]) -> dict[str, Any]:
+        """The payer disputes the session's charge: the Dispute."""
+        charge = self.charges[self.charge_of(session)]
+        charge["disputed"] = True
+        dispute_id = f"dp_test_{secrets.token_hex(8)}"
+        self.disputes[dispute_id] = {
+            "id": dispute_id,
+            "object": "dispute",
+            "amount": charge["amount"],
+            "currency": charge["currency"],
+            "charge": charge["id"],
+            "payment_intent": charge["payment_intent"],
+            "reason": "fraudulent",
+            "status": "needs_response",
+        }
+        return dict(self.disputes[dispute_id])
+
+    def close_dispute(self, dispute_id: str, status: str) -> dict[str, Any]:
+        self.disputes[dispute_id]["status"] = status
+        return dict(self.disputes[dispute_id])
 
     def settle_delayed(self, session_id: str, succeeded: bool) -> dict[str, Any]:
         session = self.sessions[session_id]
@@ -102,6 +143,10 @@ class FakeStripe:
             return _failure(failure)
         if method == "GET" and parts.path.startswith("/v1/checkout/sessions/"):
             return self._retrieve(parts.path.rsplit("/", 1)[1], form)
+        if method == "GET" and parts.path in ("/v1/charges", "/v1/disputes"):
+            found = self.charges if parts.path == "/v1/charges" else self.disputes
+            items = [dict(item) for item in found.values() if item["payment_intent"] == form.get("payment_intent")]
+            return 200, {"object": "list", "data": items, "has_more": False, "url": parts.path}
         return 404, _error("invalid_request_error", f"Unrecognized request URL ({method}: {parts.path}).")
 
     def _create(self, form: dict[str, str], key: str | None, failure: Failure | None) -> tuple[int, Any] | None:

@@ -18,6 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from application.payments import TopUpOrder
+from application.views import PaymentView
 
 ALICE = "a" * 64
 BOB = "b" * 64
@@ -54,6 +55,7 @@ class Kind(StrEnum):
     EXPIRED = "expired"
     REFUNDED = "refunded"
     DISPUTED = "disputed"
+    DISPUTE_WON = "dispute_won"  # charge.dispute.closed as won, or .funds_reinstated (async_type)
     IRRELEVANT = "irrelevant"
 
 
@@ -82,14 +84,18 @@ class Delivery:
 
     payment: int
     kind: Kind
-    session: int = 0  # which checkout session (and its payment intent and charge) of that payment
+    session: int = 0  # which checkout session (and its payment intent and charge): 0 is the payment's own
     async_type: bool = False  # paid: checkout.session.async_payment_succeeded rather than .completed
     paid: Paid = Paid.EXACT
     refund_step: int = 0
     dispute: int = 0  # which dispute object
 
-    def session_id(self) -> str:
-        return f"cs_test_{self.payment}_{self.session}"
+    def session_id(self, own: str | None = None) -> str:
+        """Session 0 is the one the payment opened (`own`, its checkout id), any other a stranger."""
+        return own if own and self.session == 0 else f"cs_test_{self.payment}_{self.session}"
+
+    def dispute_id(self) -> str:
+        return f"dp_test_{self.payment}_{self.session}_{self.dispute}"
 
     def intent(self) -> str:
         return f"pi_test_{self.payment}_{self.session}"
@@ -100,11 +106,11 @@ class Delivery:
     def refunded_units(self) -> int:
         return REFUND_STEPS[self.refund_step](ORDERS[self.payment].units)
 
-    def stripe_event(self, event_id: str, reference: str) -> dict[str, Any]:
-        kind, obj = self._typed_object(reference)
+    def stripe_event(self, event_id: str, payment: PaymentView) -> dict[str, Any]:
+        kind, obj = self._typed_object(payment)
         return {"id": event_id, "object": "event", "type": kind, "livemode": False, "data": {"object": obj}}
 
-    def _typed_object(self, reference: str) -> tuple[str, dict[str, Any]]:
+    def _typed_object(self, payment: PaymentView) -> tuple[str, dict[str, Any]]:
         order = ORDERS[self.payment]
         currency = order.currency.lower()
         if self.kind is Kind.REFUNDED:
@@ -114,28 +120,33 @@ class Delivery:
                 "amount_refunded": self.refunded_units(),
                 "payment_intent": self.intent(),
             }
-        if self.kind is Kind.DISPUTED:
-            return "charge.dispute.created", {
-                "id": f"dp_test_{self.payment}_{self.session}_{self.dispute}",
+        if self.kind in (Kind.DISPUTED, Kind.DISPUTE_WON):
+            dispute = {
+                "id": self.dispute_id(),
                 "object": "dispute",
                 "amount": order.units,
                 "currency": currency,
                 "charge": self.charge_id(),
                 "payment_intent": self.intent(),
                 "reason": "fraudulent",
+                "status": "needs_response" if self.kind is Kind.DISPUTED else "won",
             }
+            if self.kind is Kind.DISPUTED:
+                return "charge.dispute.created", dispute
+            return "charge.dispute.funds_reinstated" if self.async_type else "charge.dispute.closed", dispute
         if self.kind is Kind.IRRELEVANT:
             return "payment_intent.created", {"id": self.intent(), "object": "payment_intent"}
-        return self._session_event(reference)
+        return self._session_event(payment)
 
-    def _session_event(self, reference: str) -> tuple[str, dict[str, Any]]:
+    def _session_event(self, payment: PaymentView) -> tuple[str, dict[str, Any]]:
         units, currency = self._paid_amount()
         session = {
-            "id": self.session_id(),
+            "id": self.session_id(payment.checkout_id),
             "object": "checkout.session",
             "amount_total": units,
             "currency": currency,
-            "client_reference_id": reference,
+            "client_reference_id": payment.reference,
+            "metadata": {"payment_id": str(payment.payment_id), "reference": payment.reference},
             "payment_intent": self.intent(),
             "payment_status": "paid" if self.kind is Kind.PAID else "unpaid",
             "status": "expired" if self.kind is Kind.EXPIRED else "complete",
@@ -194,7 +205,14 @@ def deliveries() -> st.SearchStrategy[Delivery]:
             session=session,
             refund_step=st.integers(0, len(REFUND_STEPS) - 1),
         ),
-        st.builds(Delivery, payment=payment, kind=st.just(Kind.DISPUTED), session=session, dispute=st.integers(0, 1)),
+        st.builds(
+            Delivery,
+            payment=payment,
+            kind=st.sampled_from([Kind.DISPUTED, Kind.DISPUTE_WON]),
+            session=session,
+            async_type=st.booleans(),
+            dispute=st.integers(0, 1),
+        ),
         st.builds(Delivery, payment=payment, kind=st.just(Kind.IRRELEVANT)),
     )
 
@@ -204,26 +222,27 @@ def scripts(max_steps: int) -> st.SearchStrategy[list[Step]]:
     return st.lists(step, min_size=max_steps // 4, max_size=max_steps)
 
 
-def stripe_body(delivery: Delivery, event_id: str, reference: str) -> bytes:
-    return json.dumps(delivery.stripe_event(event_id, reference)).encode()
+def stripe_body(delivery: Delivery, event_id: str, payment: PaymentView) -> bytes:
+    return json.dumps(delivery.stripe_event(event_id, payment)).encode()
 
 
 # --- the model ----------------------------------------------------------------------------------------------
 
 PENDING, CONFIRMED, FAILED, EXPIRED = "pending", "confirmed", "failed", "expired"
 NEEDS_REVIEW, REFUNDED, DISPUTED = "needs_review", "refunded", "disputed"
+CREDITED = {CONFIRMED, REFUNDED, DISPUTED}
 
-# DESIGN.md's lifecycle, with ADR 13's one way back: money after failure or expiry goes to review.
+# DESIGN.md's lifecycle, with ADR 13's one way back (money after failure or expiry goes to review) and ADR 29's
+# reversals as facts: a confirmation applies reversals held for it at once, and a won dispute gives credits back.
 ALLOWED_MOVES = {
-    PENDING: {CONFIRMED, FAILED, EXPIRED, NEEDS_REVIEW},
+    PENDING: {CONFIRMED, FAILED, EXPIRED, NEEDS_REVIEW, REFUNDED, DISPUTED},
     FAILED: {NEEDS_REVIEW},
     EXPIRED: {NEEDS_REVIEW},
     CONFIRMED: {REFUNDED, DISPUTED},
-    REFUNDED: {REFUNDED, DISPUTED},
+    REFUNDED: {DISPUTED},
+    DISPUTED: {REFUNDED, CONFIRMED},
     NEEDS_REVIEW: set(),
-    DISPUTED: set(),
 }
-CREDITED = {CONFIRMED, REFUNDED, DISPUTED}
 
 
 @dataclass
@@ -232,17 +251,30 @@ class ModelPayment:
     status: str = PENDING
     handled: set[str] = field(default_factory=set)
     refunded_units: int | None = None
-    reversed: Decimal = Decimal("0.00")
+    refund_share: Decimal = Decimal("0.00")
+    disputes: set[str] = field(default_factory=set)
+    won: set[str] = field(default_factory=set)
+    held: int = 0  # news kept for an admin
 
     @property
     def credited(self) -> Decimal:
         return self.order.credits if self.status in CREDITED else Decimal("0.00")
 
+    @property
+    def reversed(self) -> Decimal:
+        if self.status not in CREDITED:
+            return Decimal("0.00")
+        return self.order.credits if self.disputes - self.won else self.refund_share
+
+    def restate(self) -> None:
+        self.status = DISPUTED if self.disputes - self.won else REFUNDED if self.refunded_units else CONFIRMED
+
 
 @dataclass
 class LedgerModel:
     payments: list[ModelPayment] = field(default_factory=lambda: [ModelPayment(order) for order in ORDERS])
-    links: dict[str, int] = field(default_factory=dict)  # payment intent -> payment, linked when paid
+    links: dict[str, int] = field(default_factory=dict)  # payment intent -> payment, linked when confirmed/reviewed
+    waiting: dict[str, list[Delivery]] = field(default_factory=dict)  # payment intent -> reversals before it
 
     def balance(self, user_id: str) -> Decimal:
         mine = [p for p in self.payments if p.order.user_id == user_id]
@@ -252,10 +284,10 @@ class LedgerModel:
         """What the delivery must answer, and the state it leaves."""
         if delivery.kind is Kind.IRRELEVANT:
             return "ignored"
-        if delivery.kind in (Kind.REFUNDED, Kind.DISPUTED):
+        if delivery.kind in REVERSING:
             return self._taken_back(delivery)
         payment = self.payments[delivery.payment]
-        key = f"stripe:{delivery.session_id()}:{delivery.kind}"
+        key = f"stripe:{delivery.session_id('own')}:{delivery.kind}"
         if key in payment.handled:
             return "duplicate"
         if delivery.kind is Kind.PENDING:
@@ -263,43 +295,66 @@ class LedgerModel:
         payment.handled.add(key)
         if delivery.kind is Kind.PAID:
             return self._paid(payment, delivery)
-        if payment.status != PENDING:
+        if payment.status != PENDING or delivery.session != 0:  # a stranger session fails no payment of ours
             return "ignored"
         payment.status = FAILED if delivery.kind is Kind.FAILED else EXPIRED
         return payment.status
 
     def _paid(self, payment: ModelPayment, delivery: Delivery) -> str:
-        if payment.status not in (PENDING, FAILED, EXPIRED):
-            return "ignored"
-        exact = payment.status == PENDING and delivery.paid is Paid.EXACT
-        payment.status = CONFIRMED if exact else NEEDS_REVIEW
-        self.links.setdefault(delivery.intent(), delivery.payment)
-        return payment.status
+        if payment.status in CREDITED or payment.status == NEEDS_REVIEW:
+            payment.held += 1  # a second paid object: an admin must see it
+            return "held"
+        exact = payment.status == PENDING and delivery.paid is Paid.EXACT and delivery.session == 0
+        answer = payment.status = CONFIRMED if exact else NEEDS_REVIEW
+        if delivery.intent() not in self.links:
+            self.links[delivery.intent()] = delivery.payment
+            for waited in self.waiting.pop(delivery.intent(), []):
+                self._reverse(payment, waited)
+        return answer
 
     def _taken_back(self, delivery: Delivery) -> str:
         if delivery.intent() not in self.links:
-            return "unmatched"
+            waiting = self.waiting.setdefault(delivery.intent(), [])
+            if _key(delivery) in {_key(w) for w in waiting}:
+                return "duplicate"
+            waiting.append(delivery)
+            return "held"
         payment = self.payments[self.links[delivery.intent()]]
-        if delivery.kind is Kind.DISPUTED:
-            key = f"stripe:dp_test_{delivery.payment}_{delivery.session}_{delivery.dispute}:disputed"
-        else:
-            key = f"stripe:{delivery.charge_id()}:refunded:{delivery.refunded_units()}"
-        if key in payment.handled:
+        if _key(delivery) in payment.handled:
             return "duplicate"
-        payment.handled.add(key)
-        if payment.status not in (CONFIRMED, REFUNDED):
-            return "ignored"
+        return self._reverse(payment, delivery)
+
+    def _reverse(self, payment: ModelPayment, delivery: Delivery) -> str:
+        payment.handled.add(_key(delivery))
+        if payment.status not in CREDITED:
+            payment.held += 1
+            return "held"
         if delivery.kind is Kind.DISPUTED:
-            payment.reversed = payment.order.credits
-            payment.status = DISPUTED
-            return DISPUTED
+            payment.disputes.add(delivery.dispute_id())
+            payment.restate()
+            return "disputed"
+        if delivery.kind is Kind.DISPUTE_WON:
+            payment.won.add(delivery.dispute_id())
+            payment.restate()
+            return "dispute_won"
         refunded, charged = delivery.refunded_units(), payment.order.units
         if refunded > charged or (payment.refunded_units is not None and refunded <= payment.refunded_units):
             return "ignored"
         payment.refunded_units = refunded
-        payment.reversed = max(payment.reversed, _share(payment.order.credits, refunded, charged))
-        payment.status = REFUNDED
+        payment.refund_share = _share(payment.order.credits, refunded, charged)
+        payment.restate()
         return REFUNDED
+
+
+REVERSING = (Kind.REFUNDED, Kind.DISPUTED, Kind.DISPUTE_WON)
+
+
+def _key(delivery: Delivery) -> str:
+    if delivery.kind is Kind.DISPUTED:
+        return f"stripe:{delivery.dispute_id()}:disputed"
+    if delivery.kind is Kind.DISPUTE_WON:
+        return f"stripe:{delivery.dispute_id()}:won"
+    return f"stripe:{delivery.charge_id()}:refunded:{delivery.refunded_units()}"
 
 
 def _share(credits: Decimal, part: int, whole: int) -> Decimal:

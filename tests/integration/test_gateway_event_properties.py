@@ -95,7 +95,7 @@ class Run:
     def _body(self, step: Step) -> tuple[Delivery, bytes]:
         if isinstance(step, Redelivery):
             return self.sent[step.earlier % len(self.sent)]
-        body = stripe_body(step, f"evt_test_{len(self.sent)}", self.payments[step.payment].reference)
+        body = stripe_body(step, f"evt_test_{len(self.sent)}", self.payments[step.payment])
         self.sent.append((step, body))
         return step, body
 
@@ -110,9 +110,10 @@ def check_the_ledger(run: Run) -> None:
     reversed_: dict[UUID, Decimal] = defaultdict(Decimal)
     for _, event in ledger_events(services.ledger):
         kind = type(event).__name__
-        if kind in ("CreditsToppedUp", "CreditsReversed"):
+        if kind in ("CreditsToppedUp", "CreditsReversed", "CreditsReinstated"):
             by_payment[event.payment_id][kind] += 1
-            (topped_up if kind == "CreditsToppedUp" else reversed_)[event.payment_id] += event.amount
+            sign = -1 if kind == "CreditsReinstated" else 1
+            (topped_up if kind == "CreditsToppedUp" else reversed_)[event.payment_id] += sign * event.amount
         elif kind == "PaymentConfirmed":
             by_payment[event.originator_id][kind] += 1
     for index, view in enumerate(run.payments):
@@ -162,16 +163,21 @@ def test_the_model_knows_the_lifecycle_of_design_md() -> None:
         (Delivery(0, Kind.PAID), "confirmed"),
         (Delivery(0, Kind.PAID, async_type=True), "duplicate"),
         (Delivery(0, Kind.EXPIRED), "ignored"),
-        (Delivery(0, Kind.PAID, session=1), "ignored"),
+        (Delivery(0, Kind.PAID, session=1), "held"),  # paid twice: an admin must see it
         (Delivery(0, Kind.REFUNDED, refund_step=2), "refunded"),  # 12.50 of 25.00
         (Delivery(0, Kind.REFUNDED, refund_step=0), "ignored"),  # a late, smaller one
-        (Delivery(0, Kind.REFUNDED, session=1), "unmatched"),  # a payment intent never linked
+        (Delivery(0, Kind.REFUNDED, session=1), "held"),  # a payment intent never linked
         (Delivery(0, Kind.DISPUTED), "disputed"),
-        (Delivery(0, Kind.DISPUTED, dispute=1), "ignored"),
+        (Delivery(0, Kind.DISPUTED, dispute=1), "disputed"),  # takes nothing more
+        (Delivery(0, Kind.DISPUTE_WON), "dispute_won"),  # one of two open disputes won: still disputed
         (Delivery(1, Kind.EXPIRED), "expired"),
         (Delivery(1, Kind.PAID), "needs_review"),  # ADR 13
+        (Delivery(2, Kind.DISPUTED), "held"),  # before its confirmation ...
+        (Delivery(2, Kind.DISPUTE_WON, async_type=True), "held"),
+        (Delivery(2, Kind.PAID), "confirmed"),  # ... applied by it: disputed and won, nothing taken
     ]
     for delivery, answer in steps:
         assert model.apply(delivery) == answer, delivery
-    assert [p.status for p in model.payments] == ["disputed", "needs_review", "pending"]
+    assert [p.status for p in model.payments] == ["disputed", "needs_review", "confirmed"]
     assert (model.balance(ALICE), model.payments[0].reversed) == (Decimal("0.00"), Decimal("25.00"))
+    assert model.balance(BOB) == Decimal("3.70")

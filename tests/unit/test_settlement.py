@@ -100,7 +100,7 @@ def test_a_second_payment_for_a_confirmed_payment_is_held_for_an_admin() -> None
     payment = pending_payment()
     settle(payment, paid())
     payment.collect_events()
-    assert settle(payment, paid(key="stripe:cs_2:paid")).outcome == "needs_review"
+    assert settle(payment, paid(key="stripe:cs_2:paid")).outcome == "held"
     assert payment.status is PaymentStatus.CONFIRMED
     assert event_names(payment) == ["GatewayEventHeld"]
     assert payment.needs_attention and "stripe:cs_2:paid" in payment.held[0].reason

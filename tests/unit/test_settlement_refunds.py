@@ -108,6 +108,6 @@ def test_another_paid_object_after_a_refund_is_held_for_an_admin() -> None:
     payment = payment_in("confirmed")
     settle(payment, refunded("25.00"))
     late = GatewayEvent("stripe", Outcome.PAID, "MCREF0007", "stripe:cs_2:paid", PRICE, {})
-    assert settle(payment, late).outcome == "needs_review"
+    assert settle(payment, late).outcome == "held"
     assert payment.status is PaymentStatus.REFUNDED
     assert payment.held[-1].news == "paid"

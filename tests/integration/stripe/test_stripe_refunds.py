@@ -85,7 +85,8 @@ def test_a_dispute_after_a_partial_refund_reverses_the_rest(app: StripeApp) -> N
     assert app.deliver("charge.dispute.created", dispute_object).json()["result"] == "duplicate"
     assert app.balance() == Decimal("0.00")
     assert reversals(app) == [("5.00", "20.00"), ("20.00", "0.00")]
-    assert refund(app, session, 2500) == "ignored"  # a disputed payment is settled
+    assert refund(app, session, 2500) == "refunded"  # recorded: the open dispute already took everything
+    assert app.balance() == Decimal("0.00")
     assert app.payment(payment_id)["status"] == "disputed"
 
 
@@ -96,19 +97,24 @@ def test_a_refund_leaves_the_credits_of_other_payments(app: StripeApp) -> None:
     assert app.balance() == Decimal("10.00")
 
 
-def test_a_refund_of_a_payment_intent_mcpay_never_confirmed_is_unmatched(app: StripeApp) -> None:
+def test_a_refund_of_a_payment_intent_mcpay_never_confirmed_is_held(app: StripeApp) -> None:
     stranger = {"amount_total": 2500, "currency": "usd", "payment_intent": "pi_test_not_ours"}
     answer = app.deliver("charge.refunded", charge(stranger, "ch_test_not_ours", 2500))
-    assert (answer.status_code, answer.json()["result"]) == (200, "unmatched")
-    assert event_counts(app.services.ledger)["UnmatchedGatewayEventRecorded"] == 1
+    assert (answer.status_code, answer.json()["result"]) == (200, "held")
+    assert event_counts(app.services.ledger)["GatewayEventHeldForPayment"] == 1
 
 
-def test_a_refund_of_a_payment_still_pending_is_unmatched_and_credits_nothing(app: StripeApp) -> None:
+def test_a_refund_of_a_payment_still_pending_credits_nothing_and_is_applied_at_confirmation(app: StripeApp) -> None:
     payment, session = app.pending_payment()
     session = app.fake.complete(session["id"])  # paid at Stripe, webhook not yet here
     answer = app.deliver("charge.refunded", charge(session, app.fake.charge_of(session), 2500))
-    assert answer.json()["result"] == "unmatched"
+    assert answer.json()["result"] == "held"
     assert app.payment(payment["payment_id"])["status"] == "pending"
+    assert app.balance() == Decimal("0.00")
+    assert app.deliver("checkout.session.completed", session).json()["result"] == "confirmed"
+    assert app.payment(payment["payment_id"])["status"] == "refunded"
+    assert app.balance() == Decimal("0.00")
+    assert reversals(app) == [("25.00", "0.00")]
 
 
 def test_an_export_with_refunds_and_disputes_verifies_offline(fake: FakeStripe, sqlite_url: str) -> None:
