@@ -121,8 +121,10 @@ class PaymentService:
 
     def _apply_once(self, event: GatewayEvent) -> str:
         payment = self._payment_named_by(event)
+        if payment is None and event.takes_back:
+            return self._hold_until_its_payment(event)
         if payment is None or payment.gateway != event.gateway:
-            return self._hold_until_its_payment(event) if event.takes_back else self._record_unmatched(event)
+            return self._record_unmatched(event)
         settled = [settle(payment, event)]
         link = self._link(payment, event, settled[0].outcome)
         if link is not None and link.held and link.payment_id is None:
@@ -166,7 +168,8 @@ class PaymentService:
             return self._record_unmatched(event)
         found = self._ledger.gateway_object(event.gateway, event.gateway_object)
         if found is not None and found.is_linked:
-            return self._record_unmatched(event)  # linked to a payment of another gateway
+            # A confirmation linked it after we looked for its payment: read again, and apply it there.
+            raise IntegrityError(f"{event.gateway_object} was linked to a payment concurrently")
         held = found or GatewayObject.seen(event.gateway, event.gateway_object)
         if event.key in held.held_keys:
             return "duplicate"

@@ -188,3 +188,39 @@ def retry_until_acknowledged(
         ]
         if pending:
             time.sleep(0.5)
+
+
+def test_completions_refunds_and_disputes_racing_through_every_process_end_as_their_facts_say(cluster: Cluster) -> None:
+    """Stripe does not order events: each payment's completion, a partial refund, a dispute and its win arrive at
+    once, at every process, in a random order; every payment ends refunded by the partial refund alone."""
+    auth, payments = cluster.paid_payments(8, first_amount=10)
+    webhooks = []
+    for payment in payments:
+        session = cluster.paid_session(payment)
+        refunded = cluster.fake.refund(session, session["amount_total"] // 2)
+        dispute = cluster.fake.open_dispute(session)
+        won = cluster.fake.close_dispute(dispute["id"], "won")
+        webhooks += [
+            Webhook.paid(payment["payment_id"], session),
+            Webhook.paid(payment["payment_id"], refunded, "charge.refunded"),
+            Webhook.paid(payment["payment_id"], dispute | {"status": "needs_response"}, "charge.dispute.created"),
+            Webhook.paid(payment["payment_id"], won, "charge.dispute.closed"),
+        ]
+    sends = [(webhook, url) for webhook in webhooks for url in cluster.urls]
+    random.shuffle(sends)
+
+    with httpx.Client() as client, ThreadPoolExecutor(SENDERS) as pool:
+        answers = list(pool.map(lambda send: send[0].send(client, send[1]), sends))
+
+    assert [answer.status_code for answer in answers] == [200] * len(sends), [a.text for a in answers if a.status_code != 200]
+    assert "unmatched" not in {answer.json()["result"] for answer in answers}
+    with ledger_at(cluster.database_url) as ledger:
+        for payment in payments:
+            stored = ledger.payment(UUID(payment["payment_id"]))
+            assert (stored.status, stored.credits_reversed) == ("refunded", stored.credits / 2)
+        assert all(check.agrees for check in check_balances(ledger))
+    expected = sum((Decimal(payment["credits"]) / 2 for payment in payments), Decimal("0.00"))
+    deadline = time.monotonic() + 10
+    while (balance := httpx.get(f"{cluster.urls[1]}/api/wallet", headers=auth).json()["balance"]) != str(expected):
+        assert time.monotonic() < deadline, (balance, expected)
+        time.sleep(0.1)
