@@ -17,7 +17,7 @@ from application.metrics import NoMetrics
 from application.ports import Metrics, PaymentQueries
 from application.views import PaymentView
 from domain.approval import Verdict
-from domain.errors import AlreadyCredited, TransitionNotAllowed
+from domain.errors import AlreadyCredited, SelfApproval, TransitionNotAllowed
 from domain.money import CREDITS, Money
 from domain.payment import Payment, PaymentStatus
 from domain.wallet import Wallet
@@ -63,7 +63,7 @@ class AdminService:
 
         def attempt() -> PaymentView:
             payment = self._ledger.payment(payment_id)
-            with _conflict_on_wrong_status():
+            with _conflict_on_refused_decision():
                 payment.reject_by_admin(admin, reason)
             self._ledger.commit(payment)
             return PaymentView.of(payment)
@@ -72,7 +72,7 @@ class AdminService:
 
     def _confirm_once(self, admin: str, payment_id: UUID, received: Money, receipt: Receipt) -> PaymentView:
         payment = self._ledger.payment(payment_id)
-        with _conflict_on_wrong_status():
+        with _conflict_on_refused_decision():
             decision = payment.confirm_by_admin(
                 admin, received, receipt.credit_received_amount, receipt.note, self.confirmations_required
             )
@@ -92,10 +92,10 @@ class AdminService:
 
 
 @contextmanager
-def _conflict_on_wrong_status() -> Iterator[None]:
+def _conflict_on_refused_decision() -> Iterator[None]:
     try:
         yield
-    except TransitionNotAllowed as error:
+    except (TransitionNotAllowed, SelfApproval) as error:
         raise Conflict(str(error)) from None
 
 
