@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from application.amounts import stated_amount
 from application.credits import CreditService
 from application.errors import Conflict, Invalid
 from application.ledger import Ledger, retry_on_conflict
@@ -55,7 +56,7 @@ class AdminService:
 
     def confirm(self, admin: str, payment_id: UUID, receipt: Receipt) -> PaymentView:
         """Record an admin's confirmation; credits once enough admins agree on the amount received."""
-        received = Money.of(receipt.amount, receipt.currency)
+        received = stated_amount("received_amount", receipt.amount, receipt.currency)
         return retry_on_conflict(lambda: self._confirm_once(admin, payment_id, received, receipt))
 
     def reject(self, admin: str, payment_id: UUID, reason: str) -> PaymentView:
