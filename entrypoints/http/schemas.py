@@ -80,17 +80,17 @@ class GatewayInfo(msgspec.Struct, omit_defaults=True):
         msgspec.Meta(description="MC credited per unit of each currency now (CREDIT_RATES), for estimates."),
     ]
     max_amount: Annotated[
-        dict[str, str] | None,
+        dict[str, str],
         msgspec.Meta(
             description="The most one payment may be in each currency, where the gateway has a limit "
-            "(Stripe: 8 digits in its units); more is a 422 and nothing is recorded."
+            "(Stripe: 8 digits in its units); more is a 422 and nothing is recorded. Absent without a limit."
         ),
-    ] = None
+    ] = msgspec.field(default_factory=dict)
 
     @classmethod
     def of(cls, offer: GatewayOffer, rates: Mapping[str, Decimal]) -> GatewayInfo:
         minimums = {currency: str(amount) for currency, amount in offer.min_amounts.items()}
-        maximums = {currency: str(amount) for currency, amount in offer.max_amounts.items()} or None
+        maximums = {currency: str(amount) for currency, amount in offer.max_amounts.items()}
         offered_rates = {currency: format(rates[currency], "f") for currency in offer.currencies if currency in rates}
         return cls(offer.name, list(offer.currencies), minimums, offer.demo, offered_rates, maximums)
 
