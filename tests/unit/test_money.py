@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -76,6 +77,16 @@ def test_of_refuses_text_that_is_not_a_number(value: str) -> None:
 def test_of_refuses_text_other_than_ascii_digits_and_an_optional_fraction(value: str) -> None:
     with pytest.raises(InvalidAmount, match="is not a decimal number"):
         Money.of(value, "USD")
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789.-+_ eE\u0661\uff11\u00a0\n"), max_size=12))
+def test_of_accepts_text_only_in_the_plain_ascii_grammar(text: str) -> None:
+    try:
+        money = Money.of(text, "USD")
+    except InvalidAmount:
+        return
+    assert re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", text), f"{text!r} was accepted"
+    assert money.amount == Decimal(text)
 
 
 @pytest.mark.parametrize("value", ["-1", -1, "-0.01", Decimal("-5")])
