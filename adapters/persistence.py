@@ -81,15 +81,30 @@ class UnsupportedDatabaseUrl(ValueError):
     pass
 
 
+def sqlite_path(database_url: str) -> str | None:
+    """The SQLite database a `sqlite:` URL names (":memory:" included); None for other URLs."""
+    parts = urlsplit(database_url)
+    if parts.scheme != "sqlite":
+        return None
+    path = unquote(parts.path.removeprefix("/")) if parts.netloc == "" else unquote(parts.netloc + parts.path)
+    if not path:
+        raise UnsupportedDatabaseUrl("DATABASE_URL sqlite:/// needs a file path")
+    return path
+
+
+def sqlite_file(database_url: str) -> str | None:
+    """The file a `sqlite:` URL keeps its database in; None for an in-memory database or another store."""
+    path = sqlite_path(database_url)
+    return None if path == ":memory:" else path
+
+
 def persistence_env(database_url: str) -> dict[str, str]:
     """The eventsourcing settings for a database URL (`memory:` keeps events in this process)."""
     parts = urlsplit(database_url)
     if parts.scheme == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-    if parts.scheme == "sqlite":
-        path = unquote(parts.path.removeprefix("/")) if parts.netloc == "" else unquote(parts.netloc + parts.path)
-        if not path:
-            raise UnsupportedDatabaseUrl("DATABASE_URL sqlite:/// needs a file path")
+    path = sqlite_path(database_url)
+    if path is not None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
+from application.amounts import stated_amount
 from application.credits import CreditService
 from application.errors import Conflict, Invalid
 from application.ledger import Ledger, retry_on_conflict
@@ -16,7 +17,7 @@ from application.ports import Metrics, PaymentQueries
 from application.settlement import Move, Settlement
 from application.views import PaymentView
 from domain.approval import Verdict
-from domain.errors import TransitionNotAllowed
+from domain.errors import SelfApproval, TransitionNotAllowed
 from domain.money import Money
 from domain.payment import PaymentStatus
 
@@ -53,7 +54,7 @@ class AdminService:
 
     def confirm(self, admin: str, payment_id: UUID, receipt: Receipt) -> PaymentView:
         """Record an admin's confirmation; credits once enough admins agree on the amount received."""
-        received = Money.of(receipt.amount, receipt.currency)
+        received = stated_amount("received_amount", receipt.amount, receipt.currency)
         return retry_on_conflict(lambda: self._confirm_once(admin, payment_id, received, receipt))
 
     def reject(self, admin: str, payment_id: UUID, reason: str) -> PaymentView:
@@ -61,7 +62,7 @@ class AdminService:
 
         def attempt() -> PaymentView:
             payment = self._ledger.payment(payment_id)
-            with _conflict_on_wrong_status():
+            with _conflict_on_refused_decision():
                 payment.reject_by_admin(admin, reason)
             self._ledger.commit(payment)
             return PaymentView.of(payment)
@@ -73,7 +74,7 @@ class AdminService:
 
         def attempt() -> PaymentView:
             payment = self._ledger.payment(payment_id)
-            with _conflict_on_wrong_status():
+            with _conflict_on_refused_decision():
                 payment.acknowledge_held(admin, note)
             self._ledger.commit(payment)
             return PaymentView.of(payment)
@@ -82,7 +83,7 @@ class AdminService:
 
     def _confirm_once(self, admin: str, payment_id: UUID, received: Money, receipt: Receipt) -> PaymentView:
         payment = self._ledger.payment(payment_id)
-        with _conflict_on_wrong_status():
+        with _conflict_on_refused_decision():
             decision = payment.confirm_by_admin(
                 admin, received, receipt.credit_received_amount, receipt.note, self.confirmations_required
             )
@@ -97,10 +98,10 @@ class AdminService:
 
 
 @contextmanager
-def _conflict_on_wrong_status() -> Iterator[None]:
+def _conflict_on_refused_decision() -> Iterator[None]:
     try:
         yield
-    except TransitionNotAllowed as error:
+    except (TransitionNotAllowed, SelfApproval) as error:
         raise Conflict(str(error)) from None
 
 

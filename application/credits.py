@@ -8,8 +8,8 @@ from eventsourcing.persistence import IntegrityError
 
 from application.ledger import Ledger
 from application.settlement import Move, Settlement
-from domain.errors import AlreadyCredited
-from domain.money import credits
+from domain.errors import AlreadyCredited, NothingToReverse
+from domain.money import Money, credits
 from domain.payment import Payment
 from domain.wallet import Wallet
 
@@ -28,14 +28,20 @@ class CreditService:
         wallet = self._ledger.wallet_of(payment.user_id) or Wallet(user_id=payment.user_id)
         for settlement in moving:
             amount = credits(settlement.credits)
-            if settlement.move is Move.TOP_UP:
-                try:
-                    wallet.top_up(payment.id, amount)
-                except AlreadyCredited:
-                    # A racing writer confirmed and credited it after we read the payment: read both again.
-                    raise IntegrityError(f"payment {payment.id} was settled concurrently") from None
-            elif settlement.move is Move.REVERSE:
-                wallet.reverse(payment.id, amount, f"{settlement.outcome}: {settlement.key}")
-            else:
-                wallet.reinstate(payment.id, amount, f"{settlement.outcome}: {settlement.key}")
+            try:
+                self._move(wallet, payment, settlement, amount)
+            except (AlreadyCredited, NothingToReverse):
+                # A racing writer moved this payment's credits after we read the payment (and before we read
+                # the wallet): the two disagree, so read both again.
+                raise IntegrityError(f"payment {payment.id} was settled concurrently") from None
         return wallet
+
+    @staticmethod
+    def _move(wallet: Wallet, payment: Payment, settlement: Settlement, amount: Money) -> None:
+        reason = f"{settlement.outcome}: {settlement.key}"
+        if settlement.move is Move.TOP_UP:
+            wallet.top_up(payment.id, amount)
+        elif settlement.move is Move.REVERSE:
+            wallet.reverse(payment.id, amount, reason)
+        else:
+            wallet.reinstate(payment.id, amount, reason)

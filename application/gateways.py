@@ -78,3 +78,4 @@ class GatewayOffer:
     currencies: tuple[str, ...]
     min_amounts: Mapping[str, Decimal]
     demo: bool
+    max_amounts: Mapping[str, Decimal] = field(default_factory=dict)  # the gateway's own limit, where it has one

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from application.amounts import stated_amount
 from application.credits import CreditService
 from application.errors import GatewayError, IdempotencyConflict, Invalid, NotFound, WebhookRejected
 from application.gateways import CheckoutRequest, GatewayEvent, GatewayOffer
@@ -64,7 +65,7 @@ class PaymentService:
     def initiate(self, user_id: str, order: TopUpOrder, idempotency_key: str | None = None) -> Initiated:
         """Record a new payment and open its checkout at the gateway."""
         gateway = self._gateway(order.gateway)
-        price = Money.of(order.amount, order.currency)
+        price = stated_amount("amount", order.amount, order.currency)
         self._check_offered(gateway.offer, price)
         fingerprint = _fingerprint(order, price)
         if idempotency_key is not None:
@@ -199,6 +200,9 @@ class PaymentService:
         minimum = offer.min_amounts.get(price.currency)
         if minimum is not None and price.amount < minimum:
             raise Invalid(f"the minimum for {offer.name} is {minimum} {price.currency}")
+        maximum = offer.max_amounts.get(price.currency)
+        if maximum is not None and price.amount > maximum:
+            raise Invalid(f"the maximum for {offer.name} is {maximum} {price.currency}")
 
     def _replay(self, user_id: str, key: str, fingerprint: str) -> PaymentView | None:
         record = self._ledger.idempotency_record(user_id, key)

@@ -31,6 +31,7 @@ class ReversalChecks:
 @dataclass
 class ReconciliationReport:
     examined: int = 0
+    asked_about_reversals: int = 0  # credited payments whose refunds and disputes were asked about
     outcomes: dict[str, int] = field(default_factory=dict)
     errors: int = 0
 
@@ -97,7 +98,7 @@ class Reconciler:
         if self._reversals.per_run == 0:
             return
         for view in self._next_credited(name):
-            report.examined += 1
+            report.asked_about_reversals += 1
             try:
                 events = source.fetch_reversals(view)
             except GatewayError as error:

@@ -31,3 +31,7 @@ class NothingToReverse(DomainError):
 
 class ReasonRequired(DomainError):
     """An admin decision that needs a stated reason came without one."""
+
+
+class SelfApproval(DomainError):
+    """An admin tried to approve money for their own wallet: another admin must."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
 
@@ -9,6 +10,9 @@ from domain.errors import CurrencyMismatch, InvalidAmount, UnsupportedCurrency
 
 CREDITS = "MC"
 LARGEST_AMOUNT = Decimal("1e12")  # far above any top-up; keeps every amount exact in 28 digits
+# How an amount is written as text: ASCII digits, an optional sign and fraction. `Decimal` alone also takes
+# "1_000", other scripts' digits, exponents and surrounding whitespace; the contract does not.
+DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 # Digits after the decimal point for each currency mcpay accepts.
 MINOR_DIGITS: dict[str, int] = {
@@ -33,13 +37,22 @@ def minor_digits(currency: str) -> int:
 def _to_decimal(value: Decimal | str | int) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (Decimal, str, int)):
         raise InvalidAmount(f"amount must be a decimal string or integer, not {type(value).__name__}")
+    if isinstance(value, str) and not DECIMAL_TEXT.fullmatch(value):
+        raise InvalidAmount(
+            f"{_shown(value)} is not a decimal number: write ASCII digits, optionally a '.' and more digits "
+            "(e.g. 25.00), with no spaces, '_', '+' or exponent"
+        )
     try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
+        number = Decimal(value)
     except InvalidOperation:
         raise InvalidAmount(f"{value!r} is not a number") from None
     if not number.is_finite():
         raise InvalidAmount("amount must be finite")
     return number
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:37]!r}..."
 
 
 @dataclass(frozen=True, order=False)

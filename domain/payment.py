@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.approval import BANK, AdminApproval, Decision, Verdict, decide, latest_by_admin
-from domain.errors import CurrencyMismatch, InvalidAmount, ReasonRequired, TransitionNotAllowed
+from domain.errors import CurrencyMismatch, InvalidAmount, ReasonRequired, SelfApproval, TransitionNotAllowed
 from domain.money import CREDITS, Money, credits_for, share_of
 
 
@@ -320,8 +320,12 @@ class Payment(Aggregate):
 
     @property
     def approvals(self) -> list[AdminApproval]:
-        """The admin confirmations that count now, one per admin (earlier rounds ended in review)."""
-        return latest_by_admin(a for a in self.admin_approvals if a.round == self.approval_round)
+        """The admin confirmations that count now, one per admin (earlier rounds ended in review).
+
+        The owner's own confirmation never counts, even one recorded before the rule refused it.
+        """
+        counted = (a for a in self.admin_approvals if a.round == self.approval_round and a.admin != self.user_id)
+        return latest_by_admin(counted)
 
     def confirm_by_admin(
         self, admin: str, received: Money, credit_received: bool, note: str | None, required: int
@@ -331,6 +335,7 @@ class Payment(Aggregate):
         In review, the stated amount is the one to credit (at the locked rate) and the note says why.
         """
         self._require_admin_decision("confirm")
+        self._require_not_owner(admin)
         in_review = self.status is PaymentStatus.NEEDS_REVIEW
         if self.refunded_while_unsettled:
             raise TransitionNotAllowed(
@@ -395,6 +400,13 @@ class Payment(Aggregate):
             f"cannot {action} this payment: it is {self.status}; only pending bank transfers and payments in "
             "needs_review await an admin"
         )
+
+    def _require_not_owner(self, admin: str) -> None:
+        if admin == self.user_id:
+            raise SelfApproval(
+                "an admin never approves money for their own wallet: this payment is yours, another admin must "
+                "confirm it"
+            )
 
     def _require_creditable(self, received: Money) -> None:
         if received.currency != self.currency:

@@ -32,7 +32,7 @@ async def _every(interval: float, what: str, job: Callable[[], T], report: Calla
 
 
 def _report_reconciliation(report: ReconciliationReport) -> None:
-    if report.examined:
+    if report.examined or report.outcomes:
         logger.info("reconciliation: %s", report)
 
 

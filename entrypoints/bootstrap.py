@@ -15,6 +15,7 @@ from adapters.demo import DemoGateway
 from adapters.identity import Ed25519Signatures, JwtTokens
 from adapters.ledger_signing import Ed25519LedgerSigner
 from adapters.persistence import persistence_env
+from adapters.stripe.amounts import largest_amounts
 from adapters.stripe.gateway import StripeGateway, is_live_key, stripe_client
 from adapters.stripe.simulator import DEMO_SESSION_PREFIX, StripeSimulator
 from adapters.stripe.webhooks import StripeWebhooks
@@ -152,7 +153,7 @@ def configured_gateways(settings: Settings, clock: Clock | None = None) -> dict[
     card = minimums(CARD_MINIMUM_USD, rates, rates)
     gateways: dict[str, PaymentGateway] = {}
     if settings.demo_payment:
-        stripe_offer = GatewayOffer("stripe", tuple(rates), card, demo=True)
+        stripe_offer = GatewayOffer("stripe", tuple(rates), card, demo=True, max_amounts=largest_amounts(rates))
         clickpesa_currencies = tuple(c for c in CLICKPESA_CURRENCIES if c in rates)
         clickpesa_offer = GatewayOffer(
             "clickpesa", clickpesa_currencies, {c: card[c] for c in clickpesa_currencies}, demo=True
@@ -194,7 +195,8 @@ def _live_stripe(settings: Settings, card: Mapping[str, Decimal], clock: Clock) 
     """Stripe Checkout for real, once the secret key and the webhook signing secret(s) are set."""
     if not (settings.stripe_secret_key and settings.stripe_webhook_secrets):
         return None
-    offer = GatewayOffer("stripe", tuple(settings.credit_rates), card, demo=False)
+    rates = settings.credit_rates
+    offer = GatewayOffer("stripe", tuple(rates), card, demo=False, max_amounts=largest_amounts(rates))
     client = stripe_client(settings.stripe_secret_key, settings.stripe_api_base)
     webhooks = StripeWebhooks(settings.stripe_webhook_secrets, livemode=is_live_key(settings.stripe_secret_key))
     return StripeGateway(offer, client, webhooks, settings.public_base_url, clock)

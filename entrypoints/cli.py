@@ -110,7 +110,10 @@ def _reconcile(_: argparse.Namespace) -> int:
     finally:
         services.close()
     outcomes = ", ".join(f"{name}: {count}" for name, count in sorted(report.outcomes.items())) or "nothing to do"
-    print(f"examined {report.examined} pending payments; {outcomes}; gateway errors: {report.errors}")
+    print(
+        f"examined {report.examined} pending payments and asked about refunds and disputes of "
+        f"{report.asked_about_reversals} credited ones; {outcomes}; gateway errors: {report.errors}"
+    )
     return 1 if report.errors else 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from typing import IO
@@ -15,10 +16,17 @@ from typing import IO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from adapters.identity import TOKEN_SHAPE
+from adapters.stripe.gateway import KEY_SHAPE, log_through_logging_only
 from entrypoints.settings import Settings
 
 MASK = "[secret]"
 SHORTEST_SECRET = 8  # shorter values would mask ordinary words; every real secret is longer
+# Masked wherever they appear, configured or not: a gateway may echo another key (a rotated one, a typo) and
+# a token may sit in a URL. Each library's logger passes through this too (`configure_logging`).
+SECRET_SHAPES: tuple[re.Pattern[str], ...] = (KEY_SHAPE, TOKEN_SHAPE)
+# Libraries' loggers that come with handlers of their own, or may: their records go to the root handler instead.
+LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "stripe", "httpx", "httpcore", "litestar")
 
 
 class _OurHandler(logging.StreamHandler[IO[str]]):
@@ -29,16 +37,21 @@ class MaskedRenderer:
     """Renders with `renderer`, then replaces every configured secret in the text: whatever put a secret into a
     log line (a message, a field, an exception's text), it does not leave the process."""
 
-    def __init__(self, renderer: Processor, secrets: Iterable[str]) -> None:
+    def __init__(
+        self, renderer: Processor, secrets: Iterable[str], shapes: Iterable[re.Pattern[str]] = SECRET_SHAPES
+    ) -> None:
         self._renderer = renderer
         kept = [secret for secret in secrets if len(secret) >= SHORTEST_SECRET]
         spelled = {form for secret in kept for form in (secret, json.dumps(secret)[1:-1], repr(secret)[1:-1])}
         self._secrets = sorted(spelled, key=len, reverse=True)  # as written, and as JSON or repr() escape it
+        self._shapes = tuple(shapes)
 
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
         text = str(self._renderer(logger, method_name, event_dict))
         for secret in self._secrets:
             text = text.replace(secret, MASK)
+        for shape in self._shapes:
+            text = shape.sub(MASK, text)
         return text
 
 
@@ -60,7 +73,8 @@ def secret_values(settings: Settings) -> list[str]:
 
 
 def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None:
-    """Route every log record (ours, Litestar's, uvicorn's) through one structlog formatter on stderr."""
+    """Route every log record (ours, Litestar's, uvicorn's, the Stripe SDK's, httpx's) through one structlog
+    formatter on stderr, where every secret is masked."""
     as_json = settings.effective_log_format == "json"
     common: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -88,9 +102,10 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers.clear()  # uvicorn's own lines go through the root handler too
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).handlers.clear()  # their own lines go through the root handler too
         logging.getLogger(name).propagate = True
+    log_through_logging_only()
     structlog.configure(
         processors=[*common, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -11,10 +11,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
+from adapters.persistence import UnsupportedDatabaseUrl, sqlite_file
+from adapters.session_secret import SessionSecretUnreadable, kept_session_secret
+
 HEX_KEY = re.compile(r"[0-9a-f]{64}")
 STRIPE_SECRET_KEY = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]+")
 STRIPE_WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9_]+")
 DEFAULT_RATES = "USD=1,EUR=1.08,TZS=0.00037"
+POSTGRES_WITHOUT_KEY_MESSAGE = (
+    "SESSION_SECRET must be set on PostgreSQL: every API process must sign and check sessions with the same "
+    "secret, and there is no file beside the database to keep a made one in"
+)
 
 
 class SettingsError(ValueError):
@@ -66,10 +73,15 @@ class Settings:
 
     @cached_property
     def effective_session_secret(self) -> str:
-        """SESSION_SECRET, or in demo mode a per-database secret, so demo runs need no setup."""
+        """SESSION_SECRET, or (demo mode) a random one kept beside the SQLite file, or this process's own."""
         if self.session_secret:
             return self.session_secret
-        return hashlib.sha256(f"mcpay-demo-session:{self.database_url}".encode()).hexdigest()
+        if _is_postgres(self.database_url):
+            raise SettingsError(POSTGRES_WITHOUT_KEY_MESSAGE)
+        try:
+            return kept_session_secret(sqlite_file(self.database_url))
+        except (OSError, SessionSecretUnreadable, UnsupportedDatabaseUrl) as error:
+            raise SettingsError(f"SESSION_SECRET is not set and the demo one cannot be kept: {error}") from None
 
     @property
     def effective_log_format(self) -> str:
@@ -85,6 +97,10 @@ class Settings:
         if self.ledger_signing_key or not self.demo_payment:
             return self.ledger_signing_key
         return self.demo_secret("ledger-signing")
+
+
+def _is_postgres(database_url: str) -> bool:
+    return database_url.startswith(("postgresql:", "postgres:"))
 
 
 def parse_rates(name: str, text: str) -> dict[str, Decimal]:
@@ -226,6 +242,8 @@ def _check_consistency(settings: Settings) -> None:
         raise SettingsError("DATABASE_URL must start with sqlite:, postgresql: or memory:")
     if not settings.demo_payment and not settings.session_secret:
         raise SettingsError("SESSION_SECRET must be set when DEMO_PAYMENT=false")
+    if _is_postgres(settings.database_url) and not settings.session_secret:
+        raise SettingsError(POSTGRES_WITHOUT_KEY_MESSAGE)
     if settings.session_secret and len(settings.session_secret) < 32:
         raise SettingsError("SESSION_SECRET must be at least 32 characters")
     if "USD" not in settings.credit_rates:

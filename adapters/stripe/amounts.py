@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterable
+from decimal import ROUND_DOWN, Decimal
 
 from domain.errors import InvalidAmount
-from domain.money import MINOR_DIGITS, Money
+from domain.money import MINOR_DIGITS, Money, minor_digits
 
 # Stripe's zero-decimal currencies: an amount is a number of whole units.
 ZERO_DECIMAL = frozenset(
@@ -13,6 +14,7 @@ ZERO_DECIMAL = frozenset(
 )
 # UGX is zero-decimal, yet Stripe still takes and reports it times 100, as if it had two decimals.
 WHOLE_UNITS = ZERO_DECIMAL - {"UGX"}
+LARGEST_UNITS = 99_999_999  # Stripe refuses an amount of more than 8 digits in its units
 
 
 def charges_in(currency: object) -> bool:
@@ -30,6 +32,15 @@ def to_stripe_units(price: Money) -> int:
     if units != units.to_integral_value():
         raise InvalidAmount(f"{price} cannot be stated in Stripe's units")
     return int(units)
+
+
+def largest_amounts(currencies: Iterable[str]) -> dict[str, Decimal]:
+    """The most Stripe takes in one payment in each currency, at the currency's precision in mcpay."""
+    largest = {}
+    for currency in currencies:
+        units = Decimal(LARGEST_UNITS).scaleb(-stripe_exponent(currency))
+        largest[currency] = units.quantize(Decimal(1).scaleb(-minor_digits(currency)), rounding=ROUND_DOWN)
+    return largest
 
 
 def amount_from_stripe(units: object, currency: object) -> Money:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import stripe
+import stripe._util
 
 from adapters.stripe.amounts import to_stripe_units
 from adapters.stripe.events import dispute_event, dispute_won_event, object_id, refund_event, session_status
@@ -29,7 +30,16 @@ SESSION_LIFETIME = timedelta(hours=1)  # Stripe accepts 30 minutes to 24 hours
 CONNECT_TIMEOUT_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 20.0
 NETWORK_RETRIES = 2
-_SECRET = re.compile(r"\b(?:sk|rk|pk|whsec)_[A-Za-z0-9_]+")
+KEY_SHAPE = re.compile(r"\b(?:sk|rk|pk|whsec)_[A-Za-z0-9_]+")  # Stripe's keys and signing secrets, any of them
+
+
+def log_through_logging_only() -> None:
+    """With STRIPE_LOG (or `stripe.log`) set, the SDK also prints its lines, unmasked, straight to stderr.
+
+    Its logger ("stripe") still logs every line, through mcpay's masking; the copy printed past it is turned off.
+    """
+    stripe.log = None
+    stripe._util.STRIPE_LOG = None
 
 
 def stripe_client(secret_key: str, api_base: str) -> stripe.StripeClient:
@@ -100,7 +110,6 @@ class StripeGateway:
             return session_status(data, evidence)
         except (ValueError, KeyError, TypeError, AttributeError, DomainError) as error:
             raise GatewayRefused(f"Stripe's Checkout Session {session_id} could not be read: {error}") from error
-
 
     def fetch_reversals(self, payment: PaymentView) -> list[GatewayEvent]:
         """The refunds and disputes of the payment intent's charges, read as their webhooks would say them."""
@@ -197,5 +206,5 @@ def _code(error: stripe.StripeError) -> str:
 
 def _message(error: stripe.StripeError) -> str:
     """Stripe's own explanation, without anything that looks like a key, and short."""
-    text = _SECRET.sub("[redacted]", error.user_message or "no explanation given")
+    text = KEY_SHAPE.sub("[redacted]", error.user_message or "no explanation given")
     return text if len(text) <= 300 else text[:297] + "..."

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from application.audit.book import LedgerBook, LedgerProblem
-from application.audit.chain import EXPORT_SIGNATURE, ZERO_HASH, link_hash
+from application.audit.chain import EXPORT_SIGNATURE, ZERO_HASH, canonical_json, link_hash
 from application.ports import SignatureVerifier
 
 LINE_FIELDS = ("position", "stream_id", "stream_type", "version", "type", "timestamp", "data", "prev_hash", "hash")
@@ -177,12 +177,25 @@ class _ExportCheck:
 
 
 def _parse(number: int, raw: bytes | str) -> dict[str, Any]:
+    """The line's object, if its bytes are exactly its canonical JSON (and a newline, but for the last line).
+
+    The hash covers the parsed object, so any other spelling of it (a duplicated key, spaces, another key
+    order, \\u escapes) would verify while other readers of the file may read something else.
+    """
     try:
-        line = _DECODER.decode(raw.decode() if isinstance(raw, bytes) else raw)
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        body = text.removesuffix("\n")
+        line = _DECODER.decode(body)
     except ValueError:
         raise LedgerProblem(number, "is not a JSON object") from None
     if not isinstance(line, dict):
         raise LedgerProblem(number, "is not a JSON object")
+    if canonical_json(line) != body:
+        raise LedgerProblem(
+            number,
+            "is not byte for byte its canonical JSON (a duplicated key, spaces, another key order or \\u "
+            "escapes): the line was rewritten",
+        )
     return line
 
 

@@ -58,7 +58,8 @@ class AdminController(Controller):
         It credits once BANK_CONFIRMATIONS_REQUIRED different admins confirmed the same received amount (an
         admin confirming twice counts once). Admins who disagree, or an amount other than the initiated one
         without `credit_received_amount`, move the payment to needs_review. 409 for a payment that is not a
-        pending bank transfer or in needs_review (e.g. already confirmed, rejected or expired).
+        pending bank transfer or in needs_review (e.g. already confirmed, rejected or expired), and for the
+        admin's own payment: no admin approves money for their own wallet, and the refused confirm never counts.
         """
         receipt = Receipt(data.received_amount, data.received_currency, data.note, data.credit_received_amount)
         view = services.admin.confirm(request.user.user_id, payment_id, receipt)

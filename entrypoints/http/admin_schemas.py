@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 from application.views import PaymentView
 from domain.approval import AdminApproval
 from domain.payment import HeldEvent
-from entrypoints.http.schemas import Payment
+from entrypoints.http.schemas import Payment, amount_field, require_amount_value
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
@@ -20,8 +19,8 @@ class ConfirmPayment(msgspec.Struct, forbid_unknown_fields=True):
     """An admin's confirmation of what arrived, or (for a payment in `needs_review`) the amount to credit."""
 
     received_amount: Annotated[
-        Decimal,
-        msgspec.Meta(description="The amount that arrived, as a decimal string (or JSON number)."),
+        Any,
+        amount_field("The amount that arrived, as a decimal string of ASCII digits (or a JSON number)."),
     ]
     received_currency: Annotated[str, msgspec.Meta(description="Its currency, e.g. USD.")]
     note: Annotated[
@@ -40,6 +39,9 @@ class ConfirmPayment(msgspec.Struct, forbid_unknown_fields=True):
             )
         ),
     ] = False
+
+    def __post_init__(self) -> None:
+        require_amount_value("received_amount", self.received_amount)
 
 
 class RejectPayment(msgspec.Struct, forbid_unknown_fields=True):

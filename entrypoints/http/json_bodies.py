@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.exceptions import HTTPException, SerializationException
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
+
+_EXACT_NUMBERS = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def is_json(media_type: str) -> bool:
@@ -16,8 +20,10 @@ def is_json(media_type: str) -> bool:
 class JsonBodyRequest(Request[Any, Any, Any]):
     """Litestar's request, reading a JSON body only when it is declared as JSON (415 otherwise).
 
-    The decoder's own failures on hostile bodies (bytes that are not UTF-8, arrays nested deeper than
-    its recursion allows) become malformed JSON, which Litestar answers with a 400 problem.
+    Numbers with a fraction or an exponent are read as exact Decimals, never as floats: an amount sent as
+    a JSON number keeps every digit it was written with. The decoder's own failures on hostile bodies
+    (bytes that are not UTF-8, arrays nested deeper than its recursion allows) become malformed JSON,
+    which Litestar answers with a 400 problem.
     """
 
     async def json(self) -> Any:
@@ -27,8 +33,11 @@ class JsonBodyRequest(Request[Any, Any, Any]):
             raise HTTPException(
                 status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail=f"send the body as application/json, {stated}"
             )
+        body = await self.body()
         try:
-            return await super().json()
+            return _EXACT_NUMBERS.decode(body or b"null")
+        except msgspec.DecodeError as error:
+            raise SerializationException(str(error)) from None
         except UnicodeDecodeError:
             raise SerializationException("JSON is malformed: the body is not UTF-8") from None
         except RecursionError:

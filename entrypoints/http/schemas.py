@@ -5,16 +5,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.params import KwargDefinition
 
 from application.gateways import GatewayOffer
 from application.identity import Challenge, Principal, Session
 from application.views import PaymentView, WalletView
 
 BANK_FIELDS = ("bank_name", "account_name", "account_number", "swift_code", "reference")
+# What an amount may be in a request: decimal text in ASCII digits, or a JSON number (read exactly, never as a
+# float). The domain checks the text again (Money.of); the schema says it for clients.
+AMOUNT_SCHEMA = {"oneOf": [{"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"}, {"type": "number"}]}
+
+
+def amount_field(description: str) -> KwargDefinition:
+    return KwargDefinition(description=description, schema_extra=AMOUNT_SCHEMA)
+
+
+def require_amount_value(field: str, value: object) -> None:
+    """Raised in a body's __post_init__, this is a 400 like any other field of the wrong JSON type."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ValueError(f"{field} must be a decimal string or a JSON number, not {type(value).__name__}")
 
 
 class ChallengeRequest(msgspec.Struct):
@@ -56,7 +70,7 @@ class Me(msgspec.Struct):
         return cls(principal.user_id, principal.public_key, list(principal.roles))
 
 
-class GatewayInfo(msgspec.Struct):
+class GatewayInfo(msgspec.Struct, omit_defaults=True):
     name: str
     currencies: list[str]
     min_amount: dict[str, str]
@@ -65,21 +79,38 @@ class GatewayInfo(msgspec.Struct):
         dict[str, str],
         msgspec.Meta(description="MC credited per unit of each currency now (CREDIT_RATES), for estimates."),
     ]
+    max_amount: Annotated[
+        dict[str, str],
+        msgspec.Meta(
+            description="The most one payment may be in each currency, where the gateway has a limit "
+            "(Stripe: 8 digits in its units); more is a 422 and nothing is recorded. Absent without a limit."
+        ),
+    ] = msgspec.field(default_factory=dict)
 
     @classmethod
     def of(cls, offer: GatewayOffer, rates: Mapping[str, Decimal]) -> GatewayInfo:
         minimums = {currency: str(amount) for currency, amount in offer.min_amounts.items()}
+        maximums = {currency: str(amount) for currency, amount in offer.max_amounts.items()}
         offered_rates = {currency: format(rates[currency], "f") for currency in offer.currencies if currency in rates}
-        return cls(offer.name, list(offer.currencies), minimums, offer.demo, offered_rates)
+        return cls(offer.name, list(offer.currencies), minimums, offer.demo, offered_rates, maximums)
 
 
 class InitiatePayment(msgspec.Struct):
     """`amount` is a decimal string or a JSON number, with at most the currency's minor digits."""
 
-    amount: Decimal
+    amount: Annotated[
+        Any,
+        amount_field(
+            "A decimal string of ASCII digits with an optional fraction (\"25.00\"; no spaces, '_', '+' or "
+            "exponent), or a JSON number; never more fraction digits than the currency has."
+        ),
+    ]
     currency: str
     gateway: str
     email: str | None = None
+
+    def __post_init__(self) -> None:
+        require_amount_value("amount", self.amount)
 
 
 class BankDetails(msgspec.Struct):

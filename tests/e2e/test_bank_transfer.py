@@ -24,9 +24,12 @@ from tests.e2e.support import (
 pytestmark = pytest.mark.e2e
 
 
-def start_bank_transfer(page: Page, amount: str = "1000.00") -> str:
-    """A new user orders a bank transfer; answers its reference, read from the instructions page."""
-    create_key(page)
+def start_bank_transfer(page: Page, amount: str = "1000.00", seed: str | None = None) -> str:
+    """A new user (or the owner of `seed`) orders a bank transfer; answers its reference, from the instructions page."""
+    if seed is None:
+        create_key(page)
+    else:
+        import_key(page, seed)
     open_buy_dialog(page)
     fill_order(page, "bank", amount, "USD")
     submit_order(page)
@@ -146,3 +149,17 @@ def test_a_different_amount_goes_to_review_and_admins_resolve_it(server: Server,
 
     status_panel(page, "confirmed")
     expect(page.locator("#new-balance")).to_have_text("Your balance is now 900.00 MC.")
+
+
+def test_an_admin_is_told_their_own_transfer_needs_another_admin(server: Server, page: Page) -> None:
+    admin = server.admins[0]
+    reference = start_bank_transfer(page, seed=admin.seed)
+    page.get_by_role("link", name="Admin desk").click()
+    card = desk_card(page, reference)
+    expect(card).to_contain_text("This is your own payment: another admin must confirm it.")
+
+    expect_failure(page, 409, r"/api/admin/payments/[0-9a-f-]{36}/confirm")
+    confirm(card, "1000.00", note="my own transfer")
+    expect(card.get_by_role("alert")).to_contain_text("never approves money for their own wallet")
+    expect(card).to_contain_text("Confirmations: 0 of 2 required")
+    snap(page, "12-admin-desk-own-payment-refused")

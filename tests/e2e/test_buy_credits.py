@@ -108,6 +108,11 @@ def test_an_amount_below_the_minimum_shows_the_apis_reason_in_place(page: Page) 
     submit_order(page)
     expect(page.locator("#buy-amount-error")).to_have_text("The minimum for bank is 1000.00 USD.")
 
+    fill_order(page, "stripe", "1000000.00", "USD")
+    expect(page.locator("#buy-amount-hint")).to_contain_text("maximum 999,999.99 USD")
+    submit_order(page)
+    expect(page.locator("#buy-amount-error")).to_have_text("The maximum for stripe is 999999.99 USD.")
+
     amount.fill("12.345")
     expect(page.locator("#buy-amount-error")).to_have_text("USD amounts have at most 2 decimal places.")
     amount.fill("ten")

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 
 ADMIN_A = SigningKey.generate()
 ADMIN_B = SigningKey.generate()
+ADMIN_C = SigningKey.generate()
 USER = SigningKey.generate()
 Headers = dict[str, str]
 
@@ -52,9 +53,11 @@ class Desk:
         assert session.status_code == 200, session.text
         return {"Authorization": f"Bearer {session.json()['token']}"}
 
-    def initiate(self, amount: str = "1000.00", currency: str = "USD", gateway: str = "bank") -> dict[str, Any]:
+    def initiate(
+        self, amount: str = "1000.00", currency: str = "USD", gateway: str = "bank", payer: SigningKey = USER
+    ) -> dict[str, Any]:
         body = {"amount": amount, "currency": currency, "gateway": gateway}
-        answer = self.client.post("/api/payments/initiate", json=body, headers=self.sign_in(USER))
+        answer = self.client.post("/api/payments/initiate", json=body, headers=self.sign_in(payer))
         assert answer.status_code == 201, answer.text
         payment: dict[str, Any] = answer.json()
         return payment
@@ -72,8 +75,8 @@ class Desk:
         [item] = [item for item in items if item["payment_id"] == payment_id]
         return dict(item)
 
-    def balance(self) -> str:
-        return str(self.client.get("/api/wallet", headers=self.sign_in(USER)).json()["balance"])
+    def balance(self, owner: SigningKey = USER) -> str:
+        return str(self.client.get("/api/wallet", headers=self.sign_in(owner)).json()["balance"])
 
     def events(self, name: str) -> list[Any]:
         return [event for _, event in ledger_events(self.services.ledger) if type(event).__name__ == name]
@@ -262,6 +265,55 @@ def test_a_received_amount_that_differs_goes_to_review_unless_explicitly_credite
     refused = desk.confirm(ADMIN_A, other_currency, "1000.00", currency="EUR", credit_received_amount=True)
     assert_problem(refused, 422, "locked USD rate")
     assert desk.listed(other_currency)["status"] == "pending"
+
+
+# Segregation of duties: no admin approves money for their own wallet
+
+
+def test_an_admin_confirming_their_own_transfer_is_a_conflict_that_records_nothing(desk: Desk) -> None:
+    own = desk.initiate(payer=ADMIN_A)["payment_id"]
+    refused = desk.confirm(ADMIN_A, own, "1000.00", note="my own transfer")
+    assert_problem(refused, 409, "own wallet", "another admin must confirm it")
+    assert refused.json()["type"] == "/problems/conflict"
+    listed = desk.listed(own)
+    assert (listed["status"], listed["confirmations"]) == ("pending", [])
+    assert desk.events("BankTransferConfirmedByAdmin") == []
+    assert desk.balance(ADMIN_A) == "0.00"
+
+    credited = desk.confirm(ADMIN_B, own, "1000.00")
+    assert credited.json()["status"] == "confirmed"
+    assert [c["admin"] for c in credited.json()["confirmations"]] == [public(ADMIN_B)]
+    assert desk.balance(ADMIN_A) == "1000.00"
+
+
+def test_the_owners_refused_confirmation_never_counts_toward_two_required() -> None:
+    admins = frozenset({public(ADMIN_A), public(ADMIN_B), public(ADMIN_C)})
+    with open_desk(desk_settings(bank_confirmations_required=2, admin_public_keys=admins)) as desk:
+        own = desk.initiate(payer=ADMIN_A)["payment_id"]
+        assert_problem(desk.confirm(ADMIN_A, own), 409, "own wallet")
+        waiting = desk.confirm(ADMIN_B, own).json()
+        assert (waiting["status"], [c["admin"] for c in waiting["confirmations"]]) == ("pending", [public(ADMIN_B)])
+        assert_problem(desk.confirm(ADMIN_A, own), 409, "own wallet")
+        assert desk.listed(own)["status"] == "pending"
+        assert desk.balance(ADMIN_A) == "0.00"
+
+        done = desk.confirm(ADMIN_C, own).json()
+        assert done["status"] == "confirmed"
+        assert {c["admin"] for c in done["confirmations"]} == {public(ADMIN_B), public(ADMIN_C)}
+        assert desk.balance(ADMIN_A) == "1000.00"
+
+
+def test_an_admin_cannot_resolve_a_review_of_their_own_payment(desk: Desk) -> None:
+    own = desk.initiate("25.00", "EUR", gateway="stripe", payer=ADMIN_B)["payment_id"]
+    assert deliver_mismatch(desk, own, "stripe", "20.00") == "needs_review"
+    refused = desk.confirm(ADMIN_B, own, "20.00", currency="EUR", note="I know I paid 20")
+    assert_problem(refused, 409, "own wallet")
+    assert desk.events("ReviewCreditApprovedByAdmin") == []
+    assert desk.listed(own)["status"] == "needs_review"
+    assert desk.balance(ADMIN_B) == "0.00"
+    resolved = desk.confirm(ADMIN_A, own, "20.00", currency="EUR", note="Stripe shows 20.00 EUR captured")
+    assert resolved.json()["status"] == "confirmed"
+    assert desk.balance(ADMIN_B) == "21.60"
 
 
 # Rejecting, and what may not be confirmed

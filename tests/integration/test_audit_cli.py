@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from application.audit.chain import rfc3339
+from application.audit.chain import canonical_json, rfc3339
 from entrypoints.bootstrap import bootstrap
 from entrypoints.cli import main
 from entrypoints.settings import Settings
@@ -70,13 +70,32 @@ def test_verify_exits_non_zero_naming_the_first_problem(
     lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
     tampered = json.loads(lines[1])
     tampered["data"]["evidence"] = {"forged": "yes"}
-    out.write_text("".join([lines[0], json.dumps(tampered) + "\n", *lines[2:]]), encoding="utf-8")
+    out.write_text("".join([lines[0], canonical_json(tampered) + "\n", *lines[2:]]), encoding="utf-8")
 
     assert main(["ledger", "verify", str(out), "--public-key", printed.splitlines()[0]]) == 1
 
     captured = capsys.readouterr()
     assert "FAILED: line 2: hash does not match the line's content: the line was altered" in captured.out
     assert "line 2: hash does not match" in captured.err
+
+
+def test_verify_refuses_a_line_with_a_duplicated_key_though_its_hash_fits(
+    recorded: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, printed = export(tmp_path, capsys)
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    [number] = [n for n, line in enumerate(lines, 1) if '"type":"CreditsToppedUp"' in line]
+    genuine = lines[number - 1]
+    # A reader that keeps the first of two equal keys sees 2500 MC credited; the chain, over the parsed line, fits.
+    forged = genuine.replace('"data":{"amount":', '"data":{"amount":"2500.00","amount":', 1)
+    assert json.loads(forged) == json.loads(genuine)
+    out.write_text("".join([*lines[: number - 1], forged, *lines[number:]]), encoding="utf-8")
+
+    assert main(["ledger", "verify", str(out), "--public-key", printed.splitlines()[0], "--no-progress"]) == 1
+
+    captured = capsys.readouterr()
+    assert f"FAILED: line {number}: is not byte for byte its canonical JSON" in captured.out
+    assert "verified:" not in captured.out
 
 
 def test_verify_refuses_a_malformed_key_or_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -313,6 +313,25 @@ def test_a_json_number_amount_is_read_exactly(client: Client, user: SignedIn) ->
     assert response.json()["amount"] == "10.50"
 
 
+@pytest.mark.parametrize(
+    ("number", "answer"),
+    [
+        (b"10.0000000000000000001", "amount: USD amounts have at most 2 decimal places"),  # as a float: 10.0
+        (b"1e3", "1000.00"),  # an exponent is still an exact JSON number
+        (b"2.5e1", "25.00"),
+    ],
+)
+def test_json_numbers_are_never_read_through_a_float(
+    client: Client, user: SignedIn, number: bytes, answer: str
+) -> None:
+    body = b'{"amount": ' + number + b', "currency": "USD", "gateway": "stripe"}'
+    headers = {**user.auth, "Content-Type": "application/json"}
+    response = client.post("/api/payments/initiate", content=body, headers=headers)
+
+    shown = response.json().get("amount") if response.status_code == 201 else response.json()["detail"]
+    assert shown == answer
+
+
 def test_another_users_payment_is_not_found_like_an_unknown_one(client: Client, user: SignedIn) -> None:
     theirs = started(client, user, "10.00")["payment_id"]
     stranger = sign_in(client)
@@ -382,8 +401,15 @@ def test_a_body_over_64_kib_is_413(client: Client, user: SignedIn) -> None:
         ("0.00", "USD", "stripe", "greater than zero"),
         ("-5.00", "USD", "stripe", "non-negative"),
         (-5, "USD", "stripe", "non-negative"),
-        ("NaN", "USD", "stripe", "finite"),
-        ("Infinity", "USD", "stripe", "finite"),
+        ("NaN", "USD", "stripe", "amount: 'NaN' is not a decimal number"),
+        ("Infinity", "USD", "stripe", "amount: 'Infinity' is not a decimal number"),
+        ("1_000", "USD", "stripe", "amount: '1_000' is not a decimal number: write ASCII digits"),
+        ("\u0661\u0662", "USD", "stripe", "is not a decimal number"),  # Arabic-Indic digits, which Decimal reads as 12
+        ("\uff11\uff12.\uff15\uff10", "USD", "stripe", "is not a decimal number"),  # fullwidth digits
+        (" 25.00", "USD", "stripe", "is not a decimal number"),
+        ("25.00\n", "USD", "stripe", "is not a decimal number"),
+        ("+25", "USD", "stripe", "is not a decimal number"),
+        ("2.5e1", "USD", "stripe", "is not a decimal number"),
         ("10.001", "USD", "stripe", "2 decimal places"),
         (10.001, "USD", "stripe", "2 decimal places"),
         ("10.00", "XYZ", "stripe", "XYZ"),

@@ -212,7 +212,9 @@ def test_completions_refunds_and_disputes_racing_through_every_process_end_as_th
     with httpx.Client() as client, ThreadPoolExecutor(SENDERS) as pool:
         answers = list(pool.map(lambda send: send[0].send(client, send[1]), sends))
 
-    assert [answer.status_code for answer in answers] == [200] * len(sends), [a.text for a in answers if a.status_code != 200]
+    assert [answer.status_code for answer in answers] == [200] * len(sends), [
+        a.text for a in answers if a.status_code != 200
+    ]
     assert "unmatched" not in {answer.json()["result"] for answer in answers}
     with ledger_at(cluster.database_url) as ledger:
         for payment in payments:

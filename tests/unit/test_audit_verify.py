@@ -140,6 +140,38 @@ def test_a_line_that_is_not_json_is_named(export: list[str]) -> None:
     assert problem([export[0], "{not json\n", *export[2:]]) == "line 2: is not a JSON object"
 
 
+def respelled(text: str) -> dict[str, str]:
+    """Other spellings of the same JSON object: each parses to what the line's hash covers."""
+    body = text.removesuffix("\n")
+    line = json.loads(body)
+    return {
+        "a duplicated key, the first one a lie": body.replace(
+            '"data":{"amount":', '"data":{"amount":"2500.00","amount":', 1
+        ),
+        "spaces": json.dumps(line, sort_keys=True, ensure_ascii=False),
+        "another key order": json.dumps(dict(reversed(list(line.items()))), separators=(",", ":"), ensure_ascii=False),
+        "an ascii escape": body.replace('"position"', '"\\u0070osition"', 1),
+        "a carriage return": body + "\r",
+    }
+
+
+@pytest.mark.parametrize("spelling", list(respelled('{"data":{"amount":"1"}}')))
+def test_a_line_spelled_other_than_its_canonical_json_is_refused(export: list[str], spelling: str) -> None:
+    index = first(parsed(export), "CreditsToppedUp")
+    text = respelled(export[index])[spelling]
+    assert json.loads(text) == json.loads(export[index])  # the hash it carries still fits what it parses to
+
+    assert problem([*export[:index], text + "\n", *export[index + 1 :]]) == (
+        f"line {index + 1}: is not byte for byte its canonical JSON (a duplicated key, spaces, another key order "
+        "or \\u escapes): the line was rewritten"
+    )
+
+
+def test_the_signature_line_must_be_canonical_too(export: list[str]) -> None:
+    signature = json.dumps(json.loads(export[-1])) + "\n"
+    assert problem([*export[:-1], signature]).startswith(f"line {len(export)}: is not byte for byte its canonical")
+
+
 def test_a_rechained_and_resigned_inflated_credit_still_breaks_the_rules(export: list[str]) -> None:
     lines = parsed(export)
     index = first(lines, "CreditsToppedUp")

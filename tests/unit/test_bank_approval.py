@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from domain.approval import AdminApproval, Verdict, decide, latest_by_admin
-from domain.errors import CurrencyMismatch, InvalidAmount, ReasonRequired, TransitionNotAllowed
+from domain.errors import CurrencyMismatch, InvalidAmount, ReasonRequired, SelfApproval, TransitionNotAllowed
 from domain.money import Money
 from domain.payment import Payment, PaymentStatus
 
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.unit
 
 ADMIN_A = "a" * 64
 ADMIN_B = "b" * 64
+OWNER = "0" * 64  # the payer, an admin too in the segregation-of-duties tests
 PRICE = Money.of("1000", "USD")
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -92,7 +93,7 @@ def test_another_amount_must_be_accepted_by_every_confirming_admin() -> None:
 
 
 def bank_payment(currency: str = "USD", amount: str = "1000", rate: str = "1", gateway: str = "bank") -> Payment:
-    payment = Payment.initiate(UUID(int=5), "user-1", gateway, "MCBANK0005", Money.of(amount, currency), Decimal(rate))
+    payment = Payment.initiate(UUID(int=5), OWNER, gateway, "MCBANK0005", Money.of(amount, currency), Decimal(rate))
     payment.collect_events()
     return payment
 
@@ -245,6 +246,8 @@ Command = Callable[[Payment], object]
         pytest.param(confirmed, lambda p: p.reject_by_admin(ADMIN_B, "x"), TransitionNotAllowed, id="reject confirmed"),
         pytest.param(bank_payment, lambda p: p.reject_by_admin(ADMIN_A, " "), ReasonRequired, id="reject, no reason"),
         pytest.param(in_review, lambda p: confirm(p, ADMIN_A, "1200"), ReasonRequired, id="resolve, no note"),
+        pytest.param(bank_payment, lambda p: confirm(p, OWNER), SelfApproval, id="confirm one's own"),
+        pytest.param(in_review, lambda p: confirm(p, OWNER, "1200", note="mine"), SelfApproval, id="resolve one's own"),
         pytest.param(
             in_review,
             lambda p: confirm(p, ADMIN_A, "1200", currency="EUR", note="x"),
@@ -274,3 +277,19 @@ def test_refused_admin_actions_raise_and_record_nothing(
         command(payment)
     assert (payment.status, payment.version) == (status, version)
     assert payment.collect_events() == []
+
+
+def test_an_approval_by_the_owner_recorded_before_the_rule_never_counts() -> None:
+    payment = bank_payment()
+    payment.trigger_event(
+        Payment.BankTransferConfirmedByAdmin,
+        admin=OWNER,
+        received_amount=Decimal("1000.00"),
+        received_currency="USD",
+        credit_received_amount=False,
+        note="approved by myself, as was possible once",
+        round=0,
+    )
+    assert payment.approvals == []
+    assert confirm(payment, ADMIN_A, required=2) is Verdict.WAITING
+    assert [approval.admin for approval in payment.approvals] == [ADMIN_A]

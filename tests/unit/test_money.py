@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("25.50", "25.50"), (" 25.5 ", "25.50"), (25, "25.00"), (Decimal("25.5"), "25.50")]
+    ("value", "expected"),
+    [("25.50", "25.50"), ("25.5", "25.50"), ("007", "7.00"), (25, "25.00"), (Decimal("25.5"), "25.50")],
 )
 def test_of_accepts_decimal_strings_integers_and_decimals(value: Decimal | str | int, expected: str) -> None:
     money = Money.of(value, "USD")
@@ -54,6 +56,39 @@ def test_of_refuses_text_that_is_not_a_number(value: str) -> None:
         Money.of(value, "USD")
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1_000",  # Decimal reads it as 1000
+        "\u0661\u0662",  # Arabic-Indic digits: Decimal reads 12
+        "\uff11\uff12",  # fullwidth digits
+        " 25.5 ",
+        "25.5\n",
+        "\t25",
+        "+5",
+        "1e3",
+        "1E+3",
+        ".5",
+        "5.",
+        "0x10",
+        "25.00\u200b",  # a zero-width space
+    ],
+)
+def test_of_refuses_text_other_than_ascii_digits_and_an_optional_fraction(value: str) -> None:
+    with pytest.raises(InvalidAmount, match="is not a decimal number"):
+        Money.of(value, "USD")
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789.-+_ eE\u0661\uff11\u00a0\n"), max_size=12))
+def test_of_accepts_text_only_in_the_plain_ascii_grammar(text: str) -> None:
+    try:
+        money = Money.of(text, "USD")
+    except InvalidAmount:
+        return
+    assert re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", text), f"{text!r} was accepted"
+    assert money.amount == Decimal(text)
+
+
 @pytest.mark.parametrize("value", ["-1", -1, "-0.01", Decimal("-5")])
 def test_of_refuses_negative_amounts(value: Decimal | str | int) -> None:
     with pytest.raises(InvalidAmount):
@@ -78,8 +113,8 @@ def test_of_refuses_an_unknown_currency(currency: str) -> None:
         Money.of("1", currency)
 
 
-@pytest.mark.parametrize("value", ["1e12", "1000000000000", 10**12, "1000000000000.00", "1e15"])
-def test_of_refuses_amounts_of_a_trillion_or_more(value: str | int) -> None:
+@pytest.mark.parametrize("value", ["1000000000000", 10**12, "1000000000000.00", Decimal("1e15")])
+def test_of_refuses_amounts_of_a_trillion_or_more(value: str | int | Decimal) -> None:
     with pytest.raises(InvalidAmount, match="below"):
         Money.of(value, "USD")
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import re
 from decimal import Decimal
 
 import pytest
@@ -115,12 +117,26 @@ def test_repr_hides_every_secret() -> None:
             assert secret not in text
 
 
-def test_demo_mode_derives_a_stable_session_secret_per_database() -> None:
-    one = load_settings(environ={"DATABASE_URL": "sqlite:///a.sqlite3"})
-    same = load_settings(environ={"DATABASE_URL": "sqlite:///a.sqlite3"})
-    other = load_settings(environ={"DATABASE_URL": "sqlite:///b.sqlite3"})
-    assert one.effective_session_secret == same.effective_session_secret != other.effective_session_secret
+def test_demo_mode_in_memory_makes_one_random_session_secret_per_process_never_derived_from_settings() -> None:
+    one = load_settings(environ={"DATABASE_URL": "memory:"})
+    same = load_settings(environ={"DATABASE_URL": "memory:"})
+    derived_once = hashlib.sha256(b"mcpay-demo-session:memory:").hexdigest()
+    assert one.effective_session_secret == same.effective_session_secret != derived_once
+    assert re.fullmatch(r"[0-9a-f]{64}", one.effective_session_secret)
     assert one.demo_secret("stripe-webhook") != one.demo_secret("clickpesa-webhook")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"ADMIN_PUBLIC_KEYS": "ad" * 32}, {"AUDITOR_PUBLIC_KEYS": "a0" * 32}],
+)
+def test_postgresql_without_session_secret_refuses_to_start_naming_it(extra: dict[str, str]) -> None:
+    environ = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mcpay", **extra}
+    with pytest.raises(SettingsError, match="SESSION_SECRET must be set on PostgreSQL"):
+        load_settings(environ)
+    with pytest.raises(SettingsError, match="SESSION_SECRET must be set on PostgreSQL"):
+        _ = Settings(database_url=environ["DATABASE_URL"]).effective_session_secret
+    assert load_settings({**environ, "SESSION_SECRET": SECRET}).effective_session_secret == SECRET
 
 
 def test_settings_are_frozen() -> None:

@@ -128,13 +128,13 @@ def test_reconciliation_asks_about_a_bounded_number_of_payments_a_run_and_comes_
         sessions = [app.paid(app.pending_payment()[0]) for _ in range(3)]
         fake.refund(sessions[2], 2500)
         first, second = app.services.reconciler.run_once(), app.services.reconciler.run_once()
-        assert (first.examined, first.outcomes) == (2, {})
-        assert (second.examined, second.outcomes) == (2, {"refunded": 1})  # the third, then round to the first
+        assert (first.asked_about_reversals, first.outcomes) == (2, {})
+        assert (second.asked_about_reversals, second.outcomes) == (2, {"refunded": 1})  # the third, then round to the first
         assert app.balance() == Decimal("50.00")
 
 
 def test_credited_payments_older_than_the_window_are_not_asked_about(fake: FakeStripe, sqlite_url: str) -> None:
     with stripe_app(fake, sqlite_url, reconcile_reversal_window_days=0) as app:
         fake.refund(app.paid(app.pending_payment()[0]), 2500)
-        assert app.services.reconciler.run_once().examined == 0
+        assert app.services.reconciler.run_once().asked_about_reversals == 0
         assert app.balance() == Decimal("25.00")

@@ -82,6 +82,8 @@ function approvals(item) {
   return h("section", { class: "approvals", "aria-label": "Confirmations" },
     h("p", { class: "approvals-count" },
       `Confirmations: ${item.confirmations.length} of ${item.confirmations_required} required`),
+    item.awaiting_admin && item.user_id === mine ? h("p", { class: "hint own-payment" },
+      "This is your own payment: another admin must confirm it. Your confirmation would be refused and never counts.") : null,
     waitingForOthers ? h("p", { class: "hint" },
       "You have confirmed: another admin must confirm the same amount. Confirming again replaces yours.") : null,
     item.confirmations.length ? h("ul", {}, item.confirmations.map((confirmation) => h("li", {},

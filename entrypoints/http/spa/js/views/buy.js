@@ -72,7 +72,9 @@ function buildForm(dialog, gateways) {
   function update() {
     const gateway = chosen();
     const code = currency.value;
-    amountHint.textContent = `Minimum ${formatMoney(gateway.min_amount[code], code)} with ${gatewayName(gateway.name)}.`;
+    const maximum = gateway.max_amount?.[code];
+    const upTo = maximum ? `, maximum ${formatMoney(maximum, code)}` : "";
+    amountHint.textContent = `Minimum ${formatMoney(gateway.min_amount[code], code)}${upTo} with ${gatewayName(gateway.name)}.`;
     const problem = amount.value.trim() ? amountProblem(amount.value, code) : null;
     showFieldError(problem);
     const rate = gateway.rates?.[code];
@@ -136,7 +138,7 @@ function gatewayOption(gateway, checked) {
 
 function showApiError(error, showFieldError, formError, amount) {
   const detail = error instanceof ApiError ? error.message : `The payment could not be started: ${error.message}`;
-  if (error instanceof ApiError && error.status === 422 && /amount|minimum/i.test(detail)) {
+  if (error instanceof ApiError && error.status === 422 && /amount|minimum|maximum/i.test(detail)) {
     showFieldError(sentence(detail));
     amount.focus();
   } else {
