@@ -69,9 +69,7 @@ class StripeGateway:
             session = self._client.v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key(request)})
         except stripe.StripeError as error:
             raise gateway_error("open a Checkout Session", error) from error
-        if not session.url:
-            raise GatewayRefused("Stripe answered with a Checkout Session that has no url")
-        return Checkout(payment_url=session.url, checkout_id=session.id)
+        return opened_checkout(session)
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         return self._webhooks.parse_webhook(body, headers)
@@ -100,6 +98,20 @@ class StripeGateway:
             return session_status(data, evidence)
         except (ValueError, KeyError, TypeError, AttributeError, DomainError) as error:
             raise GatewayRefused(f"Stripe's Checkout Session {session_id} could not be read: {error}") from error
+
+
+def opened_checkout(answer: object) -> Checkout:
+    """The Checkout Session Stripe answered with; any other shape is a refusal, never a half-made checkout."""
+    data = answer.to_dict() if isinstance(answer, stripe.StripeObject) else None
+    if data is None or data.get("object") != "checkout.session":
+        shape = f"a JSON {type(answer).__name__}" if data is None else f"an object of type {data.get('object')!r:.40}"
+        raise GatewayRefused(f"Stripe answered the create with {shape}, not a Checkout Session")
+    session_id, url = data.get("id"), data.get("url")
+    if not isinstance(session_id, str) or not session_id.startswith("cs_"):
+        raise GatewayRefused("Stripe answered with a Checkout Session that has no id")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise GatewayRefused(f"Stripe answered with Checkout Session {session_id}, which has no url")
+    return Checkout(payment_url=url, checkout_id=session_id)
 
 
 def idempotency_key(request: CheckoutRequest) -> str:
@@ -143,8 +155,12 @@ def checkout_params(request: CheckoutRequest, return_base: str, expires_at: date
 def gateway_error(action: str, error: stripe.StripeError) -> GatewayError:
     """Unreachable, overloaded or failing (503), or a refusal of the request itself (502)."""
     status = error.http_status
-    if isinstance(error, stripe.APIConnectionError) or status is None:
-        failure: GatewayError = GatewayUnavailable(f"Stripe could not be reached to {action}; try again shortly")
+    if isinstance(error, stripe.APIError) and status is not None and 200 <= status < 300:
+        failure: GatewayError = GatewayRefused(
+            f"Stripe was asked to {action} and answered with a body that is not JSON"
+        )
+    elif isinstance(error, stripe.APIConnectionError) or status is None:
+        failure = GatewayUnavailable(f"Stripe could not be reached to {action}; try again shortly")
     elif isinstance(error, stripe.RateLimitError) or status >= 500 or status == 409:
         failure = GatewayUnavailable(f"Stripe could not {action} right now (HTTP {status}); try again shortly")
     else:
