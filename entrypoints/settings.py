@@ -52,6 +52,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     reconcile_interval_seconds: int = 60
     reconcile_min_age_seconds: int = 600
+    checkout_abandoned_after_seconds: int = 120  # an open older than this was abandoned (its process died)
+    checkout_replay_wait_seconds: int = 5  # how long a replay waits for the first request's checkout
     checkpoint_interval_seconds: int = 3600  # signed ledger checkpoints; 0: only on demand
     log_format: str = ""  # "json" or "console"; empty: JSON in live mode, console in demo mode
     log_level: str = "INFO"
@@ -197,6 +199,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "BANK_EXPIRY_DAYS": ("bank_expiry_days", lambda n, t: _int(n, t, 1, 365)),
         "RECONCILE_INTERVAL_SECONDS": ("reconcile_interval_seconds", lambda n, t: _int(n, t, 0, 86400)),
         "RECONCILE_MIN_AGE_SECONDS": ("reconcile_min_age_seconds", lambda n, t: _int(n, t, 0, 30 * 86400)),
+        "CHECKOUT_ABANDONED_AFTER_SECONDS": ("checkout_abandoned_after_seconds", lambda n, t: _int(n, t, 1, 86400)),
+        "CHECKOUT_REPLAY_WAIT_SECONDS": ("checkout_replay_wait_seconds", lambda n, t: _int(n, t, 0, 60)),
         "CHECKPOINT_INTERVAL_SECONDS": ("checkpoint_interval_seconds", lambda n, t: _int(n, t, 0, 7 * 86400)),
         "LOG_FORMAT": ("log_format", lambda n, t: _choice(n, t, ("json", "console"))),
         "LOG_LEVEL": ("log_level", lambda n, t: _choice(n, t, ("debug", "info", "warning", "error")).upper()),

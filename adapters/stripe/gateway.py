@@ -21,11 +21,12 @@ from application.views import PaymentView
 from domain.errors import DomainError
 
 if TYPE_CHECKING:
-    from stripe.params.checkout import SessionCreateParams
+    from stripe.params.checkout import SessionCreateParams, SessionListParams
 
 logger = logging.getLogger("mcpay.stripe")
 
 SESSION_LIFETIME = timedelta(hours=1)  # Stripe accepts 30 minutes to 24 hours
+CLOCK_SKEW = timedelta(minutes=10)  # between our clock and Stripe's `created`, when looking sessions up by time
 CONNECT_TIMEOUT_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 20.0
 NETWORK_RETRIES = 2
@@ -71,6 +72,22 @@ class StripeGateway:
             raise gateway_error("open a Checkout Session", error) from error
         return opened_checkout(session)
 
+    def resume_checkout(self, request: CheckoutRequest) -> Checkout:
+        """The session an interrupted create made (open, found by the payment's reference), else a new one."""
+        found = self._open_session_of(request.reference)
+        return opened_checkout(found) if found is not None else self.initiate_checkout(request)
+
+    def _open_session_of(self, reference: str) -> stripe.checkout.Session | None:
+        since = self._clock.now() - SESSION_LIFETIME - CLOCK_SKEW
+        params: SessionListParams = {"created": {"gte": int(since.timestamp())}, "status": "open", "limit": 100}
+        try:
+            sessions = self._client.v1.checkout.sessions.list(params)
+            if not isinstance(sessions, stripe.ListObject):
+                raise GatewayRefused("Stripe answered the list of open Checkout Sessions with something else")
+            return next((s for s in sessions.auto_paging_iter() if _reference_of(s) == reference), None)
+        except stripe.StripeError as error:
+            raise gateway_error("list open Checkout Sessions", error) from error
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         return self._webhooks.parse_webhook(body, headers)
 
@@ -112,6 +129,10 @@ def opened_checkout(answer: object) -> Checkout:
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         raise GatewayRefused(f"Stripe answered with Checkout Session {session_id}, which has no url")
     return Checkout(payment_url=url, checkout_id=session_id)
+
+
+def _reference_of(session: object) -> object:
+    return session.to_dict().get("client_reference_id") if isinstance(session, stripe.StripeObject) else None
 
 
 def idempotency_key(request: CheckoutRequest) -> str:
