@@ -7,6 +7,7 @@ can be told to fail, refuse or drop the next requests, to answer a create with a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import socket
@@ -61,7 +62,8 @@ class FakeStripe:
     _replays: dict[str, str] = field(default_factory=dict)
     _replayed_forms: dict[str, dict[str, str]] = field(default_factory=dict)
     _odd_answers: list[bytes] = field(default_factory=list)
-    hold: Hold | None = None  # creates make their session, then stall until released
+    hold: Hold | None = None  # creates stall until released
+    hold_drops: bool = False  # a held create is then dropped unanswered and unmade: it never reached Stripe
     _lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -74,8 +76,9 @@ class FakeStripe:
         with self._lock:
             self._odd_answers.append(body)
 
-    def hold_creates(self) -> Hold:
-        self.hold = Hold()
+    def hold_creates(self, never_reaching: bool = False) -> Hold:
+        """Creates stall until released: after making their session, or (never_reaching) dropped unmade."""
+        self.hold, self.hold_drops = Hold(), never_reaching
         return self.hold
 
     def created(self) -> list[Recorded]:
@@ -142,12 +145,15 @@ class FakeStripe:
                 return 400, _error("idempotency_error", IDEMPOTENCY_MISMATCH)
         if odd is not None:
             return 200, RawBody(odd)
+        if self.hold is not None and self.hold_drops:
+            self.hold.keep()
+            return None
         with self._lock:
             session = self.sessions[replayed] if replayed else self._new_session(form)
             if key:
                 self._replays[key] = session["id"]
                 self._replayed_forms[key] = form
-        if self.hold is not None:
+        if self.hold is not None and not self.hold_drops:
             self.hold.keep()
         return _failure(failure) if failure is not None else (200, session)
 
@@ -226,6 +232,10 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {name.lower(): value for name, value in self.headers.items()}
             answer = fake.answer(method, self.path, body, headers)
+            with contextlib.suppress(OSError):  # the caller may be gone (killed while its request was held)
+                self._send(answer)
+
+        def _send(self, answer: tuple[int, Any] | None) -> None:
             if answer is None:
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
