@@ -9,6 +9,7 @@ checkout request with an odd body (any JSON, or raw bytes), or hold checkout req
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -195,11 +196,12 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         status, answer = self.server.fake.answer(self.command, self.path.split("?")[0], headers, body)
         payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        with contextlib.suppress(OSError):  # the caller may be gone (killed while its request was held)
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
