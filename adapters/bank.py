@@ -53,6 +53,10 @@ class BankGateway:
         }
         return Checkout(f"{self._base_url}/#/bank/{request.payment_id}", request.reference, details)
 
+    def resume_checkout(self, request: CheckoutRequest) -> Checkout:
+        """Opening again is safe: the instructions are made here, from the payment alone."""
+        return self.initiate_checkout(request)
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         raise WebhookRejected("bank transfers have no webhooks: an admin confirms them")
 

@@ -28,6 +28,10 @@ class DemoGateway:
         checkout_id = f"{self._checkout_prefix}{request.reference}"
         return Checkout(f"{self._base_url}/demo/checkout/{request.payment_id}", checkout_id)
 
+    def resume_checkout(self, request: CheckoutRequest) -> Checkout:
+        """Opening again is safe: the demo page is made here, from the payment alone."""
+        return self.initiate_checkout(request)
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         return self._webhooks.parse_webhook(body, headers)
 

@@ -21,6 +21,14 @@ class IdempotencyConflict(Conflict):
     """An Idempotency-Key was reused with another request body."""
 
 
+class CheckoutInProgress(Conflict):
+    """An Idempotency-Key replay came while the first request is still opening its checkout."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds after which the replay is worth sending again
+
+
 class Unauthenticated(ApplicationError):
     """No valid credentials."""
 

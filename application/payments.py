@@ -12,12 +12,13 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from application.amounts import stated_amount
+from application.checkouts import Checkouts, CheckoutTiming
 from application.credits import CreditService
-from application.errors import GatewayError, IdempotencyConflict, Invalid, NotFound, WebhookRejected
-from application.gateways import CheckoutRequest, GatewayEvent, GatewayOffer
+from application.errors import IdempotencyConflict, Invalid, NotFound, WebhookRejected
+from application.gateways import GatewayEvent, GatewayOffer
 from application.ledger import Ledger, retry_on_conflict
 from application.metrics import NoMetrics
-from application.ports import Identifiers, Metrics, PaymentGateway, PaymentQueries
+from application.ports import Clock, Identifiers, Metrics, PaymentGateway, PaymentQueries
 from application.settlement import Move, Settlement, settle
 from application.statements import event_of, statement_of
 from application.views import PaymentView, WalletView
@@ -50,6 +51,8 @@ class PaymentService:
         queries: PaymentQueries,
         *,
         metrics: Metrics | None = None,
+        clock: Clock | None = None,
+        timing: CheckoutTiming | None = None,
     ) -> None:
         self._ledger = ledger
         self._gateways = gateways
@@ -58,6 +61,7 @@ class PaymentService:
         self._queries = queries
         self._credits = CreditService(ledger)
         self._metrics = metrics or NoMetrics()
+        self._checkouts = Checkouts(ledger, gateways, self.apply, clock, timing)
 
     def offers(self) -> list[GatewayOffer]:
         return [gateway.offer for gateway in self._gateways.values()]
@@ -69,18 +73,24 @@ class PaymentService:
         self._check_offered(gateway.offer, price)
         fingerprint = _fingerprint(order, price)
         if idempotency_key is not None:
-            earlier = self._replay(user_id, idempotency_key, fingerprint)
+            earlier = self._replay(user_id, idempotency_key, fingerprint, order.email)
             if earlier is not None:
                 return Initiated(earlier, replayed=True)
         try:
             payment = self._record_new(user_id, gateway.offer.name, price, idempotency_key, fingerprint)
         except IntegrityError:
             # Without a key, reference collisions were retried; what still collides is the key's record.
-            again = None if idempotency_key is None else self._replay(user_id, idempotency_key, fingerprint)
+            if idempotency_key is None:
+                raise
+            again = self._replay(user_id, idempotency_key, fingerprint, order.email)
             if again is None:
                 raise
             return Initiated(again, replayed=True)
-        return Initiated(self._open_checkout(gateway, payment, order.email), replayed=False)
+        return Initiated(self._checkouts.open(gateway, payment, order.email), replayed=False)
+
+    def finish_checkout(self, payment_id: UUID) -> str:
+        """Reconciliation: finish a checkout whose open was abandoned (one still under way is left alone)."""
+        return self._checkouts.finish_abandoned(payment_id)
 
     def payment_of(self, user_id: str, payment_id: UUID) -> PaymentView:
         """A payment, if it is this user's (another user's payment is simply not found)."""
@@ -204,13 +214,13 @@ class PaymentService:
         if maximum is not None and price.amount > maximum:
             raise Invalid(f"the maximum for {offer.name} is {maximum} {price.currency}")
 
-    def _replay(self, user_id: str, key: str, fingerprint: str) -> PaymentView | None:
+    def _replay(self, user_id: str, key: str, fingerprint: str, email: str | None) -> PaymentView | None:
         record = self._ledger.idempotency_record(user_id, key)
         if record is None:
             return None
         if record.fingerprint != fingerprint:
             raise IdempotencyConflict("this Idempotency-Key was already used with a different request")
-        return self.payment(record.payment_id)
+        return self._checkouts.usable(record.payment_id, email)
 
     def _record_new(self, user_id: str, gateway: str, price: Money, key: str | None, fingerprint: str) -> Payment:
         def attempt() -> Payment:
@@ -227,35 +237,6 @@ class PaymentService:
         if key is None:
             return retry_on_conflict(attempt)
         return attempt()
-
-    def _open_checkout(self, gateway: PaymentGateway, payment: Payment, email: str | None) -> PaymentView:
-        request = CheckoutRequest(
-            payment_id=payment.id,
-            reference=payment.reference,
-            price=payment.price,
-            description=f"{payment.credits} Mycelium Credits",
-            customer_email=email,
-        )
-        try:
-            checkout = gateway.initiate_checkout(request)
-        except GatewayError as error:
-            self._ledger.commit(_failed(self._ledger.payment(payment.id), str(error)))
-            raise
-
-        def record() -> PaymentView:
-            current = self._ledger.payment(payment.id)
-            if current.is_pending and current.payment_url is None:
-                current.open_checkout(checkout.payment_url, checkout.checkout_id, dict(checkout.instructions))
-                self._ledger.commit(current)
-            return PaymentView.of(current)
-
-        return retry_on_conflict(record)
-
-
-def _failed(payment: Payment, reason: str) -> Payment:
-    if payment.is_pending:
-        payment.fail(f"checkout could not be opened: {reason}", key="checkout-failed", evidence={})
-    return payment
 
 
 def _fingerprint(order: TopUpOrder, price: Money) -> str:

@@ -34,6 +34,9 @@ class PaymentGateway(Protocol):
     def initiate_checkout(self, request: CheckoutRequest) -> Checkout:
         """Open a checkout; raises GatewayUnavailable or GatewayRefused."""
 
+    def resume_checkout(self, request: CheckoutRequest) -> Checkout:
+        """The checkout an interrupted open made for the request, or a new one; raises GatewayError if neither."""
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         """Verify and read a webhook delivery; raises WebhookRejected."""
 

@@ -40,7 +40,7 @@ class ReconciliationReport:
 
 
 class Reconciler:
-    """Applies what `fetch_status` reports through the same path as webhooks."""
+    """Applies what `fetch_status` reports through the same path as webhooks; finishes half-made checkouts."""
 
     def __init__(
         self,
@@ -83,6 +83,9 @@ class Reconciler:
             if gateway is None:
                 continue
             report.examined += 1
+            if view.payment_url is None:  # a checkout left half-made by a process that died while opening it
+                report.count(self._payments.finish_checkout(view.payment_id))
+                continue
             try:
                 event = gateway.fetch_status(view)
             except GatewayError as error:

@@ -2,7 +2,7 @@
 
 Refunds and disputes are facts about the charge: the payment keeps the largest refund and every dispute
 opened and won, and what stands reversed follows from those facts alone. Whatever order the gateway
-delivers them in, the same facts end in the same state and the same balance (ADR 0029).
+delivers them in, the same facts end in the same state and the same balance (ADR 31).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from adapters.stripe.webhooks import StripeWebhooks
 from adapters.system import RandomIdentifiers, SystemClock
 from application.admin import AdminService
 from application.audit.service import LedgerAudit
+from application.checkouts import CheckoutTiming
 from application.gateways import GatewayOffer
 from application.identity import IdentityService, IdentityStore
 from application.ledger import Ledger
@@ -112,8 +113,19 @@ def bootstrap(
     read = build_read_side(settings.database_url, ledger, metrics)
     queries = read.queries
     admin = AdminService(ledger, queries, settings.bank_confirmations_required, metrics=metrics)
+    timing = CheckoutTiming(
+        abandoned_after=timedelta(seconds=settings.checkout_abandoned_after_seconds),
+        replay_wait=timedelta(seconds=settings.checkout_replay_wait_seconds),
+    )
     payments = PaymentService(
-        ledger, chosen, settings.credit_rates, ids or RandomIdentifiers(), queries, metrics=metrics
+        ledger,
+        chosen,
+        settings.credit_rates,
+        ids or RandomIdentifiers(),
+        queries,
+        metrics=metrics,
+        clock=clock,
+        timing=timing,
     )
     reconcile_age = timedelta(seconds=settings.reconcile_min_age_seconds)
     reversals = ReversalChecks(

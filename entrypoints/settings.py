@@ -62,6 +62,8 @@ class Settings:
     reconcile_reversal_window_days: int = 120  # credited payments asked about refunds and disputes for this long
     reconcile_reversal_checks: int = 100  # credited payments asked about per run (the rest on later runs)
     reconcile_calls_per_second: int = 20  # the pace of those questions (Stripe allows 25/s in test mode)
+    checkout_abandoned_after_seconds: int = 120  # an open older than this was abandoned (its process died)
+    checkout_replay_wait_seconds: int = 5  # how long a replay waits for the first request's checkout
     checkpoint_interval_seconds: int = 3600  # signed ledger checkpoints; 0: only on demand
     log_format: str = ""  # "json" or "console"; empty: JSON in live mode, console in demo mode
     log_level: str = "INFO"
@@ -219,6 +221,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "RECONCILE_REVERSAL_WINDOW_DAYS": ("reconcile_reversal_window_days", lambda n, t: _int(n, t, 0, 3650)),
         "RECONCILE_REVERSAL_CHECKS": ("reconcile_reversal_checks", lambda n, t: _int(n, t, 0, 100_000)),
         "RECONCILE_CALLS_PER_SECOND": ("reconcile_calls_per_second", lambda n, t: _int(n, t, 1, 1000)),
+        "CHECKOUT_ABANDONED_AFTER_SECONDS": ("checkout_abandoned_after_seconds", lambda n, t: _int(n, t, 1, 86400)),
+        "CHECKOUT_REPLAY_WAIT_SECONDS": ("checkout_replay_wait_seconds", lambda n, t: _int(n, t, 0, 60)),
         "CHECKPOINT_INTERVAL_SECONDS": ("checkpoint_interval_seconds", lambda n, t: _int(n, t, 0, 7 * 86400)),
         "LOG_FORMAT": ("log_format", lambda n, t: _choice(n, t, ("json", "console"))),
         "LOG_LEVEL": ("log_level", lambda n, t: _choice(n, t, ("debug", "info", "warning", "error")).upper()),

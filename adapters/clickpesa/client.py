@@ -43,9 +43,11 @@ class ClickPesaClient:
         if response.status_code not in (200, 201):
             raise _failure(response, "open a checkout")
         answer = _json(response)
-        link = answer.get("checkoutLink") if isinstance(answer, dict) else None
+        if not isinstance(answer, dict):
+            raise GatewayRefused(f"ClickPesa answered the checkout request with {_shape(answer)}, not an object")
+        link = answer.get("checkoutLink")
         if not isinstance(link, str) or not link.startswith(("https://", "http://")):
-            raise GatewayUnavailable("ClickPesa answered without a checkoutLink")
+            raise GatewayRefused("ClickPesa answered the checkout request without a checkoutLink")
         return link
 
     def payments(self, order_reference: str) -> list[dict[str, Any]] | None:
@@ -97,6 +99,10 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _shape(answer: Any) -> str:
+    return "a body that is not JSON" if answer is None else f"a JSON {type(answer).__name__}"
 
 
 def _failure(response: httpx.Response, action: str) -> GatewayError:

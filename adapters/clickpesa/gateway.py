@@ -44,6 +44,10 @@ class ClickPesaGateway:
         link = self._client.generate_checkout_url(checkout_body(request, self._checksum_key))
         return Checkout(link, request.reference)
 
+    def resume_checkout(self, request: CheckoutRequest) -> Checkout:
+        """Opening again is safe: ClickPesa refuses an orderReference it already holds (409), so none is made twice."""
+        return self.initiate_checkout(request)
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         return self._webhooks.parse_webhook(body, headers)
 

@@ -22,11 +22,12 @@ from application.views import PaymentView
 from domain.errors import DomainError
 
 if TYPE_CHECKING:
-    from stripe.params.checkout import SessionCreateParams
+    from stripe.params.checkout import SessionCreateParams, SessionListParams
 
 logger = logging.getLogger("mcpay.stripe")
 
 SESSION_LIFETIME = timedelta(hours=1)  # Stripe accepts 30 minutes to 24 hours
+CLOCK_SKEW = timedelta(minutes=10)  # between our clock and Stripe's `created`, when looking sessions up by time
 CONNECT_TIMEOUT_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 20.0
 NETWORK_RETRIES = 2
@@ -79,9 +80,23 @@ class StripeGateway:
             session = self._client.v1.checkout.sessions.create(params, {"idempotency_key": idempotency_key(request)})
         except stripe.StripeError as error:
             raise gateway_error("open a Checkout Session", error) from error
-        if not session.url:
-            raise GatewayRefused("Stripe answered with a Checkout Session that has no url")
-        return Checkout(payment_url=session.url, checkout_id=session.id)
+        return opened_checkout(session)
+
+    def resume_checkout(self, request: CheckoutRequest) -> Checkout:
+        """The session an interrupted create made (open, found by the payment's reference), else a new one."""
+        found = self._open_session_of(request.reference)
+        return opened_checkout(found) if found is not None else self.initiate_checkout(request)
+
+    def _open_session_of(self, reference: str) -> stripe.checkout.Session | None:
+        since = self._clock.now() - SESSION_LIFETIME - CLOCK_SKEW
+        params: SessionListParams = {"created": {"gte": int(since.timestamp())}, "status": "open", "limit": 100}
+        try:
+            sessions = self._client.v1.checkout.sessions.list(params)
+            if not isinstance(sessions, stripe.ListObject):
+                raise GatewayRefused("Stripe answered the list of open Checkout Sessions with something else")
+            return next((s for s in sessions.auto_paging_iter() if _reference_of(s) == reference), None)
+        except stripe.StripeError as error:
+            raise gateway_error("list open Checkout Sessions", error) from error
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         return self._webhooks.parse_webhook(body, headers)
@@ -149,6 +164,24 @@ def is_live_key(secret_key: str) -> bool:
     return secret_key.startswith(("sk_live_", "rk_live_"))
 
 
+def opened_checkout(answer: object) -> Checkout:
+    """The Checkout Session Stripe answered with; any other shape is a refusal, never a half-made checkout."""
+    data = answer.to_dict() if isinstance(answer, stripe.StripeObject) else None
+    if data is None or data.get("object") != "checkout.session":
+        shape = f"a JSON {type(answer).__name__}" if data is None else f"an object of type {data.get('object')!r:.40}"
+        raise GatewayRefused(f"Stripe answered the create with {shape}, not a Checkout Session")
+    session_id, url = data.get("id"), data.get("url")
+    if not isinstance(session_id, str) or not session_id.startswith("cs_"):
+        raise GatewayRefused("Stripe answered with a Checkout Session that has no id")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise GatewayRefused(f"Stripe answered with Checkout Session {session_id}, which has no url")
+    return Checkout(payment_url=url, checkout_id=session_id)
+
+
+def _reference_of(session: object) -> object:
+    return session.to_dict().get("client_reference_id") if isinstance(session, stripe.StripeObject) else None
+
+
 def idempotency_key(request: CheckoutRequest) -> str:
     """One per payment: a retried create (by the SDK or by us) finds the session instead of making a second."""
     return f"mcpay-checkout-{request.payment_id}"
@@ -190,8 +223,12 @@ def checkout_params(request: CheckoutRequest, return_base: str, expires_at: date
 def gateway_error(action: str, error: stripe.StripeError) -> GatewayError:
     """Unreachable, overloaded or failing (503), or a refusal of the request itself (502)."""
     status = error.http_status
-    if isinstance(error, stripe.APIConnectionError) or status is None:
-        failure: GatewayError = GatewayUnavailable(f"Stripe could not be reached to {action}; try again shortly")
+    if isinstance(error, stripe.APIError) and status is not None and 200 <= status < 300:
+        failure: GatewayError = GatewayRefused(
+            f"Stripe was asked to {action} and answered with a body that is not JSON"
+        )
+    elif isinstance(error, stripe.APIConnectionError) or status is None:
+        failure = GatewayUnavailable(f"Stripe could not be reached to {action}; try again shortly")
     elif isinstance(error, stripe.RateLimitError) or status >= 500 or status == 409:
         failure = GatewayUnavailable(f"Stripe could not {action} right now (HTTP {status}); try again shortly")
     else:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Reference, Schema
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+)
 from litestar.routes import HTTPRoute
 
 from entrypoints.http.auth import PUBLIC
@@ -29,6 +37,13 @@ DESCRIPTIONS = {
     502: "The payment gateway refused; the payment is recorded as failed",
     503: "The store or the payment gateway is unavailable right now; try again",
 }
+INITIATE_CONFLICT = (
+    "`/problems/idempotency-conflict`: the Idempotency-Key was used with another body. "
+    "`/problems/checkout-in-progress`: the first request with this key is still opening the checkout "
+    "(waited for a few seconds); send the same request again after `Retry-After` seconds"
+)
+OWN_DESCRIPTIONS = {("POST", "/api/payments/initiate", 409): INITIATE_CONFLICT}
+RETRY_AFTER = {("POST", "/api/payments/initiate", 409)}
 ONLY_SOME = {
     ("POST", "/api/payments/initiate"): (409, 502),
     ("POST", "/api/admin/payments/{payment_id}/confirm"): (409,),
@@ -74,7 +89,7 @@ def _document(operation: Operation, handler: HTTPRouteHandler, method: str, path
     responses = operation.responses if operation.responses is not None else {}
     for status in sorted(_statuses(operation, handler, method, path)):
         if status == 400 or str(status) not in responses:  # Litestar's own 400 is JSON of another shape
-            responses[str(status)] = _response(status)
+            responses[str(status)] = _response(status, (method, path, status))
     operation.responses = responses
     if _is_public(handler):
         operation.security = []  # no bearer token needed (the app's default says otherwise)
@@ -97,6 +112,14 @@ def _is_public(handler: HTTPRouteHandler) -> bool:
     return all(handler.opt.get(key) == value for key, value in PUBLIC.items())
 
 
-def _response(status: int) -> OpenAPIResponse:
+def _response(status: int, where: tuple[str, str, int]) -> OpenAPIResponse:
     schema = Reference(ref=f"#/components/schemas/{PROBLEM}")
-    return OpenAPIResponse(description=DESCRIPTIONS[status], content={MEDIA_TYPE: OpenAPIMediaType(schema=schema)})
+    headers: dict[str, OpenAPIHeader | Reference] | None = None
+    if where in RETRY_AFTER:
+        seconds = Schema(type=OpenAPIType.INTEGER, minimum=1)
+        headers = {"Retry-After": OpenAPIHeader(schema=seconds, description="Seconds to wait before trying again")}
+    return OpenAPIResponse(
+        description=OWN_DESCRIPTIONS.get(where, DESCRIPTIONS[status]),
+        content={MEDIA_TYPE: OpenAPIMediaType(schema=schema)},
+        headers=headers,
+    )

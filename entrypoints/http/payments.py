@@ -22,7 +22,10 @@ IdempotencyKey = Annotated[
     HeaderParameter(
         name="Idempotency-Key",
         required=False,
-        description="Same key and body: the same payment again (200). Same key, other body: 409.",
+        description=(
+            "Same key and body: the same payment again (200). Same key, other body: 409 idempotency-conflict. "
+            "While the first request is still opening the checkout: 409 checkout-in-progress with Retry-After."
+        ),
     ),
 ]
 

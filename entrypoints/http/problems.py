@@ -18,6 +18,7 @@ logger = logging.getLogger("mcpay.http")
 # Most specific first: the first class the error is an instance of decides.
 PROBLEMS: list[tuple[type[Exception], int, str, str]] = [
     (errors.IdempotencyConflict, 409, "idempotency-conflict", "Idempotency-Key reused"),
+    (errors.CheckoutInProgress, 409, "checkout-in-progress", "Checkout still being opened"),
     (errors.Conflict, 409, "conflict", "Conflict"),
     (errors.NotFound, 404, "not-found", "Not found"),
     (errors.Invalid, 422, "invalid", "Invalid request"),
@@ -53,7 +54,7 @@ def to_problem(error: Exception) -> ProblemDetailsException:
         return _http_problem(error)
     for kind, status, slug, title in PROBLEMS:
         if isinstance(error, kind):
-            return _problem(status, slug, title, str(error) or title)
+            return _problem(status, slug, title, str(error) or title, headers=_headers_of(error))
     logger.error("unhandled error", exc_info=error)
     return _problem(500, "internal", "Internal error", "an unexpected error occurred")
 
@@ -74,6 +75,12 @@ def _problem(
     return ProblemDetailsException(
         status_code=status, type_=f"/problems/{slug}", title=title, detail=detail, headers=headers, extra=extra or None
     )
+
+
+def _headers_of(error: Exception) -> dict[str, str] | None:
+    if isinstance(error, errors.CheckoutInProgress):
+        return {"Retry-After": str(error.retry_after)}
+    return None
 
 
 def _http_problem(error: HTTPException) -> ProblemDetailsException:

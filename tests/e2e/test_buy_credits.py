@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.conftest import NewPage
 from tests.e2e.support import (
@@ -148,3 +149,34 @@ def test_another_users_payment_is_not_shown(page: Page, new_page: NewPage) -> No
     expect(stranger.get_by_role("alert")).to_have_text(
         "There is no such payment for this key. It may belong to another key, or the link is wrong."
     )
+
+
+def test_a_checkout_still_opening_is_waited_for_then_the_payer_is_taken_to_it(page: Page) -> None:
+    """The first answer is what the service says while an earlier attempt with the key still opens the checkout."""
+    keys: list[str | None] = []
+    in_progress = {
+        "type": "/problems/checkout-in-progress",
+        "title": "Checkout still being opened",
+        "status": 409,
+        "detail": "the first request with this Idempotency-Key is still opening the checkout; send it again",
+    }
+
+    def first_still_opening(route: Route) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) > 1:
+            route.continue_()
+            return
+        headers = {"Retry-After": "2", "Content-Type": "application/problem+json"}
+        route.fulfill(status=409, headers=headers, body=json.dumps(in_progress))
+
+    create_key(page)
+    page.route("**/api/payments/initiate", first_still_opening)
+    expect_failure(page, 409, r"/api/payments/initiate")
+    open_buy_dialog(page)
+    fill_order(page, "stripe", "5.00", "USD")
+    submit_order(page)
+
+    expect(page.locator("#buy-dialog button[type=submit]")).to_have_text("Checkout still opening, trying again in 2 s…")
+    page.wait_for_url(re.compile(r"/demo/checkout/"))
+    expect(page.get_by_text("Gateway: stripe")).to_be_visible()
+    assert len(keys) == 2 and keys[0] is not None and keys[0] == keys[1]

@@ -3,11 +3,13 @@
 It checks `client-id`/`api-key`, issues real JWTs with an `exp`, accepts only a live token it
 issued as `Authorization`, enforces the orderReference rules (alphanumeric, non-blank, unused),
 verifies the request checksum when the account has checksums on, and answers status queries
-as a JSON array. Switches make it refuse the next token once, go down, stall or refuse.
+as a JSON array. Switches make it refuse the next token once, go down, stall or refuse, answer a
+checkout request with an odd body (any JSON, or raw bytes), or hold checkout requests until released.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -21,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
+
+from tests.integration.holds import Hold
 
 CLIENT_ID = "IDtestClickPesaClient"
 API_KEY = "SKtestClickPesaApiKey"
@@ -57,7 +61,8 @@ class FakeClickPesa:
     delay: float = 0.0  # seconds every other answer takes (for timeouts)
     down: bool = False  # every endpoint answers 503
     refuse_next_token_use: bool = False  # the next authorized call gets 401 although its token is valid
-    checkout_error: tuple[int, dict[str, Any]] | None = None  # forced answer to generate-checkout-url
+    checkout_error: tuple[int, Any] | None = None  # forced answer to generate-checkout-url (bytes: sent as they are)
+    hold: Hold | None = None  # checkout requests wait for its release, then are taken as usual
     token_calls: int = 0
     received: list[Received] = field(default_factory=list)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -72,6 +77,10 @@ class FakeClickPesa:
     @property
     def checkout_requests(self) -> list[dict[str, Any]]:
         return [r.body for r in self.received if r.path == "/checkout-link/generate-checkout-url"]
+
+    def hold_checkouts(self) -> Hold:
+        self.hold = Hold()
+        return self.hold
 
     def record_payment(self, reference: str, status: str = "SUCCESS", **fields: Any) -> dict[str, Any]:
         """ClickPesa's record of a payment attempt for an order; also the `data` of its webhook."""
@@ -147,6 +156,8 @@ class FakeClickPesa:
     def _checkout(self, body: Any) -> tuple[int, Any]:
         if self.checkout_error is not None:
             return self.checkout_error
+        if self.hold is not None:
+            self.hold.keep()
         if not isinstance(body, dict):
             return 400, {"statusCode": 400, "message": ["body must be an object"], "error": "Bad Request"}
         if self.checksum_key is not None:
@@ -184,12 +195,13 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw
         headers = {name.lower(): value for name, value in self.headers.items()}
         status, answer = self.server.fake.answer(self.command, self.path.split("?")[0], headers, body)
-        payload = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+        with contextlib.suppress(OSError):  # the caller may be gone (killed while its request was held)
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

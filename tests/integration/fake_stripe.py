@@ -1,16 +1,19 @@
 """A fake Stripe API on localhost: Checkout Sessions over real HTTP, in Stripe's form encoding and JSON.
 
-It answers `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}` and the charge and dispute lists of a
-payment intent (`GET /v1/charges`, `GET /v1/disputes`) as Stripe does (bearer key, Idempotency-Key replays, error
-bodies), and can be told to fail, refuse or drop the next requests.
+It answers `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`, the session list and the charge and
+dispute lists of a payment intent (`GET /v1/charges`, `GET /v1/disputes`) as Stripe does (bearer key,
+Idempotency-Key replays that must repeat the first request's parameters, error bodies, pages), and can be told to
+fail, refuse or drop the next requests, to answer a create with an odd body, or to stall creates.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.integration.holds import Hold
+
 API_KEY = "sk_test_fake0123456789abcdef"
+IDEMPOTENCY_MISMATCH = (
+    "Keys for idempotent requests can only be used with the same parameters they were first used with."
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,13 @@ class Failure:
     create_first: bool = False  # make the session, then fail: the answer is "lost" on the way back
 
 
+@dataclass(frozen=True)
+class RawBody:
+    """An answer sent exactly as these bytes (a 2xx in a shape Stripe never sends)."""
+
+    data: bytes
+
+
 @dataclass
 class FakeStripe:
     api_key: str = API_KEY
@@ -48,12 +63,26 @@ class FakeStripe:
     disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
     _failures: list[Failure] = field(default_factory=list)
     _replays: dict[str, str] = field(default_factory=dict)
+    _replayed_forms: dict[str, dict[str, str]] = field(default_factory=dict)
+    _odd_answers: list[bytes] = field(default_factory=list)
+    hold: Hold | None = None  # creates stall until released
+    hold_drops: bool = False  # a held create is then dropped unanswered and unmade: it never reached Stripe
     _lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
     def fail_next(self, failure: Failure, times: int = 1) -> None:
         with self._lock:
             self._failures.extend([failure] * times)
+
+    def answer_next_create_with(self, body: bytes) -> None:
+        """The next create is answered 200 with exactly these bytes (no session is made)."""
+        with self._lock:
+            self._odd_answers.append(body)
+
+    def hold_creates(self, never_reaching: bool = False) -> Hold:
+        """Creates stall until released: after making their session, or (never_reaching) dropped unmade."""
+        self.hold, self.hold_drops = Hold(), never_reaching
+        return self.hold
 
     def created(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and r.path == "/v1/checkout/sessions"]
@@ -141,6 +170,8 @@ class FakeStripe:
             return self._create(form, headers.get("idempotency-key"), failure)
         if failure is not None:
             return _failure(failure)
+        if method == "GET" and parts.path == "/v1/checkout/sessions":
+            return self._list(form)
         if method == "GET" and parts.path.startswith("/v1/checkout/sessions/"):
             return self._retrieve(parts.path.rsplit("/", 1)[1], form)
         if method == "GET" and parts.path in ("/v1/charges", "/v1/disputes"):
@@ -153,11 +184,39 @@ class FakeStripe:
         if failure is not None and not failure.create_first:
             return _failure(failure)
         with self._lock:
+            odd = self._odd_answers.pop(0) if self._odd_answers else None
             replayed = self._replays.get(key or "")
+            if odd is None and replayed and self._replayed_forms[key or ""] != form:
+                return 400, _error("idempotency_error", IDEMPOTENCY_MISMATCH)
+        if odd is not None:
+            return 200, RawBody(odd)
+        if self.hold is not None and self.hold_drops:
+            self.hold.keep()
+            return None
+        with self._lock:
             session = self.sessions[replayed] if replayed else self._new_session(form)
             if key:
                 self._replays[key] = session["id"]
+                self._replayed_forms[key] = form
+        if self.hold is not None and not self.hold_drops:
+            self.hold.keep()
         return _failure(failure) if failure is not None else (200, session)
+
+    def _list(self, query: dict[str, str]) -> tuple[int, Any]:
+        """Newest first, filtered by `created[gte|lte]` and `status`, paged with `limit` and `starting_after`."""
+        low, high = int(query.get("created[gte]", 0)), int(query.get("created[lte]", 2**62))
+        with self._lock:
+            found = [
+                dict(s)
+                for s in reversed(self.sessions.values())
+                if low <= s["created"] <= high and query.get("status", s["status"]) == s["status"]
+            ]
+        after = query.get("starting_after")
+        if after:
+            found = found[[s["id"] for s in found].index(after) + 1 :]
+        limit = int(query.get("limit", 10))
+        page = {"object": "list", "url": "/v1/checkout/sessions", "data": found[:limit], "has_more": len(found) > limit}
+        return 200, page
 
     def _new_session(self, form: dict[str, str]) -> dict[str, Any]:
         session_id = f"cs_test_{secrets.token_hex(12)}"
@@ -179,6 +238,7 @@ class FakeStripe:
             "payment_status": "unpaid",
             "status": "open",
             "livemode": False,
+            "created": int(time.time()),
         }
         self.sessions[session_id] = session
         return session
@@ -217,12 +277,16 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {name.lower(): value for name, value in self.headers.items()}
             answer = fake.answer(method, self.path, body, headers)
+            with contextlib.suppress(OSError):  # the caller may be gone (killed while its request was held)
+                self._send(answer)
+
+        def _send(self, answer: tuple[int, Any] | None) -> None:
             if answer is None:
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             status, payload = answer
-            data = json.dumps(payload).encode()
+            data = payload.data if isinstance(payload, RawBody) else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

@@ -232,7 +232,7 @@ PENDING, CONFIRMED, FAILED, EXPIRED = "pending", "confirmed", "failed", "expired
 NEEDS_REVIEW, REFUNDED, DISPUTED = "needs_review", "refunded", "disputed"
 CREDITED = {CONFIRMED, REFUNDED, DISPUTED}
 
-# DESIGN.md's lifecycle, with ADR 13's one way back (money after failure or expiry goes to review) and ADR 29's
+# DESIGN.md's lifecycle, with ADR 13's one way back (money after failure or expiry goes to review) and ADR 31's
 # reversals as facts: a confirmation applies reversals held for it at once, and a won dispute gives credits back.
 ALLOWED_MOVES = {
     PENDING: {CONFIRMED, FAILED, EXPIRED, NEEDS_REVIEW, REFUNDED, DISPUTED},

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -212,6 +213,31 @@ def test_a_clickpesa_refusal_is_a_502_and_the_payment_is_recorded_failed(api: Ap
     assert message in answer.json()["detail"]
     assert [payment["status"] for payment in api.payments()] == ["failed"]
     assert api.balance() == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ((200, [{"checkoutLink": "https://checkout.clickpesa.test/x"}]), "a JSON list"),
+        ((200, {"clientId": CLIENT_ID}), "without a checkoutLink"),
+        ((201, {"checkoutLink": "javascript:alert(1)"}), "without a checkoutLink"),
+        ((200, b"<html>maintenance</html>"), "not JSON"),
+    ],
+)
+def test_a_2xx_in_an_odd_shape_is_a_502_and_the_payment_is_recorded_failed(
+    api: Api, answer: tuple[int, Any], said: str
+) -> None:
+    api.fake.checkout_error = answer
+    response = api.initiate("10000", "TZS")
+
+    assert response.status_code == 502, response.text
+    assert response.json()["type"] == "/problems/gateway-refused"
+    assert said in response.json()["detail"]
+    [payment] = api.payments()
+    assert payment["status"] == "failed"
+    assert payment["payment_url"] is None
+    reason = api.services.ledger.payment(UUID(payment["payment_id"])).status_reason
+    assert reason is not None and said in reason
 
 
 # --- webhooks --------------------------------------------------------------------------------

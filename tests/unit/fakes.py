@@ -67,6 +67,9 @@ class FakeGateway:
             raise self.error
         return Checkout(f"https://fakepay.test/pay/{request.reference}", f"chk_{request.reference}")
 
+    def resume_checkout(self, request: CheckoutRequest) -> Checkout:
+        return self.initiate_checkout(request)
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         raise WebhookRejected("the fake gateway sends no webhooks")
 

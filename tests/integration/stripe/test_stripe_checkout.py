@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -141,3 +142,30 @@ def test_an_idempotency_key_replay_opens_no_second_session(app: StripeApp) -> No
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["payment_url"] == again.json()["payment_url"]
     assert len(app.fake.created()) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'[{"id": "cs_test_1", "object": "checkout.session", "url": "https://checkout.stripe.test/x"}]', "JSON list"),
+        (b'{"id": "cs_test_1", "object": "checkout.session", "status": "open"}', "has no url"),
+        (b'{"object": "checkout.session", "url": "https://checkout.stripe.test/x"}', "has no id"),
+        (b'{"id": "cs_test_1", "object": "checkout.session", "url": 7}', "has no url"),
+        (b'{"object": "list", "data": []}', "'list'"),
+        (b'"cs_test_1"', "JSON str"),
+        (b"<html>maintenance</html>", "not JSON"),
+    ],
+)
+def test_a_2xx_in_an_odd_shape_is_a_502_and_the_payment_is_recorded_failed(
+    app: StripeApp, body: bytes, said: str
+) -> None:
+    app.fake.answer_next_create_with(body)
+    answer = app.initiate()
+    assert answer.status_code == 502, answer.text
+    problem = answer.json()
+    assert problem["type"] == "/problems/gateway-refused"
+    assert said in problem["detail"]
+    (payment,) = app.payments()
+    assert (payment["status"], payment["payment_url"]) == ("failed", None)
+    reason = app.services.ledger.payment(UUID(payment["payment_id"])).status_reason
+    assert reason is not None and said in reason

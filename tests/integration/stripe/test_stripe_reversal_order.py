@@ -129,7 +129,10 @@ def test_reconciliation_asks_about_a_bounded_number_of_payments_a_run_and_comes_
         fake.refund(sessions[2], 2500)
         first, second = app.services.reconciler.run_once(), app.services.reconciler.run_once()
         assert (first.asked_about_reversals, first.outcomes) == (2, {})
-        assert (second.asked_about_reversals, second.outcomes) == (2, {"refunded": 1})  # the third, then round to the first
+        assert (second.asked_about_reversals, second.outcomes) == (
+            2,
+            {"refunded": 1},
+        )  # the third, then round to the first
         assert app.balance() == Decimal("50.00")
 
 

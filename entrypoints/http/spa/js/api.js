@@ -2,10 +2,11 @@
 // when a token has expired (401).
 
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super(problem.detail || problem.title || `request failed (${status})`);
     this.status = status;
     this.problem = problem;
+    this.retryAfter = retryAfter; // seconds, when the answer said when to try again
   }
 }
 
@@ -40,8 +41,13 @@ async function read(response) {
   } catch {
     data = { detail: text.slice(0, 200) };
   }
-  if (!response.ok) throw new ApiError(response.status, data ?? {});
+  if (!response.ok) throw new ApiError(response.status, data ?? {}, retryAfterSeconds(response));
   return data;
+}
+
+function retryAfterSeconds(response) {
+  const seconds = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
 export function currentToken() {

@@ -111,8 +111,8 @@ function buildForm(dialog, gateways) {
     submit.disabled = true;
     submit.textContent = "Starting payment…";
     try {
-      const payment = await api("/api/payments/initiate", {
-        method: "POST", body: order, headers: { "Idempotency-Key": idempotency.key },
+      const payment = await initiate(order, idempotency.key, (seconds) => {
+        submit.textContent = `Checkout still opening, trying again in ${seconds} s…`;
       });
       leaveFor(dialog, payment, estimate);
     } catch (error) {
@@ -124,6 +124,28 @@ function buildForm(dialog, gateways) {
   showCurrencies();
   update();
   amount.focus();
+}
+
+const LONGEST_WAIT_SECONDS = 30;
+const MOST_ATTEMPTS = 40; // the server answers "in progress" for two minutes at the most before finishing it
+
+// The same order and key again while the first attempt is still opening the checkout: the service answers
+// 409 checkout-in-progress with Retry-After; wait as told and ask again, so the payer still reaches the checkout.
+async function initiate(order, key, onWait) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await api("/api/payments/initiate", { method: "POST", body: order, headers: { "Idempotency-Key": key } });
+    } catch (error) {
+      if (!isCheckoutInProgress(error) || attempt >= MOST_ATTEMPTS) throw error;
+      const seconds = Math.min(Math.max(error.retryAfter ?? 1, 1), LONGEST_WAIT_SECONDS);
+      onWait(seconds);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    }
+  }
+}
+
+function isCheckoutInProgress(error) {
+  return error instanceof ApiError && error.status === 409 && /\/checkout-in-progress$/.test(error.problem.type ?? "");
 }
 
 function gatewayOption(gateway, checked) {
