@@ -106,7 +106,7 @@ def _paid(payment: Payment, event: GatewayEvent, evidence: dict[str, str]) -> Se
     paid = event.paid
     stranger = _not_the_payments_own(payment, event)
     if payment.takes_reversals or payment.status is PaymentStatus.NEEDS_REVIEW:
-        first = "confirmed" if payment.takes_reversals else "sent to review"
+        first = f"confirmed by {payment.confirmed_by}" if payment.takes_reversals else "sent to review"
         reason = stranger or f"paid again ({event.key}) after the payment was {first}"
         payment.hold("paid", reason, event.key, {**evidence, "paid": str(paid) if paid else "unknown"})
         return Settlement("held")  # its gateway object stays unlinked: its refunds never touch this payment

@@ -74,6 +74,7 @@ class Payment(Aggregate):
         self.payment_url: str | None = None
         self.checkout_id: str | None = None
         self.paid_object: str | None = None  # the gateway's object that paid it (Stripe: the payment intent)
+        self.confirmed_by: str | None = None  # the key of the gateway event (or admin round) that confirmed it
         self.instructions: dict[str, str] = {}
         self.handled_keys: set[str] = set()
         self.status_reason: str | None = None
@@ -139,6 +140,7 @@ class Payment(Aggregate):
     ) -> None:
         self.status = PaymentStatus.CONFIRMED
         self.paid_object = paid_object
+        self.confirmed_by = key
         self.handled_keys.add(key)
 
     def fail(self, reason: str, key: str, evidence: Evidence) -> None:

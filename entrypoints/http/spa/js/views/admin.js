@@ -42,7 +42,7 @@ export async function renderAdmin(container, { signal }) {
   });
   replaceChildren(container,
     h("h1", { tabindex: "-1" }, "Admin desk"),
-    h("p", { class: "lead" }, "Bank transfers awaiting confirmation come first, then payments under review."),
+    h("p", { class: "lead" }, "Bank transfers awaiting confirmation come first, then payments under review and payments with gateway news held for an admin."),
     filters, count, queue);
   await refresh();
 }
@@ -59,7 +59,8 @@ function paymentCard(item, refresh) {
     h("header", { class: "queue-head" },
       h("h2", { id: titleId }, item.reference),
       statusBadge(item.status),
-      item.awaiting_admin ? h("span", { class: "badge awaiting" }, "Awaiting admin") : null),
+      item.awaiting_admin ? h("span", { class: "badge awaiting" }, "Awaiting admin") : null,
+      item.needs_attention ? h("span", { class: "badge attention" }, "Gateway news held") : null),
     h("dl", { class: "details compact" },
       pair("User", h("code", { title: item.user_id }, shortKey(item.user_id))),
       pair("Method", gatewayName(item.gateway)),
@@ -68,7 +69,33 @@ function paymentCard(item, refresh) {
       pair("Started", formatTime(item.created_at)),
       item.status_reason ? pair("Reason", item.status_reason) : null),
     approvals(item),
+    heldNews(item, refresh),
     item.awaiting_admin ? actions(item, refresh) : null);
+}
+
+const NEWS = { refunded: "Refunded at the gateway", disputed: "Disputed", dispute_won: "Dispute won", paid: "Paid again" };
+
+function heldNews(item, refresh) {
+  if (!item.held.length) return null;
+  const error = h("p", { class: "form-error", role: "alert" });
+  const acknowledge = item.needs_attention ? acknowledgeForm(item, submitter(item, refresh, error)) : null;
+  return h("section", { class: "held-news", "aria-label": "Held gateway news" },
+    h("p", { class: "approvals-count" }, "Gateway news kept for an admin, not applied:"),
+    h("ul", {}, item.held.map((held) => h("li", {},
+      h("strong", {}, NEWS[held.news] || held.news), `: ${held.reason}`,
+      h("span", { class: "optional" }, ` (${held.key}, ${formatTime(held.at)})`)))),
+    acknowledge, acknowledge ? error : null);
+}
+
+function acknowledgeForm(item, run) {
+  const noteId = `acknowledge-note-${item.payment_id}`;
+  const note = h("input", { id: noteId, name: "note", required: true, maxlength: 500, autocomplete: "off" });
+  const form = h("form", { class: "acknowledge-form", "aria-label": `Acknowledge ${item.reference}` },
+    h("div", { class: "field" }, h("label", { for: noteId }, "What was done (e.g. refunded the second charge)"), note),
+    h("button", { type: "submit", class: "button" }, "Acknowledge"));
+  form.addEventListener("submit", run(form, "acknowledge", () => ({ note: note.value.trim() }),
+    (answer) => `${answer.reference}: held news acknowledged`));
+  return form;
 }
 
 function pair(term, value) {
@@ -97,7 +124,14 @@ function approvals(item) {
 
 function actions(item, refresh) {
   const error = h("p", { class: "form-error", role: "alert" });
-  const run = (form, path, body, done) => async (event) => {
+  const run = submitter(item, refresh, error);
+  const confirm = confirmForm(item, run);
+  const reject = rejectForm(item, run);
+  return h("div", { class: "admin-actions" }, confirm, reject, error);
+}
+
+function submitter(item, refresh, error) {
+  return (form, path, body, done) => async (event) => {
     event.preventDefault();
     if (!form.reportValidity()) return;
     const buttons = form.querySelectorAll("button");
@@ -112,9 +146,6 @@ function actions(item, refresh) {
       for (const button of buttons) button.disabled = false;
     }
   };
-  const confirm = confirmForm(item, run);
-  const reject = rejectForm(item, run);
-  return h("div", { class: "admin-actions" }, confirm, reject, error);
 }
 
 function confirmForm(item, run) {

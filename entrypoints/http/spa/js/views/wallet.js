@@ -84,6 +84,9 @@ export function paymentHref(payment) {
   return payment.gateway === "bank" ? `#/bank/${payment.payment_id}` : `#/payments/${payment.payment_id}`;
 }
 
+const TRANSACTION_TYPES = { top_up: "Top-up", reversal: "Reversal", reinstatement: "Dispute won: credits back" };
+const CREDITS_IN = new Set(["top_up", "reinstatement"]);
+
 function transactionsTable(transactions) {
   if (!transactions.length) return h("p", { class: "empty" }, "No transactions yet.");
   return h("table", { class: "responsive", id: "transactions" },
@@ -91,7 +94,7 @@ function transactionsTable(transactions) {
       .map((title) => h("th", { scope: "col" }, title)))),
     h("tbody", {}, transactions.map((entry) => h("tr", {},
       cell("Date", formatTime(entry.at)),
-      cell("Type", entry.type === "top_up" ? "Top-up" : "Reversal"),
-      cell("Amount", `${entry.type === "top_up" ? "+" : "−"}${formatMoney(entry.amount, "MC")}`),
+      cell("Type", TRANSACTION_TYPES[entry.type] || entry.type),
+      cell("Amount", `${CREDITS_IN.has(entry.type) ? "+" : "−"}${formatMoney(entry.amount, "MC")}`),
       cell("Balance after", formatMoney(entry.balance_after, "MC"))))));
 }
