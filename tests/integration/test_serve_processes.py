@@ -192,7 +192,8 @@ def retry_until_acknowledged(
 
 def test_completions_refunds_and_disputes_racing_through_every_process_end_as_their_facts_say(cluster: Cluster) -> None:
     """Stripe does not order events: each payment's completion, a partial refund, a dispute and its win arrive at
-    once, at every process, in a random order; every payment ends refunded by the partial refund alone."""
+    once, at every process, in a random order (a 503 is retried, as Stripe retries); every payment ends refunded by
+    the partial refund alone."""
     auth, payments = cluster.paid_payments(8, first_amount=10)
     webhooks = []
     for payment in payments:
@@ -210,7 +211,7 @@ def test_completions_refunds_and_disputes_racing_through_every_process_end_as_th
     random.shuffle(sends)
 
     with httpx.Client() as client, ThreadPoolExecutor(SENDERS) as pool:
-        answers = list(pool.map(lambda send: send[0].send(client, send[1]), sends))
+        answers = list(pool.map(lambda send: delivered(client, *send), sends))
 
     assert [answer.status_code for answer in answers] == [200] * len(sends), [
         a.text for a in answers if a.status_code != 200
@@ -226,3 +227,13 @@ def test_completions_refunds_and_disputes_racing_through_every_process_end_as_th
     while (balance := httpx.get(f"{cluster.urls[1]}/api/wallet", headers=auth).json()["balance"]) != str(expected):
         assert time.monotonic() < deadline, (balance, expected)
         time.sleep(0.1)
+
+
+def delivered(client: httpx.Client, webhook: Webhook, url: str) -> httpx.Response:
+    """Sent until answered other than 503 (the one wallet of these payments is hot: a save may lose every race)."""
+    for _ in range(20):
+        answer = webhook.send(client, url)
+        if answer.status_code != 503:
+            return answer
+        time.sleep(0.05)
+    return answer
