@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +19,7 @@ from application.views import PaymentView
 from domain.approval import Verdict
 from domain.errors import SelfApproval, TransitionNotAllowed
 from domain.money import Money
-from domain.payment import PaymentStatus
+from domain.payment import Payment, PaymentStatus
 
 STATUSES = tuple(status.value for status in PaymentStatus)
 
@@ -59,23 +59,19 @@ class AdminService:
 
     def reject(self, admin: str, payment_id: UUID, reason: str) -> PaymentView:
         """Refuse a pending bank transfer or a payment in review, for the stated reason."""
-
-        def attempt() -> PaymentView:
-            payment = self._ledger.payment(payment_id)
-            with _conflict_on_refused_decision():
-                payment.reject_by_admin(admin, reason)
-            self._ledger.commit(payment)
-            return PaymentView.of(payment)
-
-        return retry_on_conflict(attempt)
+        return self._decide(payment_id, lambda payment: payment.reject_by_admin(admin, reason))
 
     def acknowledge(self, admin: str, payment_id: UUID, note: str) -> PaymentView:
         """An admin has seen the payment's held gateway news; nothing moves in any wallet."""
+        return self._decide(payment_id, lambda payment: payment.acknowledge_held(admin, note))
+
+    def _decide(self, payment_id: UUID, decision: Callable[[Payment], None]) -> PaymentView:
+        """An admin decision that moves no credits: load, decide, save."""
 
         def attempt() -> PaymentView:
             payment = self._ledger.payment(payment_id)
             with _conflict_on_refused_decision():
-                payment.acknowledge_held(admin, note)
+                decision(payment)
             self._ledger.commit(payment)
             return PaymentView.of(payment)
 
