@@ -15,6 +15,7 @@ from adapters.demo import DemoGateway
 from adapters.identity import Ed25519Signatures, JwtTokens
 from adapters.ledger_signing import Ed25519LedgerSigner
 from adapters.persistence import persistence_env
+from adapters.read_side.sqlite import LocalLease
 from adapters.stripe.gateway import StripeGateway, stripe_client
 from adapters.stripe.simulator import StripeSimulator
 from adapters.stripe.webhooks import StripeWebhooks
@@ -28,6 +29,7 @@ from application.metrics import NoMetrics
 from application.payments import PaymentService
 from application.ports import Clock, Identifiers, Metrics, PaymentGateway, WebhookSimulator
 from application.pricing import minimums
+from application.projection import Lease
 from application.reading import PaymentReader, ReadSide
 from application.reconciliation import Reconciler
 from domain.money import MINOR_DIGITS
@@ -58,8 +60,10 @@ class Services:
         read_side: ReadSide,
         reader: PaymentReader,
         metrics: Metrics | None = None,
+        background_lease: Lease | None = None,
     ) -> None:
         self.metrics = metrics or NoMetrics()
+        self.background_lease = background_lease or LocalLease()
         self.read_side = read_side
         self.reader = reader
         self.settings = settings
@@ -78,6 +82,7 @@ class Services:
             close = getattr(gateway, "close", None)  # gateways holding connections (ClickPesa's HTTP client)
             if callable(close):
                 close()
+        self.background_lease.release()
         self.read_side.close()
         self.ledger.close()
         self.identity_store.close()
@@ -130,6 +135,7 @@ def bootstrap(
         read_side=read.read_side,
         reader=PaymentReader(read.read_side.model, read.read_side, payments),
         metrics=metrics,
+        background_lease=read.background_lease,
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from nacl.signing import SigningKey
 
 from application.replay import check_balances
-from entrypoints import ledger_cli, projections_cli, webhook_sign
+from entrypoints import ledger_cli, projections_cli, serve, webhook_sign
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import SettingsError, load_settings
 
@@ -31,8 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcpay", description="Payments and the Mycelium Credits ledger.")
     commands = parser.add_subparsers(title="commands")
-    serve = commands.add_parser("serve", help="serve the API and the SPA (HOST, PORT, DATABASE_URL)")
-    serve.set_defaults(run=_serve)
+    serve.add_command(commands)
     keygen = commands.add_parser("keygen", help="print a new ed25519 keypair (hex)")
     keygen.set_defaults(run=_keygen)
     sign = commands.add_parser("sign", help="sign a sign-in challenge with a private key (hex signature)")
@@ -49,24 +48,6 @@ def _parser() -> argparse.ArgumentParser:
     webhook_sign.add_command(commands)
     projections_cli.add_command(commands)
     return parser
-
-
-def _serve(_: argparse.Namespace) -> int:
-    import uvicorn
-
-    from adapters.prometheus_metrics import PrometheusMetrics
-    from entrypoints.http.app import create_app
-    from entrypoints.logs import configure_logging
-
-    settings = load_settings()
-    configure_logging(settings)
-    services = bootstrap(settings, metrics=PrometheusMetrics())
-    mode = "demo" if settings.demo_payment else "live"
-    print(f"mcpay: serving on {settings.public_base_url} ({mode} mode, {_store_name(settings.database_url)})")
-    # Logging is ours (configure_logging): uvicorn's lines go through it, its access log is replaced by ours.
-    app = create_app(services)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
-    return 0
 
 
 def _keygen(_: argparse.Namespace) -> int:
@@ -112,10 +93,6 @@ def _reconcile(_: argparse.Namespace) -> int:
     outcomes = ", ".join(f"{name}: {count}" for name, count in sorted(report.outcomes.items())) or "nothing to do"
     print(f"examined {report.examined} pending payments; {outcomes}; gateway errors: {report.errors}")
     return 1 if report.errors else 0
-
-
-def _store_name(database_url: str) -> str:
-    return database_url.split("://", 1)[0] if "@" in database_url else database_url
 
 
 if __name__ == "__main__":

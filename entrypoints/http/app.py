@@ -12,12 +12,14 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
 from litestar.static_files import create_static_files_router
 
+from adapters.prometheus_metrics import PrometheusMetrics
 from entrypoints.background import background_tasks
-from entrypoints.bootstrap import Services
+from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.http.admin import AdminController
 from entrypoints.http.audit import AuditController
 from entrypoints.http.auth import PUBLIC, bearer_auth
 from entrypoints.http.demo import DemoCheckoutController
+from entrypoints.http.draining import end_streams_on_exit_signals
 from entrypoints.http.identity import IdentityController
 from entrypoints.http.json_bodies import JsonBodyRequest
 from entrypoints.http.observability import RequestObserver
@@ -29,6 +31,8 @@ from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.rate_limits import SignInLimits
 from entrypoints.http.read_your_writes import ReadYourWrites
 from entrypoints.http.webhooks import WebhooksController
+from entrypoints.logs import configure_logging
+from entrypoints.settings import Settings, load_settings
 
 SPA_DIRECTORY = Path(__file__).parent / "spa"
 
@@ -42,6 +46,14 @@ class MetricsController(PrometheusController):
     path = "/metrics"
     opt = PUBLIC
     include_in_schema = False
+
+
+def serve_app(settings: Settings | None = None) -> Litestar:
+    """The app factory `mcpay serve` runs in each worker, and `uvicorn --factory entrypoints.http.app:serve_app`
+    or gunicorn's uvicorn worker can run as well: settings from the environment, Prometheus metrics."""
+    settings = settings or load_settings()
+    configure_logging(settings)
+    return create_app(bootstrap(settings, metrics=PrometheusMetrics()))
 
 
 def create_app(services: Services) -> Litestar:
@@ -82,7 +94,7 @@ def create_app(services: Services) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
-        lifespan=[background_tasks],
+        lifespan=[end_streams_on_exit_signals, background_tasks],
         on_shutdown=[services.close],
     )
     # Outside Litestar's own exception handling: every answer gets its X-Request-ID, access line and metrics.
