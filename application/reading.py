@@ -127,6 +127,11 @@ class ReadSide:
     def close(self) -> None:
         self.projector.close()
 
+    async def lag(self) -> int:
+        """How many events of the log the read model has yet to apply (raises when either cannot be read)."""
+        head, position = await self.model.head(), await self.model.position()
+        return max(head - position, 0)
+
     def stop_following(self) -> None:
         """The process is shutting down: every follower of the read model stops waiting and ends (call it on
         the event loop)."""

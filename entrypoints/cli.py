@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from nacl.signing import SigningKey
 
+from adapters.read_side.schema_version import ReadSchemaTooNew
 from application.replay import check_balances
 from entrypoints import ledger_cli, projections_cli, serve, webhook_sign
 from entrypoints.bootstrap import bootstrap
@@ -24,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
     except SettingsError as error:
         print(f"mcpay: configuration error: {error}", file=sys.stderr)
+        return 2
+    except ReadSchemaTooNew as error:
+        print(f"mcpay: {error}", file=sys.stderr)
         return 2
     return code
 

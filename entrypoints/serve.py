@@ -60,6 +60,7 @@ def _run(settings: Settings, listening: socket.socket) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from entrypoints.bootstrap import bootstrap
     from entrypoints.logs import configure_logging
 
     configure_logging(settings)
@@ -70,6 +71,7 @@ def _run(settings: Settings, listening: socket.socket) -> None:
         _announce(settings)
         uvicorn.Server(config).run(sockets=[listening])
         return
+    bootstrap(settings).close()  # what would stop every worker (the store, the read model's schema) stops here, once
     metrics_directory = None if settings.metrics_directory else _shared_metrics_directory()
     try:
         config = uvicorn.Config(APP_FACTORY, factory=True, workers=settings.workers, **_uvicorn_options(settings))

@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed
 
-from adapters.read_side import sql
+from adapters.read_side import schema_version, sql
 from adapters.read_side.reads import ProjectionReads
 from application.projection import ProjectedBatch
 
@@ -91,7 +91,16 @@ class PostgresReadModel(ProjectionReads, PostgresTrackingRecorder):
         with self.datastore.get_connection() as connection:
             connection.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))
             try:
+                with self.datastore.transaction(commit=True) as cursor:
+                    cursor.execute(
+                        "SELECT to_regclass(%s) IS NOT NULL AS present", (f"{self.place.prefix}read_payments",)
+                    )
+                    present = cursor.fetchone()
+                    exists = bool(present and present["present"])
+                    schema_version.prepare(cursor, self.place.prefix, "pyformat", exists, TRACKING_TABLE)
                 super().create_table()
+                with self.datastore.transaction(commit=True) as cursor:
+                    schema_version.record(cursor, self.place.prefix, "pyformat")
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
 

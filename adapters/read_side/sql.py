@@ -23,6 +23,9 @@ from domain.money import Money
 from domain.wallet import Wallet, WalletEntry
 
 TABLES = ("read_wallet_entries", "read_wallets", "read_payments")
+# Raise SCHEMA_VERSION with every change to the tables below: a read model of an older version is then dropped
+# and projected again at start (ADR 30). A change without it is caught too, by the digest of the DDL text.
+SCHEMA_VERSION = 1
 PLACEHOLDER = re.compile(r"\$(\d+)")
 
 _TABLES = """

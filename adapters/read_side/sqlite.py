@@ -11,7 +11,7 @@ import anyio
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
-from adapters.read_side import sql
+from adapters.read_side import schema_version, sql
 from adapters.read_side.reads import ProjectionReads
 from application.projection import ProjectedBatch
 from application.queries import BalanceView, LedgerEntryView
@@ -51,6 +51,17 @@ class SqliteReadModel(ProjectionReads, SQLiteTrackingRecorder):
             "PRIMARY KEY (application_name)) WITHOUT ROWID"
         )
         return [tracking, *sql.ddl("", TYPES)]
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                "SELECT count(*) AS present FROM sqlite_master WHERE type = 'table' AND name = 'read_payments'"
+            )
+            exists = bool(cursor.fetchone()["present"])
+            schema_version.prepare(cursor, "", "qmark", exists, "read_tracking")
+        super().create_table()
+        with self.datastore.transaction(commit=True) as cursor:
+            schema_version.record(cursor, "", "qmark")
 
     def position(self) -> int:
         return self.max_tracking_id(self._application) or 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -20,6 +21,7 @@ from entrypoints.http.audit import AuditController
 from entrypoints.http.auth import PUBLIC, bearer_auth
 from entrypoints.http.demo import DemoCheckoutController
 from entrypoints.http.draining import end_streams_on_exit_signals
+from entrypoints.http.head_requests import HeadAsGet
 from entrypoints.http.identity import IdentityController
 from entrypoints.http.json_bodies import JsonBodyRequest
 from entrypoints.http.observability import RequestObserver
@@ -46,6 +48,20 @@ class MetricsController(PrometheusController):
     path = "/metrics"
     opt = PUBLIC
     include_in_schema = False
+
+
+def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
+    """CORS for an SPA served from another origin (CORS_ORIGINS); off unless origins are named. Tokens travel in
+    the Authorization header, never in cookies: no credentials mode."""
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(origins),
+        allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
+        expose_headers=["x-request-id", "retry-after", "location"],
+        max_age=600,
+    )
 
 
 def serve_app(settings: Settings | None = None) -> Litestar:
@@ -94,10 +110,11 @@ def create_app(services: Services) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
+        cors_config=_cors(settings.cors_origins),
         lifespan=[end_streams_on_exit_signals, background_tasks],
         on_shutdown=[services.close],
     )
     # Outside Litestar's own exception handling: every answer gets its X-Request-ID, access line and metrics.
-    app.asgi_handler = RequestObserver(app.asgi_handler)
+    app.asgi_handler = RequestObserver(HeadAsGet(app.asgi_handler))
     document_problems(app)
     return app

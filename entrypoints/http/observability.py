@@ -42,6 +42,7 @@ class RequestObserver:
             await self._app(scope, receive, send)
             return
         request_id = _request_id(scope)
+        method = scope["method"] if scope["method"] in METHODS else "OTHER"  # before a layer below rewrites it
         status = 500  # what the client gets when the app fails without answering
         started = time.perf_counter()
 
@@ -56,7 +57,7 @@ class RequestObserver:
             try:
                 await self._app(scope, receive, send_with_id)
             finally:
-                _observe(scope, status, time.perf_counter() - started)
+                _observe(scope, method, status, time.perf_counter() - started)
 
 
 def _request_id(scope: Scope) -> str:
@@ -69,8 +70,7 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def _observe(scope: HTTPScope, status: int, seconds: float) -> None:
-    method = scope["method"] if scope["method"] in METHODS else "OTHER"
+def _observe(scope: HTTPScope, method: str, status: int, seconds: float) -> None:
     route = scope.get("path_template") or UNMATCHED  # the router sets it on this very scope
     if route not in UNCOUNTED:
         REQUESTS.labels(method, route, str(status)).inc()
@@ -86,5 +86,5 @@ def _observe(scope: HTTPScope, status: int, seconds: float) -> None:
         "duration_ms": round(seconds * 1000, 1),
         "client": client[0] if client else None,
     }
-    level = logging.DEBUG if route in QUIET else logging.INFO
+    level = logging.ERROR if status >= 500 else logging.DEBUG if route in QUIET else logging.INFO
     access_log.log(level, "%s %s %s", method, path, status, extra=fields)

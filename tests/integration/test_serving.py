@@ -169,3 +169,21 @@ def test_two_workers_serve_one_port_and_the_background_jobs_run_once(
         assert int(jobs[0].rsplit(" ", 1)[1].rstrip(")")) in workers
         server.stop()
         assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_options_and_head_through_the_served_process(served: list[Served], tmp_path: Path) -> None:
+    server = start(served, demo_env(f"sqlite:///{tmp_path / 'mcpay.sqlite3'}", free_port()), tmp_path)
+    auth = sign_in(server.url)
+    body = {"amount": "25.00", "currency": "USD", "gateway": "stripe"}
+    payment = httpx.post(f"{server.url}/api/payments/initiate", json=body, headers=auth, timeout=30).json()
+
+    options = httpx.options(f"{server.url}/api/admin/payments", timeout=10)
+    wallet = httpx.get(f"{server.url}/api/wallet", headers=auth, timeout=10)
+    head = httpx.head(f"{server.url}/api/wallet", headers=auth, timeout=10)
+    stream_head = httpx.head(f"{server.url}/api/payments/{payment['payment_id']}/events", headers=auth, timeout=10)
+
+    assert options.status_code == 204
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(wallet.content))
+    assert stream_head.status_code == 200
+    assert stream_head.headers["content-type"].startswith("text/event-stream")
