@@ -11,6 +11,7 @@ from application.errors import GatewayError
 from application.metrics import NoMetrics
 from application.payments import PaymentService
 from application.ports import Clock, Metrics, PaymentGateway, PaymentQueries
+from application.progress import Progress, unobserved
 
 logger = logging.getLogger("mcpay.reconciliation")
 
@@ -45,9 +46,9 @@ class Reconciler:
         self._min_age = min_age
         self._metrics = metrics or NoMetrics()
 
-    def run_once(self) -> ReconciliationReport:
+    def run_once(self, progress: Progress = unobserved) -> ReconciliationReport:
         try:
-            report = self._run()
+            report = self._run(progress)
         except Exception:
             self._metrics.reconciliation_ran("failed", {})
             raise
@@ -55,9 +56,11 @@ class Reconciler:
         self._metrics.reconciliation_ran("gateway_errors" if report.errors else "ok", outcomes)
         return report
 
-    def _run(self) -> ReconciliationReport:
+    def _run(self, progress: Progress) -> ReconciliationReport:
         report = ReconciliationReport()
-        for view in self._queries.pending_since(self._clock.now() - self._min_age):
+        pending = self._queries.pending_since(self._clock.now() - self._min_age)
+        for done, view in enumerate(pending):
+            progress(done, len(pending))
             gateway = self._gateways.get(view.gateway)
             if gateway is None:
                 continue
@@ -69,4 +72,5 @@ class Reconciler:
                 report.errors += 1
                 continue
             report.count("no-news" if event is None else self._payments.apply(event))
+        progress(len(pending), len(pending))
         return report

@@ -12,6 +12,7 @@ from adapters.read_side.schema_version import ReadSchemaTooNew
 from application.replay import check_balances
 from entrypoints import ledger_cli, projections_cli, serve, webhook_sign
 from entrypoints.bootstrap import bootstrap
+from entrypoints.progress import ProgressBar, add_no_progress
 from entrypoints.settings import SettingsError, load_settings
 
 
@@ -45,9 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     ledger = commands.add_parser("ledger", help="ledger tools").add_subparsers(title="ledger commands")
     replay = ledger.add_parser("replay", help="rebuild every balance from the events and compare with the wallets")
     replay.add_argument("--as-of", help="an RFC 3339 time: print the balances as they stood then, rebuilt by replay")
+    add_no_progress(replay)
     replay.set_defaults(run=_replay)
     ledger_cli.add_commands(ledger)
     reconcile = commands.add_parser("reconcile", help="ask the gateways once about payments pending too long")
+    add_no_progress(reconcile)
     reconcile.set_defaults(run=_reconcile)
     webhook_sign.add_command(commands)
     projections_cli.add_command(commands)
@@ -76,7 +79,8 @@ def _replay(args: argparse.Namespace) -> int:
         return ledger_cli.balances_as_of(args.as_of)
     services = bootstrap(load_settings())
     try:
-        checks = check_balances(services.ledger)
+        with ProgressBar("replaying", enabled=not args.no_progress) as progress:
+            checks = check_balances(services.ledger, progress.report)
     finally:
         services.close()
     disagreements = [check for check in checks if not check.agrees]
@@ -88,10 +92,11 @@ def _replay(args: argparse.Namespace) -> int:
     return 1 if disagreements else 0
 
 
-def _reconcile(_: argparse.Namespace) -> int:
+def _reconcile(args: argparse.Namespace) -> int:
     services = bootstrap(load_settings())
     try:
-        report = services.reconciler.run_once()
+        with ProgressBar("reconciling", enabled=not args.no_progress) as progress:
+            report = services.reconciler.run_once(progress.report)
     finally:
         services.close()
     outcomes = ", ".join(f"{name}: {count}" for name, count in sorted(report.outcomes.items())) or "nothing to do"
