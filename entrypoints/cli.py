@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from nacl.signing import SigningKey
 
@@ -14,6 +16,8 @@ from entrypoints import ledger_cli, projections_cli, serve, webhook_sign
 from entrypoints.bootstrap import bootstrap
 from entrypoints.progress import ProgressBar, add_no_progress
 from entrypoints.settings import SettingsError, load_settings
+
+SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,9 +39,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcpay", description="Payments and the Mycelium Credits ledger.")
+    parser.add_argument("--version", action="version", version=f"mcpay {version('mcpay')}")
     commands = parser.add_subparsers(title="commands")
     serve.add_command(commands)
     keygen = commands.add_parser("keygen", help="print a new ed25519 keypair (hex)")
+    keygen.add_argument(
+        "--shell",
+        action="store_true",
+        help='as shell assignments, PRIVATE_KEY=... PUBLIC_KEY=...: eval "$(mcpay keygen --shell)"',
+    )
+    keygen.add_argument("--prefix", default="", help="with --shell: before each name, e.g. ADMIN_ (ADMIN_PUBLIC_KEY)")
     keygen.set_defaults(run=_keygen)
     sign = commands.add_parser("sign", help="sign a sign-in challenge with a private key (hex signature)")
     sign.add_argument("--private-key", required=True, help="64-hex-digit ed25519 private seed (from keygen)")
@@ -57,10 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _keygen(_: argparse.Namespace) -> int:
+def _keygen(args: argparse.Namespace) -> int:
+    if args.prefix and not SHELL_NAME.fullmatch(args.prefix):
+        print("mcpay: --prefix must be letters, digits and _ (a shell variable name's start)", file=sys.stderr)
+        return 2
     key = SigningKey.generate()
-    print(f"private_key={key.encode().hex()}")
-    print(f"public_key={key.verify_key.encode().hex()}")
+    private, public = key.encode().hex(), key.verify_key.encode().hex()
+    if args.shell:
+        print(f"{args.prefix}PRIVATE_KEY={private}")
+        print(f"{args.prefix}PUBLIC_KEY={public}")
+    else:
+        print(f"private_key={private}")
+        print(f"public_key={public}")
     return 0
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.identity import Ed25519Signatures
+from adapters.ledger_signing import Ed25519LedgerSigner
 from application.audit.chain import parse_rfc3339
 from application.audit.verify import verify_export
 from application.errors import SigningKeyMissing
@@ -41,6 +42,10 @@ def add_commands(ledger: Any) -> None:
     verify.set_defaults(run=verify_file)
     checkpoint = ledger.add_parser("checkpoint", help="record a signed checkpoint of the ledger's chain hash now")
     checkpoint.set_defaults(run=record_checkpoint)
+    public_key = ledger.add_parser(
+        "public-key", help="print the ledger's public key: what `ledger verify --public-key` and payees check with"
+    )
+    public_key.set_defaults(run=print_public_key)
 
 
 def export_ledger(args: argparse.Namespace) -> int:
@@ -105,6 +110,16 @@ def verify_file(args: argparse.Namespace) -> int:
         f"verified: {result.lines} lines, {result.checkpoints} checkpoints, "
         f"head_hash {result.head_hash}, signed by {keys[0]}"
     )
+    return 0
+
+
+def print_public_key(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    seed = settings.effective_ledger_signing_key
+    if not seed:
+        print("mcpay: no ledger key: set LEDGER_SIGNING_KEY (a seed from `mcpay keygen`)", file=sys.stderr)
+        return 2
+    print(Ed25519LedgerSigner(seed).public_key)
     return 0
 
 
