@@ -110,3 +110,15 @@ class Metrics(Protocol):
 
     def projection_lag(self, projection: str, events: int) -> None:
         """How many events of the log the projection has yet to apply."""
+
+    def webhook_delivered(self, gateway: str, result: str) -> None:
+        """A webhook delivery was answered: confirmed, duplicate, unmatched, needs_review, ... or rejected."""
+
+    def gateway_called(self, gateway: str, operation: str, outcome: str, seconds: float) -> None:
+        """A call to a gateway's API (operation: checkout or status) ended ok, unavailable, refused or error."""
+
+    def clickpesa_api_called(self, call: str) -> None:
+        """One request to ClickPesa's API (token, checkout or status): each counts against its daily quota."""
+
+    def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
+        """How many payments wait for an admin now, by status (pending bank transfers, needs_review)."""

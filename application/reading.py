@@ -184,7 +184,16 @@ class ReadSide:
             else:
                 self.progress.advance(position)
                 self._metrics.projection_lag(PROJECTION, max(head - position, 0))
+            await self._count_awaiting_admin()
             await anyio.sleep(self._poll)
+
+    async def _count_awaiting_admin(self) -> None:
+        try:
+            counts = await self.model.awaiting_admin()
+        except Exception as error:
+            logger.warning("cannot count the payments awaiting an admin: %s", error)
+        else:
+            self._metrics.payments_awaiting_admin(counts)
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ DESK_ORDER = (
     "CASE WHEN awaits_admin AND status = 'pending' THEN 0 WHEN awaits_admin THEN 1 ELSE 2 END, "
     "created_at DESC, payment_id DESC"
 )
+AWAITING_ADMIN = "SELECT status, count(*) AS payments FROM {s}read_payments WHERE awaits_admin GROUP BY status"
 WALLET = """
 SELECT w.user_id, w.balance, e.kind, e.amount, e.payment_id, e.at, e.balance_after
 FROM {s}read_wallets w LEFT JOIN {s}read_wallet_entries e ON e.wallet_id = w.wallet_id

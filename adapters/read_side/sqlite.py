@@ -128,6 +128,9 @@ class SqliteQueries:
     ) -> list[PaymentView]:
         return await anyio.to_thread.run_sync(self._model.admin_queue, status, gateway, created_before, limit)
 
+    async def awaiting_admin(self) -> dict[str, int]:
+        return await anyio.to_thread.run_sync(self._model.awaiting_admin)
+
     async def wallet_of(self, user_id: str) -> WalletView:
         return await anyio.to_thread.run_sync(self._model.wallet_of, user_id)
 
