@@ -4,40 +4,23 @@ payments waiting for an admin, requests in flight; and no `_created` series."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.prometheus_metrics import PrometheusMetrics
 from entrypoints.bootstrap import bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.integration.clickpesa_fake import API_KEY, CHECKSUM_KEY, CLIENT_ID, FakeClickPesa, running
+from tests.integration.metrics_support import grew, scrape
 from tests.integration.support import SESSION_SECRET, sign_in
 
 pytestmark = pytest.mark.integration
 
 Client = TestClient[Litestar]
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(client: Client) -> Samples:
-    answer = client.get("/metrics")
-    assert answer.status_code == 200
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(answer.text)
-        for sample in family.samples
-    }
-
-
-def grew(before: Mapping[Any, float], after: Mapping[Any, float], name: str, **labels: str) -> float:
-    key = (name, frozenset(labels.items()))
-    return after.get(key, 0.0) - before.get(key, 0.0)
 
 
 @pytest.fixture
