@@ -57,20 +57,31 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def _run(settings: Settings, listening: socket.socket) -> None:
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    from entrypoints.bootstrap import bootstrap
     from entrypoints.logs import configure_logging
 
     configure_logging(settings)
     if settings.workers == 1:
-        from entrypoints.http.app import serve_app
+        _serve_here(settings, listening)
+    else:
+        _serve_workers(settings, listening)
 
-        config = uvicorn.Config(serve_app(settings), **_uvicorn_options(settings))
-        _announce(settings)
-        uvicorn.Server(config).run(sockets=[listening])
-        return
+
+def _serve_here(settings: Settings, listening: socket.socket) -> None:
+    import uvicorn
+
+    from entrypoints.http.app import serve_app
+
+    config = uvicorn.Config(serve_app(settings), **_uvicorn_options(settings))
+    _announce(settings)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _serve_workers(settings: Settings, listening: socket.socket) -> None:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from entrypoints.bootstrap import bootstrap
+
     bootstrap(settings).close()  # what would stop every worker (the store, the read model's schema) stops here, once
     metrics_directory = None if settings.metrics_directory else _shared_metrics_directory()
     try:

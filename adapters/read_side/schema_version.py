@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -77,5 +76,4 @@ def prepare(cursor: Any, prefix: str, style: str, tables_exist: bool, tracking_t
 def record(cursor: Any, prefix: str, style: str) -> None:
     """After the tables are created: they are this build's version."""
     cursor.execute(sql.render(DELETE, prefix, style))
-    params: Sequence[Any] = CURRENT
-    cursor.execute(sql.render(INSERT, prefix, style), sql.named(params) if style == "pyformat" else tuple(params))
+    cursor.execute(sql.render(INSERT, prefix, style), sql.named(CURRENT))

@@ -138,13 +138,14 @@ def ddl(schema_prefix: str, types: Mapping[str, str]) -> list[str]:
 
 
 def render(sql: str, schema_prefix: str, style: str) -> str:
-    """`$n` placeholders as asyncpg ("numeric"), psycopg ("pyformat": %(pn)s) or sqlite3 ("qmark": ?n) want them."""
+    """`$n` placeholders as asyncpg ("numeric"), psycopg ("pyformat": %(pn)s) or sqlite3 ("named": :pn) want them;
+    the last two take their parameters as `named(params)`."""
     text = sql.format(s=schema_prefix)
     if style == "numeric":
         return text
     if style == "pyformat":
         return PLACEHOLDER.sub(r"%(p\1)s", text)
-    return PLACEHOLDER.sub(r"?\1", text)
+    return PLACEHOLDER.sub(r":p\1", text)  # not ?n: numbered qmarks with a sequence are deprecated (Python 3.12)
 
 
 def named(params: Sequence[Any]) -> dict[str, Any]:

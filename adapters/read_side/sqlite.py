@@ -58,10 +58,10 @@ class SqliteReadModel(ProjectionReads, SQLiteTrackingRecorder):
                 "SELECT count(*) AS present FROM sqlite_master WHERE type = 'table' AND name = 'read_payments'"
             )
             exists = bool(cursor.fetchone()["present"])
-            schema_version.prepare(cursor, "", "qmark", exists, "read_tracking")
+            schema_version.prepare(cursor, "", "named", exists, "read_tracking")
         super().create_table()
         with self.datastore.transaction(commit=True) as cursor:
-            schema_version.record(cursor, "", "qmark")
+            schema_version.record(cursor, "", "named")
 
     def position(self) -> int:
         return self.max_tracking_id(self._application) or 0
@@ -97,11 +97,11 @@ class SqliteReadModel(ProjectionReads, SQLiteTrackingRecorder):
 
     def _write(self, cursor: SQLiteCursor, batch: ProjectedBatch) -> None:
         for statement, rows in sql.batch_statements(batch, self.values):
-            cursor.executemany(sql.render(statement, "", "qmark"), rows)
+            cursor.executemany(sql.render(statement, "", "named"), [sql.named(row) for row in rows])
 
     def _rows(self, statement: str, params: Sequence[Any]) -> list[Mapping[str, Any]]:
         with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(sql.render(statement, "", "qmark"), tuple(params))
+            cursor.execute(sql.render(statement, "", "named"), sql.named(params))
             rows: list[Mapping[str, Any]] = cursor.fetchall()
             return rows
 

@@ -35,8 +35,15 @@ def served(tmp_path: Path) -> Iterator[list[Served]]:
         server.stop()
 
 
-def start(served: list[Served], env: dict[str, str], tmp_path: Path, *args: str) -> Served:
+UVICORN_FACTORY = (str(MCPAY.with_name("uvicorn")), "--factory", "entrypoints.http.app:serve_app")
+
+
+def start(
+    served: list[Served], env: dict[str, str], tmp_path: Path, *args: str, program: tuple[str, ...] | None = None
+) -> Served:
     server = Served(env, tmp_path / f"serve-{env['PORT']}.log", args)
+    if program is not None:
+        server.program = program
     served.append(server)
     server.start()
     server.wait_ready()
@@ -112,10 +119,15 @@ def test_flags_choose_the_address_over_the_environment(served: list[Served], tmp
     assert f"serving on http://127.0.0.1:{port}" in server.log_tail()
 
 
+@pytest.mark.parametrize("under", ["mcpay serve", "uvicorn --factory"])
 def test_sigterm_ends_open_event_streams_with_a_reconnect_event_and_exits_quickly(
-    served: list[Served], tmp_path: Path
+    served: list[Served], tmp_path: Path, under: str
 ) -> None:
-    server = start(served, demo_env(f"sqlite:///{tmp_path / 'mcpay.sqlite3'}", free_port()), tmp_path)
+    env = demo_env(f"sqlite:///{tmp_path / 'mcpay.sqlite3'}", free_port())
+    if under == "mcpay serve":
+        server = start(served, env, tmp_path)
+    else:
+        server = start(served, env, tmp_path, "--port", env["PORT"], program=UVICORN_FACTORY)
     auth = sign_in(server.url)
     body = {"amount": "25.00", "currency": "USD", "gateway": "stripe"}
     payment = httpx.post(f"{server.url}/api/payments/initiate", json=body, headers=auth, timeout=30).json()
