@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from tests.conftest import POSTGRES_SKIP_REASON
+from tests.integration.clickpesa_fake import API_KEY, CHECKSUM_KEY, CLIENT_ID, FakeClickPesa, running
 from tests.integration.serve_processes import MCPAY, Served, free_port, fresh_schema, serve_env, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -147,6 +148,32 @@ def test_sigterm_ends_open_event_streams_with_a_reconnect_event_and_exits_quickl
     assert "event: reconnect" in lines
     assert 'data: {"reconnect": true}' in lines
     assert "Traceback" not in server.log_tail(200)
+
+
+def test_sigterm_lets_a_request_in_flight_finish(served: list[Served], tmp_path: Path) -> None:
+    with running(FakeClickPesa(delay=2.0)) as clickpesa:
+        env = serve_env(
+            f"sqlite:///{tmp_path / 'mcpay.sqlite3'}",
+            free_port(),
+            NO_GATEWAY,
+            CLICKPESA_CLIENT_ID=CLIENT_ID,
+            CLICKPESA_API_SECRET=API_KEY,
+            CLICKPESA_WEBHOOK_SECRET=CHECKSUM_KEY,
+            CLICKPESA_API_BASE=clickpesa.url,
+        )
+        server = start(served, env, tmp_path)
+        auth = sign_in(server.url)
+        body = {"amount": "10000", "currency": "TZS", "gateway": "clickpesa"}
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(httpx.post, f"{server.url}/api/payments/initiate", json=body, headers=auth, timeout=30)
+            while not clickpesa.checkout_requests:  # the checkout is on its way to the (slow) gateway
+                time.sleep(0.05)
+            assert server.process is not None
+            server.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            assert answer.result().status_code == 201
+        server.process.wait(timeout=10)
+    assert time.monotonic() - signalled < 10
 
 
 def test_ctrl_c_stops_the_server_without_an_error(served: list[Served], tmp_path: Path) -> None:
