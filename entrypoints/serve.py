@@ -10,7 +10,7 @@ import tempfile
 from contextlib import suppress
 from typing import Any
 
-from entrypoints.settings import Settings, load_settings, with_overrides
+from entrypoints.settings import Settings, check_workers, load_settings, with_overrides
 
 APP_FACTORY = "entrypoints.http.app:serve_app"
 GRACEFUL_SECONDS = 8  # after SIGTERM, in-flight requests get this long; event streams end at once
@@ -32,6 +32,7 @@ def add_command(commands: Any) -> None:
 def serve_command(args: argparse.Namespace) -> int:
     with_overrides({"HOST": args.host, "PORT": args.port, "WEB_CONCURRENCY": args.workers})
     settings = load_settings()
+    check_workers(settings)
     try:
         listening = listen(settings.host, settings.port)
     except OSError as error:

@@ -241,11 +241,11 @@ def _check_consistency(settings: Settings) -> None:
     if "USD" not in settings.credit_rates:
         raise SettingsError("CREDIT_RATES must include USD (minimums are stated in USD)")
     _check_stripe(settings)
-    _check_workers(settings)
 
 
-def _check_workers(settings: Settings) -> None:
-    """Several processes need a store they can share: SQLite's one file (or memory:) cannot be written by more."""
+def check_workers(settings: Settings) -> None:
+    """Several processes need a store they can share: SQLite's one file (or memory:) cannot be written by more.
+    Checked by `mcpay serve` only: other commands run alone whatever WEB_CONCURRENCY says."""
     if settings.workers > 1 and not settings.database_url.startswith(("postgresql:", "postgres:")):
         store = "SQLite" if settings.database_url.startswith("sqlite:") else "memory:"
         raise SettingsError(

@@ -90,6 +90,14 @@ def test_web_concurrency_counts_as_workers_too(tmp_path: Path) -> None:
     assert "3 workers" in finished.stderr
 
 
+def test_other_commands_run_whatever_web_concurrency_says(tmp_path: Path) -> None:
+    env = demo_env(f"sqlite:///{tmp_path / 'mcpay.sqlite3'}", free_port(), WEB_CONCURRENCY="2")
+    finished = subprocess.run(  # noqa: S603 - the project's own console script
+        [str(MCPAY), "ledger", "replay"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert finished.returncode == 0, finished.stderr
+
+
 def test_a_busy_port_is_one_clear_line_and_a_failure(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
