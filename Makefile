@@ -2,15 +2,23 @@
 # even when pip's --user bin directory (~/.local/bin) is not on PATH.
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: install run test lint fmt bench
+.PHONY: uv install install-serving run test lint fmt bench
 
-install:
+uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --user uv || python3 -m pip install uv
+
+# Everything: the service and the test, lint and benchmark tools (the dev group).
+install: uv
 	$(UV) sync --frozen
 
-run: install
-	$(UV) run mcpay serve
+# What serving needs, and nothing else: no test tools.
+install-serving: uv
+	$(UV) sync --frozen --no-dev
+
+# --no-sync: `uv run` would otherwise install the dev group again. Ctrl-C stops the server cleanly (exit 0).
+run: install-serving
+	$(UV) run --no-sync mcpay serve
 
 test: install
 	$(UV) run pytest

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series: operators alert on rates, not on when a label first appeared
+AWAITING_STATUSES = ("pending", "needs_review")  # reported even at 0, so that an alert sees the series
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,11 @@ class _Instruments:
     reconciled_payments: Counter
     reconciliation_last_run: Gauge
     projection_lag: Gauge
+    webhook_deliveries: Counter
+    gateway_calls: Counter
+    gateway_call_seconds: Histogram
+    clickpesa_calls: Counter
+    awaiting_admin: Gauge
 
 
 @cache
@@ -82,6 +90,39 @@ def _instruments(registry: CollectorRegistry) -> _Instruments:
             registry=registry,
             multiprocess_mode="max",
         ),
+        webhook_deliveries=Counter(
+            "mcpay_webhook_deliveries",
+            "Webhook deliveries by gateway and what they did (confirmed, duplicate, unmatched, needs_review, "
+            "refunded, ..., rejected).",
+            ["gateway", "result"],
+            registry=registry,
+        ),
+        gateway_calls=Counter(
+            "mcpay_gateway_calls",
+            "Calls to a gateway's API by operation (checkout, status) and outcome (ok, unavailable, refused, error).",
+            ["gateway", "operation", "outcome"],
+            registry=registry,
+        ),
+        gateway_call_seconds=Histogram(
+            "mcpay_gateway_call_duration_seconds",
+            "How long calls to a gateway's API took, by operation.",
+            ["gateway", "operation"],
+            registry=registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+        ),
+        clickpesa_calls=Counter(
+            "mcpay_clickpesa_api_calls",
+            "Requests to ClickPesa's API (token, checkout, status): each counts against its daily call quota.",
+            ["call"],
+            registry=registry,
+        ),
+        awaiting_admin=Gauge(
+            "mcpay_payments_awaiting_admin",
+            "Payments waiting for an admin, by status (pending bank transfers, needs_review).",
+            ["status"],
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        ),
     )
 
 
@@ -113,3 +154,17 @@ class PrometheusMetrics:
 
     def projection_lag(self, projection: str, events: int) -> None:
         self._m.projection_lag.labels(projection).set(events)
+
+    def webhook_delivered(self, gateway: str, result: str) -> None:
+        self._m.webhook_deliveries.labels(gateway, result).inc()
+
+    def gateway_called(self, gateway: str, operation: str, outcome: str, seconds: float) -> None:
+        self._m.gateway_calls.labels(gateway, operation, outcome).inc()
+        self._m.gateway_call_seconds.labels(gateway, operation).observe(seconds)
+
+    def clickpesa_api_called(self, call: str) -> None:
+        self._m.clickpesa_calls.labels(call).inc()
+
+    def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
+        for status in {*AWAITING_STATUSES, *counts}:
+            self._m.awaiting_admin.labels(status).set(counts.get(status, 0))

@@ -24,3 +24,15 @@ class NoMetrics:
 
     def projection_lag(self, projection: str, events: int) -> None:
         pass
+
+    def webhook_delivered(self, gateway: str, result: str) -> None:
+        pass
+
+    def gateway_called(self, gateway: str, operation: str, outcome: str, seconds: float) -> None:
+        pass
+
+    def clickpesa_api_called(self, call: str) -> None:
+        pass
+
+    def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer
@@ -44,6 +44,7 @@ class PaymentGateway(Protocol):
         """Ask the gateway what became of a payment (None: nothing to report)."""
 
 
+@runtime_checkable
 class ReversalSource(Protocol):
     """A gateway that can be asked about refunds and disputes after the fact (Stripe)."""
 
@@ -124,3 +125,15 @@ class Metrics(Protocol):
 
     def projection_lag(self, projection: str, events: int) -> None:
         """How many events of the log the projection has yet to apply."""
+
+    def webhook_delivered(self, gateway: str, result: str) -> None:
+        """A webhook delivery was answered: confirmed, duplicate, unmatched, needs_review, ... or rejected."""
+
+    def gateway_called(self, gateway: str, operation: str, outcome: str, seconds: float) -> None:
+        """A call to a gateway's API (operation: checkout or status) ended ok, unavailable, refused or error."""
+
+    def clickpesa_api_called(self, call: str) -> None:
+        """One request to ClickPesa's API (token, checkout or status): each counts against its daily quota."""
+
+    def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
+        """How many payments wait for an admin now, by status (pending bank transfers, needs_review)."""

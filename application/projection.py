@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError, Notification
 
 from application.ledger import Ledger
 from application.ports import PaymentQueries
+from application.progress import Progress, unobserved
 from application.views import PaymentView
 from domain.payment import Payment
 from domain.wallet import Wallet
@@ -193,9 +194,9 @@ class Projector:
         self.run_once(wait=False)
         return self._store.wait_for(head, timeout)
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress: Progress = unobserved) -> int:
         """Project the whole log again from position 0, replacing every row in one transaction; answers the
-        number of events projected."""
+        number of events projected (progress: the log position reached, of the head)."""
         events = 0
 
         def batches(stop: int) -> Iterator[ProjectedBatch]:
@@ -205,6 +206,7 @@ class Projector:
                 events += len(page)
                 yield project(self._ledger, self._folds, position, page)
                 position = page[-1].id
+                progress(position, stop)
 
         with self._lock:
             self._folds.forget()

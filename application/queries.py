@@ -49,6 +49,9 @@ class AsyncPaymentQueries(Protocol):
     ) -> list[PaymentView]:
         """Every user's payments: pending bank transfers, then reviews, then the rest; newest first in each."""
 
+    async def awaiting_admin(self) -> dict[str, int]:
+        """How many payments wait for an admin, by status."""
+
 
 class AsyncWalletQueries(Protocol):
     async def wallet_of(self, user_id: str) -> WalletView:

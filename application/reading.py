@@ -48,6 +48,12 @@ class Beacon:
             self._moved.set()
             self._moved = None
 
+    def wake(self) -> None:
+        """Every waiter returns now, the position unchanged."""
+        if self._moved is not None:
+            self._moved.set()
+            self._moved = None
+
     def advance_threadsafe(self, position: int) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -101,6 +107,7 @@ class ReadSide:
         self._written = written
         self._metrics = metrics
         self.progress = Beacon()
+        self.stopping = False  # set when the process drains: followers end their streams
         self._poll = poll_seconds
         projector.on_projected(self.progress.advance_threadsafe)
 
@@ -119,6 +126,17 @@ class ReadSide:
 
     def close(self) -> None:
         self.projector.close()
+
+    async def lag(self) -> int:
+        """How many events of the log the read model has yet to apply (raises when either cannot be read)."""
+        head, position = await self.model.head(), await self.model.position()
+        return max(head - position, 0)
+
+    def stop_following(self) -> None:
+        """The process is shutting down: every follower of the read model stops waiting and ends (call it on
+        the event loop)."""
+        self.stopping = True
+        self.progress.wake()
 
     async def reflect_own_writes(self, timeout: float) -> bool:
         """Wait (at most `timeout` s) until the read model holds everything this process has written: a writer
@@ -166,7 +184,16 @@ class ReadSide:
             else:
                 self.progress.advance(position)
                 self._metrics.projection_lag(PROJECTION, max(head - position, 0))
+            await self._count_awaiting_admin()
             await anyio.sleep(self._poll)
+
+    async def _count_awaiting_admin(self) -> None:
+        try:
+            counts = await self.model.awaiting_admin()
+        except Exception as error:
+            logger.warning("cannot count the payments awaiting an admin: %s", error)
+        else:
+            self._metrics.payments_awaiting_admin(counts)
 
 
 @dataclass(frozen=True)
@@ -210,13 +237,15 @@ class PaymentReader:
         self, watch: PaymentWatch, keepalive: float, lifetime: float
     ) -> AsyncIterator[PaymentView | None]:
         """The payment, then each change as the read model takes it in, until it leaves pending (or `lifetime`
-        seconds pass); None after `keepalive` seconds without news."""
+        seconds pass, or the process stops following); None after `keepalive` seconds without news."""
         last = watch.first
         yield last
         position = watch.since
         deadline = anyio.current_time() + lifetime
-        while last.status == PaymentStatus.PENDING and anyio.current_time() < deadline:
+        while self._following(last, deadline):
             moved = await self._side.progress.wait_beyond(position, keepalive)
+            if self._side.stopping:
+                return
             if moved == position:
                 yield None
                 continue
@@ -225,3 +254,6 @@ class PaymentReader:
             if current is not None and current.updated_at > last.updated_at:
                 last = current
                 yield current
+
+    def _following(self, last: PaymentView, deadline: float) -> bool:
+        return last.status == PaymentStatus.PENDING and anyio.current_time() < deadline and not self._side.stopping

@@ -12,6 +12,7 @@ from application.errors import GatewayError
 from application.metrics import NoMetrics
 from application.payments import PaymentService
 from application.ports import Clock, Metrics, PaymentGateway, PaymentQueries, ReversalSource
+from application.progress import Progress, unobserved
 from application.views import PaymentView
 
 logger = logging.getLogger("mcpay.reconciliation")
@@ -66,9 +67,9 @@ class Reconciler:
         self._sleep = sleep
         self._asked_last: dict[str, tuple[datetime, str]] = {}  # per gateway: where the last run stopped
 
-    def run_once(self) -> ReconciliationReport:
+    def run_once(self, progress: Progress = unobserved) -> ReconciliationReport:
         try:
-            report = self._run()
+            report = self._run(progress)
         except Exception:
             self._metrics.reconciliation_ran("failed", {})
             raise
@@ -76,9 +77,11 @@ class Reconciler:
         self._metrics.reconciliation_ran("gateway_errors" if report.errors else "ok", outcomes)
         return report
 
-    def _run(self) -> ReconciliationReport:
+    def _run(self, progress: Progress) -> ReconciliationReport:
         report = ReconciliationReport()
-        for view in self._queries.pending_since(self._clock.now() - self._min_age):
+        pending = self._queries.pending_since(self._clock.now() - self._min_age)
+        for done, view in enumerate(pending):
+            progress(done, len(pending))
             gateway = self._gateways.get(view.gateway)
             if gateway is None:
                 continue
@@ -93,6 +96,7 @@ class Reconciler:
                 report.errors += 1
                 continue
             report.count("no-news" if event is None else self._payments.apply(event))
+        progress(len(pending), len(pending))
         for name, source in self._reversal_sources.items():
             self._ask_about_reversals(name, source, report)
         return report

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from application.ledger import Ledger
+from application.progress import Progress, unobserved
 from domain.wallet import Wallet
 
 PAGE = 1000
@@ -37,11 +38,16 @@ def ledger_events(
         position = page[-1].id
 
 
-def replay_balances(ledger: Ledger, as_of: datetime | None = None) -> dict[str, Decimal]:
-    """Balance of every wallet, from WalletOpened, CreditsToppedUp, CreditsReversed and CreditsReinstated events."""
+def replay_balances(
+    ledger: Ledger, as_of: datetime | None = None, progress: Progress = unobserved
+) -> dict[str, Decimal]:
+    """Balance of every wallet, from WalletOpened, CreditsToppedUp, CreditsReversed and CreditsReinstated events
+    (progress: the log position reached, of the head)."""
     owners: dict[UUID, str] = {}
     balances: dict[str, Decimal] = {}
-    for _, event in ledger_events(ledger, topics=BALANCE_TOPICS):
+    head = ledger.recorder.max_notification_id() or 0
+    for position, event in ledger_events(ledger, stop=head, topics=BALANCE_TOPICS):
+        progress(position, head)
         if as_of is not None and event.timestamp > as_of:
             continue
         kind = type(event).__name__
@@ -54,6 +60,7 @@ def replay_balances(ledger: Ledger, as_of: datetime | None = None) -> dict[str, 
         elif kind == "CreditsReversed":
             user = owners[event.originator_id]
             balances[user] -= event.amount
+    progress(head, head)
     return balances
 
 
@@ -68,10 +75,10 @@ class BalanceCheck:
         return self.replayed == self.wallet
 
 
-def check_balances(ledger: Ledger) -> list[BalanceCheck]:
+def check_balances(ledger: Ledger, progress: Progress = unobserved) -> list[BalanceCheck]:
     """Every replayed balance beside the balance its wallet aggregate holds."""
     checks = []
-    for user_id, replayed in sorted(replay_balances(ledger).items()):
+    for user_id, replayed in sorted(replay_balances(ledger, progress=progress).items()):
         wallet = ledger.wallet_of(user_id)
         checks.append(BalanceCheck(user_id, replayed, wallet.balance if wallet else Decimal("0.00")))
     return checks

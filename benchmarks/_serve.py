@@ -44,8 +44,9 @@ def bench_settings(database_url: str) -> Settings:
 
 
 @contextmanager
-def serving(database_url: str, log: Path) -> Iterator[Server]:
-    """`python -m entrypoints.cli serve` on `database_url`, its output in `log`, until the block ends."""
+def serving(database_url: str, log: Path, workers: int = 1) -> Iterator[Server]:
+    """`python -m entrypoints.cli serve --workers N` on `database_url`, its output in `log`, until the block
+    ends (more than one worker: PostgreSQL only; `pid` is then the supervisor's)."""
     port = _free_port()
     inherited = {name: value for name, value in os.environ.items() if name not in NOT_INHERITED}
     env = {
@@ -59,12 +60,16 @@ def serving(database_url: str, log: Path) -> Iterator[Server]:
     }
     url = f"http://127.0.0.1:{port}"
     with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve"], env=env, stdout=output, stderr=subprocess.STDOUT
+        process = subprocess.Popen(  # noqa: S603 - this project's own CLI, arguments built here
+            [sys.executable, "-m", "entrypoints.cli", "serve", "--workers", str(workers)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_until_ready(url, process, log)
-        print(f"  mcpay serve pid {process.pid} on {url} ({database_url.split(':', 1)[0]})")
+        store = database_url.split(":", 1)[0]
+        print(f"  mcpay serve pid {process.pid} on {url} ({store}, {plural_workers(workers)})")
         yield Server(url, process.pid, bench_settings(database_url))
     finally:
         process.terminate()
@@ -94,3 +99,15 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def worker_counts(text: str) -> list[int]:
+    """`--workers 1,2`: the worker counts to run side by side."""
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise ValueError(f"--workers takes positive counts, comma-separated, not {text!r}")
+    return counts
+
+
+def plural_workers(count: int) -> str:
+    return f"{count} worker{'s' if count > 1 else ''}"

@@ -3,7 +3,8 @@
 For each store (the default SQLite file, and PostgreSQL in a fresh schema) it seeds `--clients` wallets
 with `--entries` credits each (plus `--others` wallets of one credit, so the tables are not tiny),
 starts `mcpay serve`, signs each client in (ed25519 challenge, session token), and then has the
-clients, `--requests` each, call the trivial endpoint and then the wallet: p50 and p99 of both.
+clients, `--requests` each, call the trivial endpoint and then the wallet: p50 and p99 of both. On PostgreSQL
+it does so once for each worker count in `--workers` (default 1,2), side by side; SQLite serves one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from nacl.signing import SigningKey
 from benchmarks._load import Request, drive
 from benchmarks._machine import describe
 from benchmarks._postgres import fresh_schema, postgres_server, server_version
-from benchmarks._serve import Server, bench_settings, serving
+from benchmarks._serve import Server, bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
 from domain.indexes import PaymentReference
 from domain.money import Money
@@ -40,6 +41,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--entries", type=int, default=20, help="credits in each client's wallet")
     parser.add_argument("--others", type=int, default=5000, help="other wallets in the store")
     parser.add_argument("--stores", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--workers", type=worker_counts, default=[1, 2], help="PostgreSQL worker counts (default 1,2)")
     args = parser.parse_args(argv)
     stores = args.stores.split(",")
     server = postgres_server() if "postgresql" in stores else None
@@ -48,18 +50,19 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
         for store in stores:
             if store == "sqlite":
-                _benchmark(store, f"sqlite:///{Path(scratch) / 'mcpay.sqlite3'}", Path(scratch), args)
+                _benchmark(store, f"sqlite:///{Path(scratch) / 'mcpay.sqlite3'}", Path(scratch), args, 1)
             elif server is None:
                 print("  postgresql skipped: no PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL)")
             else:
-                with fresh_schema(server) as url:
-                    _benchmark(store, url, Path(scratch), args)
+                for workers in args.workers:
+                    with fresh_schema(server) as url:
+                        _benchmark(store, url, Path(scratch), args, workers)
 
 
-def _benchmark(store: str, url: str, scratch: Path, args: argparse.Namespace) -> None:
+def _benchmark(store: str, url: str, scratch: Path, args: argparse.Namespace, workers: int) -> None:
     keys = [SigningKey.generate() for _ in range(args.clients)]
     seed(url, [key.verify_key.encode().hex() for key in keys], args.entries, args.others)
-    with serving(url, scratch / f"serve-{store}.log") as served:
+    with serving(url, scratch / f"serve-{store}-{workers}.log", workers) as served:
         tokens = [sign_in(served, key) for key in keys]
         trivial = [Request("GET", "/healthz")] * (args.clients * args.requests)
         wallets = [
@@ -70,7 +73,7 @@ def _benchmark(store: str, url: str, scratch: Path, args: argparse.Namespace) ->
         drive(served.url, wallets[: args.clients * 2], args.clients)
         healthz = drive(served.url, trivial, args.clients)
         wallet = drive(served.url, wallets, args.clients)
-    _report(store, healthz, wallet)
+    _report(f"{store}, {plural_workers(workers)}", healthz, wallet)
 
 
 def seed(database_url: str, users: list[str], entries: int, others: int) -> None:

@@ -2,7 +2,8 @@
 
 Seeds `--payments` pending Stripe payments (spread over `--users` wallets) straight into the event store,
 starts `mcpay serve` (demo mode: webhooks verified with the derived demo secret) on a fresh schema, and
-has `--concurrency` clients deliver one signed `checkout.session.completed` per payment. Then it counts
+has `--concurrency` clients deliver one signed `checkout.session.completed` per payment, once for each worker
+count in `--workers` (default 1,2: side by side, each on a fresh schema). Then it counts
 `CreditsToppedUp` per payment in the event store (every payment credited exactly once) and times how long
 after the last answer the server's read model holds every event.
 
@@ -34,7 +35,7 @@ from application.views import PaymentView
 from benchmarks._load import Request, drive
 from benchmarks._machine import describe
 from benchmarks._postgres import fresh_schema, postgres_server, server_version
-from benchmarks._serve import bench_settings, serving
+from benchmarks._serve import bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
 from domain.indexes import PaymentReference
 from domain.money import Money
@@ -52,6 +53,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--payments", type=int, default=int(os.environ.get("BENCH_WEBHOOK_PAYMENTS", "2000")))
     parser.add_argument("--concurrency", type=int, default=16, help="clients delivering at once (default 16)")
     parser.add_argument("--users", type=int, help="wallets the payments credit (default: payments / 4)")
+    parser.add_argument("--workers", type=worker_counts, default=[1, 2], help="worker counts (default 1,2)")
     args = parser.parse_args(argv)
     server = postgres_server()
     if server is None:
@@ -62,10 +64,19 @@ def main(argv: list[str]) -> None:
     print(f"  {args.payments:,} payments over {users:,} wallets, {args.concurrency} concurrent clients")
     baseline = insert_baseline(server, args.payments, args.concurrency)
     print(f"  baseline, single-row INSERT transactions: {baseline.summary('inserts')}")
+    rates = {workers: _deliver(server, args, users, workers) for workers in args.workers}
+    print("  credits/s side by side:")
+    for workers, rate in rates.items():
+        print(f"    {plural_workers(workers):>10}: {rate:,.0f} credits/s, {rate / baseline.rate:.2f} x the INSERT rate")
+
+
+def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) -> float:
+    """One run with `workers` worker processes on a fresh schema; answers its credits per second."""
+    print(f"  -- {plural_workers(workers)}")
     with fresh_schema(server) as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
         payments = seed(url, args.payments, users)
         log = Path(scratch) / "serve.log"
-        with serving(url, log) as served:
+        with serving(url, log, workers) as served:
             simulator = StripeSimulator(served.webhook_secret("stripe"))
             run = drive(served.url, webhooks(simulator, payments), args.concurrency, ok=_confirmed)
             caught_up = read_model_catch_up(url)
@@ -74,12 +85,12 @@ def main(argv: list[str]) -> None:
             print(f"  {run.failures} deliveries were not answered 'confirmed'; the server's log ends:")
             print(log.read_text()[-3000:])
     print(f"  webhook to credit: {run.summary('credits')}")
-    print(f"  credits/s at {run.rate / baseline.rate:.2f} x the INSERT rate")
     doubles = sum(count - 1 for count in credits.values() if count > 1)
     missing = sum(1 for payment in payments if credits[payment.payment_id] == 0)
     print(f"  double credits: {doubles}, payments without a credit: {missing}")
     lag = "not within 30 s" if caught_up is None else f"within {caught_up * 1000:.0f} ms of the last answer"
     print(f"  the read model held every event {lag}")
+    return run.rate
 
 
 def seed(database_url: str, count: int, users: int) -> list[PaymentView]:

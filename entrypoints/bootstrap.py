@@ -15,6 +15,7 @@ from adapters.demo import DemoGateway
 from adapters.identity import Ed25519Signatures, JwtTokens
 from adapters.ledger_signing import Ed25519LedgerSigner
 from adapters.persistence import persistence_env
+from adapters.read_side.sqlite import LocalLease
 from adapters.stripe.amounts import largest_amounts
 from adapters.stripe.gateway import StripeGateway, is_live_key, stripe_client
 from adapters.stripe.simulator import DEMO_SESSION_PREFIX, StripeSimulator
@@ -26,10 +27,12 @@ from application.checkouts import CheckoutTiming
 from application.gateways import GatewayOffer
 from application.identity import IdentityService, IdentityStore
 from application.ledger import Ledger
+from application.metered import MeteredGateway, reversal_sources
 from application.metrics import NoMetrics
 from application.payments import PaymentService
 from application.ports import Clock, Identifiers, Metrics, PaymentGateway, WebhookSimulator
 from application.pricing import minimums
+from application.projection import Lease
 from application.reading import PaymentReader, ReadSide
 from application.reconciliation import Reconciler, ReversalChecks
 from domain.money import MINOR_DIGITS
@@ -60,8 +63,10 @@ class Services:
         read_side: ReadSide,
         reader: PaymentReader,
         metrics: Metrics | None = None,
+        background_lease: Lease | None = None,
     ) -> None:
         self.metrics = metrics or NoMetrics()
+        self.background_lease = background_lease or LocalLease()
         self.read_side = read_side
         self.reader = reader
         self.settings = settings
@@ -80,6 +85,7 @@ class Services:
             close = getattr(gateway, "close", None)  # gateways holding connections (ClickPesa's HTTP client)
             if callable(close):
                 close()
+        self.background_lease.release()
         self.read_side.close()
         self.ledger.close()
         self.identity_store.close()
@@ -109,7 +115,7 @@ def bootstrap(
         auditors=settings.auditor_public_keys,
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
     )
-    chosen = dict(gateways) if gateways is not None else configured_gateways(settings, clock)
+    chosen = dict(gateways) if gateways is not None else configured_gateways(settings, clock, metrics)
     read = build_read_side(settings.database_url, ledger, metrics)
     queries = read.queries
     admin = AdminService(ledger, queries, settings.bank_confirmations_required, metrics=metrics)
@@ -133,9 +139,15 @@ def bootstrap(
         per_run=settings.reconcile_reversal_checks,
         calls_per_second=settings.reconcile_calls_per_second,
     )
-    sources = {name: gateway for name, gateway in chosen.items() if isinstance(gateway, StripeGateway)}
     reconciler = Reconciler(
-        payments, chosen, queries, clock, reconcile_age, reversal_sources=sources, reversals=reversals, metrics=metrics
+        payments,
+        chosen,
+        queries,
+        clock,
+        reconcile_age,
+        reversal_sources=reversal_sources(chosen),
+        reversals=reversals,
+        metrics=metrics,
     )
     return Services(
         settings,
@@ -151,6 +163,7 @@ def bootstrap(
         read_side=read.read_side,
         reader=PaymentReader(read.read_side.model, read.read_side, payments),
         metrics=metrics,
+        background_lease=read.background_lease,
     )
 
 
@@ -159,8 +172,11 @@ def _ledger_signer(settings: Settings) -> Ed25519LedgerSigner | None:
     return Ed25519LedgerSigner(seed) if seed else None
 
 
-def configured_gateways(settings: Settings, clock: Clock | None = None) -> dict[str, PaymentGateway]:
-    """The gateways whose settings are complete (all of them, simulated, in demo mode)."""
+def configured_gateways(
+    settings: Settings, clock: Clock | None = None, metrics: Metrics | None = None
+) -> dict[str, PaymentGateway]:
+    """The gateways whose settings are complete (all of them, simulated, in demo mode); live ones metered."""
+    metrics = metrics or NoMetrics()
     rates = settings.credit_rates
     card = minimums(CARD_MINIMUM_USD, rates, rates)
     gateways: dict[str, PaymentGateway] = {}
@@ -176,10 +192,10 @@ def configured_gateways(settings: Settings, clock: Clock | None = None) -> dict[
         gateways["clickpesa"] = DemoGateway(clickpesa_offer, base, ClickPesaWebhooks(_clickpesa_secret(settings)))
     live_stripe = None if settings.demo_payment else _live_stripe(settings, card, clock or SystemClock())
     if live_stripe is not None:
-        gateways["stripe"] = live_stripe
-    live_clickpesa = None if settings.demo_payment else _live_clickpesa(settings, card)
+        gateways["stripe"] = MeteredGateway(live_stripe, metrics)
+    live_clickpesa = None if settings.demo_payment else _live_clickpesa(settings, card, metrics)
     if live_clickpesa is not None:
-        gateways["clickpesa"] = live_clickpesa
+        gateways["clickpesa"] = MeteredGateway(live_clickpesa, metrics)
     bank = _bank_account(settings)
     if bank is not None:
         offer = GatewayOffer(
@@ -219,14 +235,19 @@ def webhook_secret(settings: Settings, gateway: str) -> str:
     return _stripe_secrets(settings)[0] if gateway == "stripe" else _clickpesa_secret(settings)
 
 
-def _live_clickpesa(settings: Settings, card: Mapping[str, Decimal]) -> ClickPesaGateway | None:
+def _live_clickpesa(settings: Settings, card: Mapping[str, Decimal], metrics: Metrics) -> ClickPesaGateway | None:
     """ClickPesa for real, once its client id, API key and checksum key (webhook secret) are all set."""
     key = settings.clickpesa_webhook_secret
     if not (settings.clickpesa_client_id and settings.clickpesa_api_secret and key):
         return None
     currencies = tuple(c for c in CLICKPESA_CURRENCIES if c in settings.credit_rates)
     offer = GatewayOffer("clickpesa", currencies, {c: card[c] for c in currencies}, demo=False)
-    client = ClickPesaClient(settings.clickpesa_api_base, settings.clickpesa_client_id, settings.clickpesa_api_secret)
+    client = ClickPesaClient(
+        settings.clickpesa_api_base,
+        settings.clickpesa_client_id,
+        settings.clickpesa_api_secret,
+        on_call=metrics.clickpesa_api_called,
+    )
     return ClickPesaGateway(offer, client, ClickPesaWebhooks(key), key if settings.clickpesa_request_checksum else None)
 
 

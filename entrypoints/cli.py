@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from nacl.signing import SigningKey
 
+from adapters.read_side.schema_version import ReadSchemaTooNew
 from application.replay import check_balances
-from entrypoints import ledger_cli, projections_cli, webhook_sign
+from entrypoints import ledger_cli, projections_cli, serve, webhook_sign
 from entrypoints.bootstrap import bootstrap
+from entrypoints.progress import ProgressBar, add_no_progress
 from entrypoints.settings import SettingsError, load_settings
+
+SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,15 +31,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"mcpay: configuration error: {error}", file=sys.stderr)
         return 2
+    except ReadSchemaTooNew as error:
+        print(f"mcpay: {error}", file=sys.stderr)
+        return 2
     return code
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcpay", description="Payments and the Mycelium Credits ledger.")
+    parser.add_argument("--version", action="version", version=f"mcpay {version('mcpay')}")
     commands = parser.add_subparsers(title="commands")
-    serve = commands.add_parser("serve", help="serve the API and the SPA (HOST, PORT, DATABASE_URL)")
-    serve.set_defaults(run=_serve)
+    serve.add_command(commands)
     keygen = commands.add_parser("keygen", help="print a new ed25519 keypair (hex)")
+    keygen.add_argument(
+        "--shell",
+        action="store_true",
+        help='as shell assignments, PRIVATE_KEY=... PUBLIC_KEY=...: eval "$(mcpay keygen --shell)"',
+    )
+    keygen.add_argument("--prefix", default="", help="with --shell: before each name, e.g. ADMIN_ (ADMIN_PUBLIC_KEY)")
     keygen.set_defaults(run=_keygen)
     sign = commands.add_parser("sign", help="sign a sign-in challenge with a private key (hex signature)")
     sign.add_argument("--private-key", required=True, help="64-hex-digit ed25519 private seed (from keygen)")
@@ -42,37 +57,29 @@ def _parser() -> argparse.ArgumentParser:
     ledger = commands.add_parser("ledger", help="ledger tools").add_subparsers(title="ledger commands")
     replay = ledger.add_parser("replay", help="rebuild every balance from the events and compare with the wallets")
     replay.add_argument("--as-of", help="an RFC 3339 time: print the balances as they stood then, rebuilt by replay")
+    add_no_progress(replay)
     replay.set_defaults(run=_replay)
     ledger_cli.add_commands(ledger)
     reconcile = commands.add_parser("reconcile", help="ask the gateways once about payments pending too long")
+    add_no_progress(reconcile)
     reconcile.set_defaults(run=_reconcile)
     webhook_sign.add_command(commands)
     projections_cli.add_command(commands)
     return parser
 
 
-def _serve(_: argparse.Namespace) -> int:
-    import uvicorn
-
-    from adapters.prometheus_metrics import PrometheusMetrics
-    from entrypoints.http.app import create_app
-    from entrypoints.logs import configure_logging
-
-    settings = load_settings()
-    configure_logging(settings)
-    services = bootstrap(settings, metrics=PrometheusMetrics())
-    mode = "demo" if settings.demo_payment else "live"
-    print(f"mcpay: serving on {settings.public_base_url} ({mode} mode, {_store_name(settings.database_url)})")
-    # Logging is ours (configure_logging): uvicorn's lines go through it, its access log is replaced by ours.
-    app = create_app(services)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
-    return 0
-
-
-def _keygen(_: argparse.Namespace) -> int:
+def _keygen(args: argparse.Namespace) -> int:
+    if args.prefix and not SHELL_NAME.fullmatch(args.prefix):
+        print("mcpay: --prefix must be letters, digits and _ (a shell variable name's start)", file=sys.stderr)
+        return 2
     key = SigningKey.generate()
-    print(f"private_key={key.encode().hex()}")
-    print(f"public_key={key.verify_key.encode().hex()}")
+    private, public = key.encode().hex(), key.verify_key.encode().hex()
+    if args.shell:
+        print(f"{args.prefix}PRIVATE_KEY={private}")
+        print(f"{args.prefix}PUBLIC_KEY={public}")
+    else:
+        print(f"private_key={private}")
+        print(f"public_key={public}")
     return 0
 
 
@@ -91,7 +98,8 @@ def _replay(args: argparse.Namespace) -> int:
         return ledger_cli.balances_as_of(args.as_of)
     services = bootstrap(load_settings())
     try:
-        checks = check_balances(services.ledger)
+        with ProgressBar("replaying", enabled=not args.no_progress) as progress:
+            checks = check_balances(services.ledger, progress.report)
     finally:
         services.close()
     disagreements = [check for check in checks if not check.agrees]
@@ -103,10 +111,11 @@ def _replay(args: argparse.Namespace) -> int:
     return 1 if disagreements else 0
 
 
-def _reconcile(_: argparse.Namespace) -> int:
+def _reconcile(args: argparse.Namespace) -> int:
     services = bootstrap(load_settings())
     try:
-        report = services.reconciler.run_once()
+        with ProgressBar("reconciling", enabled=not args.no_progress) as progress:
+            report = services.reconciler.run_once(progress.report)
     finally:
         services.close()
     outcomes = ", ".join(f"{name}: {count}" for name, count in sorted(report.outcomes.items())) or "nothing to do"
@@ -115,10 +124,6 @@ def _reconcile(_: argparse.Namespace) -> int:
         f"{report.asked_about_reversals} credited ones; {outcomes}; gateway errors: {report.errors}"
     )
     return 1 if report.errors else 0
-
-
-def _store_name(database_url: str) -> str:
-    return database_url.split("://", 1)[0] if "@" in database_url else database_url
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from adapters.identity import Ed25519Signatures
+from adapters.ledger_signing import Ed25519LedgerSigner
 from application.audit.chain import parse_rfc3339
 from application.audit.verify import verify_export
 from application.errors import SigningKeyMissing
 from entrypoints.bootstrap import bootstrap
-from entrypoints.progress import ProgressBar
+from entrypoints.progress import ProgressBar, add_no_progress
 from entrypoints.settings import load_settings
 
 PUBLIC_KEY = re.compile(r"[0-9a-f]{64}")
@@ -26,6 +27,7 @@ def add_commands(ledger: Any) -> None:
     """Adds the auditor's commands to the `mcpay ledger` subparsers."""
     export = ledger.add_parser("export", help="write the whole ledger, hash-chained and signed, as NDJSON")
     export.add_argument("--out", required=True, help="the file to write (replaced once complete)")
+    add_no_progress(export)
     export.set_defaults(run=export_ledger)
     verify = ledger.add_parser("verify", help="check an export offline and rebuild every balance from it")
     verify.add_argument("file", help="an export written by `mcpay ledger export` or GET /api/audit/export")
@@ -36,10 +38,14 @@ def add_commands(ledger: Any) -> None:
         default=[],
         help="also accept checkpoints signed by this key (an earlier ledger key); repeatable",
     )
-    verify.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    add_no_progress(verify)
     verify.set_defaults(run=verify_file)
     checkpoint = ledger.add_parser("checkpoint", help="record a signed checkpoint of the ledger's chain hash now")
     checkpoint.set_defaults(run=record_checkpoint)
+    public_key = ledger.add_parser(
+        "public-key", help="print the ledger's public key: what `ledger verify --public-key` and payees check with"
+    )
+    public_key.set_defaults(run=print_public_key)
 
 
 def export_ledger(args: argparse.Namespace) -> int:
@@ -48,11 +54,16 @@ def export_ledger(args: argparse.Namespace) -> int:
     out = Path(args.out)
     partial = out.with_name(out.name + ".partial")
     last = ""
+    head = services.ledger.recorder.max_notification_id() or 0
     try:
-        with partial.open("w", encoding="utf-8", newline="\n") as file:
-            for line in services.audit.export():
+        with (
+            partial.open("w", encoding="utf-8", newline="\n") as file,
+            ProgressBar("exporting", enabled=not args.no_progress) as progress,
+        ):
+            for count, line in enumerate(services.audit.export()):
                 file.write(line)
                 last = line
+                progress.report(min(count, head), head)
         partial.replace(out)
     except SigningKeyMissing as error:
         print(f"mcpay: cannot export: {error}", file=sys.stderr)
@@ -84,10 +95,9 @@ def verify_file(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"mcpay: cannot read {path}: {error.strerror}", file=sys.stderr)
         return 2
-    with file:
-        progress = ProgressBar(path.stat().st_size, sys.stderr, "verifying", enabled=not args.no_progress)
-        result = verify_export(progress.track(file), keys[0], Ed25519Signatures(), keys[1:])
-        progress.close()
+    with file, ProgressBar("verifying", enabled=not args.no_progress) as progress:
+        lines = progress.track(file, path.stat().st_size)
+        result = verify_export(lines, keys[0], Ed25519Signatures(), keys[1:])
     if result.problem is not None:
         print_balances(
             result.balances, f"balances rebuilt up to line {result.problem.line}, where verification stopped"
@@ -100,6 +110,16 @@ def verify_file(args: argparse.Namespace) -> int:
         f"verified: {result.lines} lines, {result.checkpoints} checkpoints, "
         f"head_hash {result.head_hash}, signed by {keys[0]}"
     )
+    return 0
+
+
+def print_public_key(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    seed = settings.effective_ledger_signing_key
+    if not seed:
+        print("mcpay: no ledger key: set LEDGER_SIGNING_KEY (a seed from `mcpay keygen`)", file=sys.stderr)
+        return 2
+    print(Ed25519LedgerSigner(seed).public_key)
     return 0
 
 

@@ -106,6 +106,8 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
         logging.getLogger(name).handlers.clear()  # their own lines go through the root handler too
         logging.getLogger(name).propagate = True
     log_through_logging_only()
+    # uvicorn logs access lines while its logger has handlers: mcpay.access replaces them, in every worker
+    logging.getLogger("uvicorn.access").propagate = False
     structlog.configure(
         processors=[*common, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -1,46 +1,62 @@
-"""A one-line progress bar for long files, drawn on a terminal only (no dependency)."""
+"""Progress bars for the long commands (rich), drawn on a terminal only: piped or redirected output stays plain."""
 
 from __future__ import annotations
 
-import time
+import sys
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from types import TracebackType
+from typing import Any, TextIO
 
-WIDTH = 30
-REDRAW_SECONDS = 0.2
-WORTH_SHOWING = 4 * 1024 * 1024  # bytes: smaller files are done before a bar would help
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+REPORT_EVERY = 1024  # lines between two updates of a file's bar
 
 
 class ProgressBar:
-    """Counts bytes and lines read; redraws `label  42% [#####     ] 1,234 lines` a few times a second."""
+    """`label ━━━━━━━╸━━━━ 1234/5000 0:00:03`, on `stream` (stderr), while the block runs. Its `report` is the
+    application's Progress callback: (done, total)."""
 
-    def __init__(self, total_bytes: int, stream: TextIO, label: str, enabled: bool = True) -> None:
-        self._total = max(total_bytes, 1)
-        self._stream = stream
-        self._label = label
-        self._shown = enabled and total_bytes >= WORTH_SHOWING and stream.isatty()
-        self._done = 0
-        self._lines = 0
-        self._drawn_at = 0.0
+    def __init__(self, label: str, stream: TextIO | None = None, *, enabled: bool = True, **console: Any) -> None:
+        terminal = Console(file=stream or sys.stderr, **console)
+        self.shown = enabled and terminal.is_terminal
+        self._bar = Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=terminal,
+            disable=not self.shown,
+        )
+        self._task: TaskID | None = None
 
-    def track(self, lines: Iterable[bytes]) -> Iterator[bytes]:
-        for line in lines:
-            self._done += len(line)
-            self._lines += 1
-            if self._shown and self._lines % 1024 == 0 and time.monotonic() - self._drawn_at >= REDRAW_SECONDS:
-                self._draw()
+    def __enter__(self) -> ProgressBar:
+        self._bar.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._bar.stop()
+
+    def report(self, done: int, total: int) -> None:
+        if not self.shown:
+            return
+        if self._task is None:
+            self._task = self._bar.add_task("", total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def track(self, lines: Iterable[bytes], total_bytes: int) -> Iterator[bytes]:
+        """The lines of a file, unchanged, the bar counting their bytes."""
+        done = 0
+        self.report(0, total_bytes)
+        for count, line in enumerate(lines, start=1):
+            done += len(line)
+            if count % REPORT_EVERY == 0:
+                self.report(done, total_bytes)
             yield line
+        self.report(done, total_bytes)
 
-    def close(self) -> None:
-        if self._shown:
-            self._draw()
-            self._stream.write("\n")
-            self._stream.flush()
 
-    def _draw(self) -> None:
-        share = min(self._done / self._total, 1.0)
-        filled = int(share * WIDTH)
-        bar = "#" * filled + " " * (WIDTH - filled)
-        self._stream.write(f"\r{self._label} {share:4.0%} [{bar}] {self._lines:,} lines")
-        self._stream.flush()
-        self._drawn_at = time.monotonic()
+def add_no_progress(command: Any) -> None:
+    command.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")

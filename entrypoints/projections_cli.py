@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from entrypoints.bootstrap import bootstrap
+from entrypoints.progress import ProgressBar, add_no_progress
 from entrypoints.settings import load_settings
 
 
@@ -18,14 +19,16 @@ def add_command(commands: Any) -> None:
         help="project the whole log again from position 0, replacing every row in one transaction "
         "(readers keep the old rows until it commits; safe beside running API processes)",
     )
+    add_no_progress(rebuild)
     rebuild.set_defaults(run=_rebuild)
 
 
-def _rebuild(_: argparse.Namespace) -> int:
+def _rebuild(args: argparse.Namespace) -> int:
     services = bootstrap(load_settings())
     try:
         started = time.monotonic()
-        events = services.read_side.projector.rebuild()
+        with ProgressBar("projecting", enabled=not args.no_progress) as progress:
+            events = services.read_side.projector.rebuild(progress.report)
         position = services.read_side.projector.store.position()
     finally:
         services.close()

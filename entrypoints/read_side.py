@@ -11,7 +11,7 @@ from adapters.read_side.postgres import AdvisoryLease, PostgresReadModel
 from adapters.read_side.sqlite import LocalLease, SqliteQueries, SqliteReadModel, sqlite_datastore
 from application.ledger import Ledger
 from application.ports import Metrics, PaymentQueries
-from application.projection import CaughtUpPaymentQueries, Projector
+from application.projection import CaughtUpPaymentQueries, Lease, Projector
 from application.queries import AsyncReadModel
 from application.reading import ReadSide
 
@@ -22,6 +22,7 @@ CATCH_UP_SECONDS = 2.0  # how long a use case waits for the read model before re
 class ReadSideParts:
     read_side: ReadSide
     queries: PaymentQueries  # for the synchronous use cases: caught up before each answer
+    background_lease: Lease  # held by the one process of the deployment that runs reconciliation and checkpoints
 
 
 def build_read_side(database_url: str, ledger: Ledger, metrics: Metrics) -> ReadSideParts:
@@ -32,11 +33,13 @@ def build_read_side(database_url: str, ledger: Ledger, metrics: Metrics) -> Read
         projector = Projector(ledger, store, AdvisoryLease(store.place))
         model = AsyncpgQueries(store.place)
         reads: PaymentQueries = store
+        background: Lease = AdvisoryLease(store.place, duty="background jobs", key=store.place.key_for("background"))
     else:
         embedded = SqliteReadModel(sqlite_datastore(persistence_env(database_url).get("SQLITE_DBNAME")), ledger.name)
         embedded.create_table()
         projector = Projector(ledger, embedded, LocalLease())
         model = SqliteQueries(embedded, ledger.recorder.max_notification_id)
         reads = embedded
+        background = LocalLease()  # one process per SQLite file (more workers are refused at start)
     read_side = ReadSide(projector, model, ledger.written, metrics)
-    return ReadSideParts(read_side, CaughtUpPaymentQueries(projector, reads, CATCH_UP_SECONDS))
+    return ReadSideParts(read_side, CaughtUpPaymentQueries(projector, reads, CATCH_UP_SECONDS), background)

@@ -69,6 +69,10 @@ class Settings:
     log_level: str = "INFO"
     auth_rate_limit_per_key: int = 30  # sign-in requests a minute per public key, per endpoint; 0: no limit
     auth_rate_limit_per_address: int = 120  # ... per client address, per endpoint; 0: no limit
+    workers: int = 1  # API worker processes sharing the port (WEB_CONCURRENCY); more than one needs PostgreSQL
+    cors_origins: tuple[str, ...] = ()  # origins of an SPA served elsewhere; empty: no CORS headers at all
+    metrics_directory: str = ""  # PROMETHEUS_MULTIPROC_DIR: workers' metrics files; `serve --workers` makes one
+    ready_max_lag_events: int = 1000  # /readyz answers 503 while the read model is further behind the log
 
     def __repr__(self) -> str:
         return "Settings(<values hidden: some are secrets>)"
@@ -170,6 +174,14 @@ def _url(name: str, text: str) -> str:
     return text.rstrip("/")
 
 
+def _origins(name: str, text: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in text.split(",") if part.strip())
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^\s/]+", origin):
+            raise SettingsError(f"{name}: {origin!r} is not an origin (scheme://host[:port], or *)")
+    return origins
+
+
 def _signing_key(name: str, text: str) -> str:
     if text and not HEX_KEY.fullmatch(text.strip().lower()):
         raise SettingsError(f"{name} must be a 64-hex-digit ed25519 private seed")
@@ -197,6 +209,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "BANK_ACCOUNT_NAME": "bank_account_name",
         "BANK_ACCOUNT_NUMBER": "bank_account_number",
         "BANK_SWIFT_CODE": "bank_swift_code",
+        "PROMETHEUS_MULTIPROC_DIR": "metrics_directory",
     }
     for var, attr in plain.items():
         if (text := get(var)) is not None:
@@ -228,6 +241,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "LOG_LEVEL": ("log_level", lambda n, t: _choice(n, t, ("debug", "info", "warning", "error")).upper()),
         "AUTH_RATE_LIMIT_PER_KEY": ("auth_rate_limit_per_key", lambda n, t: _int(n, t, 0, 1_000_000)),
         "AUTH_RATE_LIMIT_PER_ADDRESS": ("auth_rate_limit_per_address", lambda n, t: _int(n, t, 0, 1_000_000)),
+        "WEB_CONCURRENCY": ("workers", lambda n, t: _int(n, t, 1, 64)),
+        "CORS_ORIGINS": ("cors_origins", _origins),
+        "READY_MAX_LAG_EVENTS": ("ready_max_lag_events", lambda n, t: _int(n, t, 0, 100_000_000)),
     }
     for var, (attr, parse) in parsers.items():
         if (text := get(var)) is not None:
@@ -253,6 +269,24 @@ def _check_consistency(settings: Settings) -> None:
     if "USD" not in settings.credit_rates:
         raise SettingsError("CREDIT_RATES must include USD (minimums are stated in USD)")
     _check_stripe(settings)
+
+
+def check_workers(settings: Settings) -> None:
+    """Several processes need a store they can share: SQLite's one file (or memory:) cannot be written by more.
+    Checked by `mcpay serve` only: other commands run alone whatever WEB_CONCURRENCY says."""
+    if settings.workers > 1 and not settings.database_url.startswith(("postgresql:", "postgres:")):
+        store = "SQLite" if settings.database_url.startswith("sqlite:") else "memory:"
+        raise SettingsError(
+            f"{settings.workers} workers (--workers / WEB_CONCURRENCY) need PostgreSQL: {store} serves one "
+            "process only; set DATABASE_URL=postgresql://... or run one worker"
+        )
+
+
+def with_overrides(overrides: Mapping[str, str | int | None]) -> None:
+    """Command-line flags written over the environment, so that worker processes read the same settings."""
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[name] = str(value)
 
 
 def _check_stripe(settings: Settings) -> None:

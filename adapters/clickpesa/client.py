@@ -30,16 +30,18 @@ class ClickPesaClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         clock: Callable[[], float] = time.time,
+        on_call: Callable[[str], None] = lambda call: None,
     ) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, headers={"accept": "application/json"}
         )
         self._credentials = {"client-id": client_id, "api-key": api_key}
         self._tokens = TokenCache(self._generate_token, clock)
+        self._on_call = on_call  # told "token", "checkout" or "status" before each request: the daily quota
 
     def generate_checkout_url(self, body: Mapping[str, str]) -> str:
         """A hosted checkout link for the order in `body`."""
-        response = self._authorized("POST", "/checkout-link/generate-checkout-url", body)
+        response = self._authorized("checkout", "POST", "/checkout-link/generate-checkout-url", body)
         if response.status_code not in (200, 201):
             raise _failure(response, "open a checkout")
         answer = _json(response)
@@ -52,7 +54,7 @@ class ClickPesaClient:
 
     def payments(self, order_reference: str) -> list[dict[str, Any]] | None:
         """The payment records for an order (None: ClickPesa knows of no payment for it yet)."""
-        response = self._authorized("GET", f"/payments/{quote(order_reference, safe='')}")
+        response = self._authorized("status", "GET", f"/payments/{quote(order_reference, safe='')}")
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -64,16 +66,16 @@ class ClickPesaClient:
     def close(self) -> None:
         self._http.close()
 
-    def _authorized(self, method: str, path: str, body: Mapping[str, str] | None = None) -> httpx.Response:
+    def _authorized(self, call: str, method: str, path: str, body: Mapping[str, str] | None = None) -> httpx.Response:
         token = self._tokens.get()
-        response = self._send(method, path, body, {"Authorization": token})
+        response = self._send(call, method, path, body, {"Authorization": token})
         if response.status_code == 401:  # expired or revoked early: renew once
             self._tokens.discard(token)
-            response = self._send(method, path, body, {"Authorization": self._tokens.get()})
+            response = self._send(call, method, path, body, {"Authorization": self._tokens.get()})
         return response
 
     def _generate_token(self) -> str:
-        response = self._send("POST", "/generate-token", None, self._credentials)
+        response = self._send("token", "POST", "/generate-token", None, self._credentials)
         if response.status_code != 200:
             raise _failure(response, "issue an access token")
         answer = _json(response)
@@ -84,8 +86,9 @@ class ClickPesaClient:
         return token if token.startswith("Bearer ") else f"Bearer {token}"
 
     def _send(
-        self, method: str, path: str, body: Mapping[str, str] | None, headers: Mapping[str, str]
+        self, call: str, method: str, path: str, body: Mapping[str, str] | None, headers: Mapping[str, str]
     ) -> httpx.Response:
+        self._on_call(call)
         try:
             return self._http.request(method, path, json=body, headers=dict(headers))
         except httpx.TimeoutException:

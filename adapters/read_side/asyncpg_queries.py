@@ -51,6 +51,9 @@ class AsyncpgQueries:
         statement = sql.admin_queue(status, gateway, created_before, limit, VALUES)
         return await self._views(statement.sql, *statement.params)
 
+    async def awaiting_admin(self) -> dict[str, int]:
+        return {row["status"]: int(row["payments"]) for row in await self._rows(sql.AWAITING_ADMIN)}
+
     async def wallet_of(self, user_id: str) -> WalletView:
         rows = await self._rows(sql.WALLET, sql.wallet_id(user_id))
         return sql.wallet_view(user_id, rows, VALUES)

@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed
 
-from adapters.read_side import sql
+from adapters.read_side import schema_version, sql
 from adapters.read_side.reads import ProjectionReads
 from application.projection import ProjectedBatch
 
@@ -61,7 +61,11 @@ class PostgresPlace:
 
     @property
     def lease_key(self) -> int:
-        digest = hashlib.sha256(f"mcpay:read-side:{self.schema}".encode()).digest()
+        return self.key_for("read-side")
+
+    def key_for(self, duty: str) -> int:
+        """The advisory-lock key of a duty done once per deployment (one schema: one deployment)."""
+        digest = hashlib.sha256(f"mcpay:{duty}:{self.schema}".encode()).digest()
         return int.from_bytes(digest[:8], signed=True)
 
 
@@ -87,7 +91,16 @@ class PostgresReadModel(ProjectionReads, PostgresTrackingRecorder):
         with self.datastore.get_connection() as connection:
             connection.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))
             try:
+                with self.datastore.transaction(commit=True) as cursor:
+                    cursor.execute(
+                        "SELECT to_regclass(%s) IS NOT NULL AS present", (f"{self.place.prefix}read_payments",)
+                    )
+                    present = cursor.fetchone()
+                    exists = bool(present and present["present"])
+                    schema_version.prepare(cursor, self.place.prefix, "pyformat", exists, TRACKING_TABLE)
                 super().create_table()
+                with self.datastore.transaction(commit=True) as cursor:
+                    schema_version.record(cursor, self.place.prefix, "pyformat")
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
 
@@ -146,8 +159,18 @@ class PostgresReadModel(ProjectionReads, PostgresTrackingRecorder):
 class AdvisoryLease:
     """`pg_try_advisory_lock` on a connection of its own: one process projects; if it dies, PostgreSQL lets go."""
 
-    def __init__(self, place: PostgresPlace, retry_seconds: float = 1.0, check_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        place: PostgresPlace,
+        retry_seconds: float = 1.0,
+        check_seconds: float = 5.0,
+        *,
+        duty: str = "projections",
+        key: int | None = None,
+    ) -> None:
         self.place = place
+        self.duty = duty
+        self.key = place.lease_key if key is None else key
         self._retry = retry_seconds
         self._check = check_seconds
         self._connection: psycopg.Connection[Any] | None = None
@@ -182,16 +205,16 @@ class AdvisoryLease:
                     **self.place.connection,
                     autocommit=True,
                     connect_timeout=5,
-                    application_name=f"mcpay projections (pid {os.getpid()})",  # who holds it, in pg_stat_activity
+                    application_name=f"mcpay {self.duty} (pid {os.getpid()})",  # who holds it, in pg_stat_activity
                 )
-            row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.place.lease_key,)).fetchone()
+            row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         except psycopg.Error as error:
-            logger.warning("projection lease: %s", error)
+            logger.warning("%s lease: %s", self.duty, error)
             self._drop()
             return False
         taken = bool(row and row[0])
         if taken:
-            logger.info("this process now runs the projections")
+            logger.info("this process now runs the %s", self.duty)
         return taken
 
     def _alive(self) -> bool:
@@ -200,7 +223,7 @@ class AdvisoryLease:
                 self._connection.execute("SELECT 1")
                 return True
         except psycopg.Error:
-            logger.warning("projection lease lost with its connection")
+            logger.warning("%s lease lost with its connection", self.duty)
         self._drop()
         return False
 

@@ -48,6 +48,9 @@ class ProjectionReads:
         statement = sql.admin_queue(status, gateway, created_before, limit, self.values)
         return self._views(statement.sql, statement.params)
 
+    def awaiting_admin(self) -> dict[str, int]:
+        return {row["status"]: int(row["payments"]) for row in self._rows(sql.AWAITING_ADMIN, ())}
+
     def wallet_of(self, user_id: str) -> WalletView:
         rows = self._rows(sql.WALLET, (self.values.uuid(sql.wallet_id(user_id)),))
         return sql.wallet_view(user_id, rows, self.values)

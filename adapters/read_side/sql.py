@@ -24,6 +24,9 @@ from domain.payment import HeldEvent
 from domain.wallet import Wallet, WalletEntry
 
 TABLES = ("read_wallet_entries", "read_wallets", "read_payments")
+# Raise SCHEMA_VERSION with every change to the tables below: a read model of an older version is then dropped
+# and projected again at start (ADR 34). A change without it is caught too, by the digest of the DDL text.
+SCHEMA_VERSION = 1
 PLACEHOLDER = re.compile(r"\$(\d+)")
 
 _TABLES = """
@@ -117,6 +120,7 @@ DESK_ORDER = (
     "CASE WHEN awaits_admin AND status = 'pending' THEN 0 WHEN awaits_admin OR needs_attention THEN 1 ELSE 2 END, "
     "created_at DESC, payment_id DESC"
 )
+AWAITING_ADMIN = "SELECT status, count(*) AS payments FROM {s}read_payments WHERE awaits_admin GROUP BY status"
 WALLET = """
 SELECT w.user_id, w.balance, e.kind, e.amount, e.payment_id, e.at, e.balance_after
 FROM {s}read_wallets w LEFT JOIN {s}read_wallet_entries e ON e.wallet_id = w.wallet_id
@@ -144,13 +148,14 @@ def ddl(schema_prefix: str, types: Mapping[str, str]) -> list[str]:
 
 
 def render(sql: str, schema_prefix: str, style: str) -> str:
-    """`$n` placeholders as asyncpg ("numeric"), psycopg ("pyformat": %(pn)s) or sqlite3 ("qmark": ?n) want them."""
+    """`$n` placeholders as asyncpg ("numeric"), psycopg ("pyformat": %(pn)s) or sqlite3 ("named": :pn) want them;
+    the last two take their parameters as `named(params)`."""
     text = sql.format(s=schema_prefix)
     if style == "numeric":
         return text
     if style == "pyformat":
         return PLACEHOLDER.sub(r"%(p\1)s", text)
-    return PLACEHOLDER.sub(r"?\1", text)
+    return PLACEHOLDER.sub(r":p\1", text)  # not ?n: numbered qmarks with a sequence are deprecated (Python 3.12)
 
 
 def named(params: Sequence[Any]) -> dict[str, Any]:

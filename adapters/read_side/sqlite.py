@@ -11,7 +11,7 @@ import anyio
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
-from adapters.read_side import sql
+from adapters.read_side import schema_version, sql
 from adapters.read_side.reads import ProjectionReads
 from application.projection import ProjectedBatch
 from application.queries import BalanceView, LedgerEntryView
@@ -52,6 +52,17 @@ class SqliteReadModel(ProjectionReads, SQLiteTrackingRecorder):
         )
         return [tracking, *sql.ddl("", TYPES)]
 
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                "SELECT count(*) AS present FROM sqlite_master WHERE type = 'table' AND name = 'read_payments'"
+            )
+            exists = bool(cursor.fetchone()["present"])
+            schema_version.prepare(cursor, "", "named", exists, "read_tracking")
+        super().create_table()
+        with self.datastore.transaction(commit=True) as cursor:
+            schema_version.record(cursor, "", "named")
+
     def position(self) -> int:
         return self.max_tracking_id(self._application) or 0
 
@@ -86,11 +97,11 @@ class SqliteReadModel(ProjectionReads, SQLiteTrackingRecorder):
 
     def _write(self, cursor: SQLiteCursor, batch: ProjectedBatch) -> None:
         for statement, rows in sql.batch_statements(batch, self.values):
-            cursor.executemany(sql.render(statement, "", "qmark"), rows)
+            cursor.executemany(sql.render(statement, "", "named"), [sql.named(row) for row in rows])
 
     def _rows(self, statement: str, params: Sequence[Any]) -> list[Mapping[str, Any]]:
         with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(sql.render(statement, "", "qmark"), tuple(params))
+            cursor.execute(sql.render(statement, "", "named"), sql.named(params))
             rows: list[Mapping[str, Any]] = cursor.fetchall()
             return rows
 
@@ -116,6 +127,9 @@ class SqliteQueries:
         limit: int | None = None,
     ) -> list[PaymentView]:
         return await anyio.to_thread.run_sync(self._model.admin_queue, status, gateway, created_before, limit)
+
+    async def awaiting_admin(self) -> dict[str, int]:
+        return await anyio.to_thread.run_sync(self._model.awaiting_admin)
 
     async def wallet_of(self, user_id: str) -> WalletView:
         return await anyio.to_thread.run_sync(self._model.wallet_of, user_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -12,12 +13,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
 from litestar.static_files import create_static_files_router
 
+from adapters.prometheus_metrics import PrometheusMetrics
 from entrypoints.background import background_tasks
-from entrypoints.bootstrap import Services
+from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.http.admin import AdminController
 from entrypoints.http.audit import AuditController
 from entrypoints.http.auth import PUBLIC, bearer_auth
 from entrypoints.http.demo import DemoCheckoutController
+from entrypoints.http.draining import end_streams_on_exit_signals
+from entrypoints.http.head_requests import HeadAsGet
 from entrypoints.http.identity import IdentityController
 from entrypoints.http.json_bodies import JsonBodyRequest
 from entrypoints.http.observability import RequestObserver
@@ -29,6 +33,8 @@ from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.rate_limits import SignInLimits
 from entrypoints.http.read_your_writes import ReadYourWrites
 from entrypoints.http.webhooks import WebhooksController
+from entrypoints.logs import configure_logging
+from entrypoints.settings import Settings, load_settings
 
 SPA_DIRECTORY = Path(__file__).parent / "spa"
 
@@ -42,6 +48,28 @@ class MetricsController(PrometheusController):
     path = "/metrics"
     opt = PUBLIC
     include_in_schema = False
+
+
+def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
+    """CORS for an SPA served from another origin (CORS_ORIGINS); off unless origins are named. Tokens travel in
+    the Authorization header, never in cookies: no credentials mode."""
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(origins),
+        allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
+        expose_headers=["x-request-id", "retry-after", "location"],
+        max_age=600,
+    )
+
+
+def serve_app(settings: Settings | None = None) -> Litestar:
+    """The app factory `mcpay serve` runs in each worker, and `uvicorn --factory entrypoints.http.app:serve_app`
+    or gunicorn's uvicorn worker can run as well: settings from the environment, Prometheus metrics."""
+    settings = settings or load_settings()
+    configure_logging(settings)
+    return create_app(bootstrap(settings, metrics=PrometheusMetrics()))
 
 
 def create_app(services: Services) -> Litestar:
@@ -82,10 +110,11 @@ def create_app(services: Services) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
-        lifespan=[background_tasks],
+        cors_config=_cors(settings.cors_origins),
+        lifespan=[end_streams_on_exit_signals, background_tasks],
         on_shutdown=[services.close],
     )
     # Outside Litestar's own exception handling: every answer gets its X-Request-ID, access line and metrics.
-    app.asgi_handler = RequestObserver(app.asgi_handler)
+    app.asgi_handler = RequestObserver(HeadAsGet(app.asgi_handler))
     document_problems(app)
     return app

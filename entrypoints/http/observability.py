@@ -12,7 +12,7 @@ import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 REQUEST_ID_HEADER = "x-request-id"
 WELL_FORMED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -21,11 +21,17 @@ UNMATCHED = "unmatched"  # the route label of requests no route took (the router
 UNCOUNTED = frozenset({"/metrics"})  # Prometheus' own scrapes
 QUIET = frozenset({"/metrics", "/healthz", "/readyz"})  # probes: access lines at DEBUG only
 
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series (the metrics adapter says so too: whichever is imported first)
 REQUESTS = Counter(
     "mcpay_http_requests", "HTTP requests by method, route template and status code.", ["method", "route", "status"]
 )
 DURATION = Histogram(
     "mcpay_http_request_duration_seconds", "HTTP request duration by method and route template.", ["method", "route"]
+)
+IN_FLIGHT = Gauge(
+    "mcpay_http_requests_in_flight",
+    "Requests being answered now (event streams included), over every worker.",
+    multiprocess_mode="livesum",
 )
 access_log = logging.getLogger("mcpay.access")
 
@@ -42,6 +48,7 @@ class RequestObserver:
             await self._app(scope, receive, send)
             return
         request_id = _request_id(scope)
+        method = scope["method"] if scope["method"] in METHODS else "OTHER"  # before a layer below rewrites it
         status = 500  # what the client gets when the app fails without answering
         started = time.perf_counter()
 
@@ -52,11 +59,11 @@ class RequestObserver:
                 MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        with structlog.contextvars.bound_contextvars(request_id=request_id), IN_FLIGHT.track_inprogress():
             try:
                 await self._app(scope, receive, send_with_id)
             finally:
-                _observe(scope, status, time.perf_counter() - started)
+                _observe(scope, method, status, time.perf_counter() - started)
 
 
 def _request_id(scope: Scope) -> str:
@@ -69,8 +76,7 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def _observe(scope: HTTPScope, status: int, seconds: float) -> None:
-    method = scope["method"] if scope["method"] in METHODS else "OTHER"
+def _observe(scope: HTTPScope, method: str, status: int, seconds: float) -> None:
     route = scope.get("path_template") or UNMATCHED  # the router sets it on this very scope
     if route not in UNCOUNTED:
         REQUESTS.labels(method, route, str(status)).inc()
@@ -86,5 +92,5 @@ def _observe(scope: HTTPScope, status: int, seconds: float) -> None:
         "duration_ms": round(seconds * 1000, 1),
         "client": client[0] if client else None,
     }
-    level = logging.DEBUG if route in QUIET else logging.INFO
+    level = logging.ERROR if status >= 500 else logging.DEBUG if route in QUIET else logging.INFO
     access_log.log(level, "%s %s %s", method, path, status, extra=fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 from litestar import get
 
 from application.errors import StoreUnavailable
@@ -16,11 +17,19 @@ def healthz() -> Health:
     return Health("ok")
 
 
-@get("/readyz", opt=PUBLIC, tags=["operations"], sync_to_thread=True)
-def readyz(services: ServicesDep) -> Health:
-    """The event store answers (503 otherwise)."""
+@get("/readyz", opt=PUBLIC, tags=["operations"])
+async def readyz(services: ServicesDep) -> Health:
+    """The event store and the read model answer, and the read model is at most `READY_MAX_LAG_EVENTS` events
+    behind the log (503 otherwise, naming which)."""
     try:
-        services.ledger.recorder.max_notification_id()
+        await anyio.to_thread.run_sync(services.ledger.recorder.max_notification_id)
     except Exception as error:
         raise StoreUnavailable("the event store does not answer") from error
+    try:
+        lag = await services.read_side.lag()
+    except Exception as error:
+        raise StoreUnavailable("the read model does not answer") from error
+    allowed = services.settings.ready_max_lag_events
+    if lag > allowed:
+        raise StoreUnavailable(f"the read model is {lag} events behind the log (READY_MAX_LAG_EVENTS={allowed})")
     return Health("ready")

@@ -87,6 +87,7 @@ def _http_problem(error: HTTPException) -> ProblemDetailsException:
     status = error.status_code
     slug, title = HTTP_TITLES.get(status, ("error", "Error"))
     if status >= 500:
+        logger.error("HTTP error %s", status, exc_info=error)
         return _problem(status, "internal", "Internal error", "an unexpected error occurred")
     detail = "the request body exceeds the 64 KiB limit" if status == 413 else error.detail
     extra: dict[str, Any] = {"errors": error.extra} if error.extra else {}

@@ -8,6 +8,7 @@ import anyio
 from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_200_OK
 
+from application.errors import WebhookRejected
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.schemas import WebhookReceipt
@@ -35,5 +36,10 @@ class WebhooksController(Controller):
 async def _receive(gateway: str, request: Request[Any, Any, Any], services: ServicesDep) -> WebhookReceipt:
     body = await request.body()
     headers = dict(request.headers)
-    result = await anyio.to_thread.run_sync(services.payments.receive_webhook, gateway, body, headers)
+    try:
+        result = await anyio.to_thread.run_sync(services.payments.receive_webhook, gateway, body, headers)
+    except WebhookRejected:
+        services.metrics.webhook_delivered(gateway, "rejected")
+        raise
+    services.metrics.webhook_delivered(gateway, result)
     return WebhookReceipt(received=True, result=result)

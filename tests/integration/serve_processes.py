@@ -69,6 +69,8 @@ class Served:
 
     env: dict[str, str]
     log_path: Path
+    args: tuple[str, ...] = ()  # after `mcpay serve`, e.g. ("--workers", "2")
+    program: tuple[str, ...] = (str(MCPAY), "serve")  # or another server running the app factory
     process: subprocess.Popen[bytes] | None = None
     _log: TextIO | None = field(default=None, repr=False)
 
@@ -83,7 +85,7 @@ class Served:
         self._log.write(f"--- mcpay serve started at {time.time():.3f}\n")
         self._log.flush()
         self.process = subprocess.Popen(  # noqa: S603 - the project's own console script
-            [str(MCPAY), "serve"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            [*self.program, *self.args], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:

@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.prometheus_metrics import PrometheusMetrics
 from application.gateways import Checkout, CheckoutRequest, GatewayOffer
@@ -23,6 +22,7 @@ from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.logs import configure_logging, reset_logging
 from entrypoints.settings import Settings
+from tests.integration.metrics_support import grew, scrape, value
 from tests.integration.support import SESSION_SECRET, sign_in
 from tests.unit.fakes import FakeGateway
 
@@ -51,24 +51,6 @@ def services(settings: Settings) -> Services:
 def client(services: Services) -> Iterator[Client]:
     with TestClient(app=create_app(services)) as test_client:
         yield test_client
-
-
-def scrape(client: Client) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    answer = client.get("/metrics")
-    assert answer.status_code == 200
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(answer.text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Mapping[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-def grew(before: Mapping[Any, float], after: Mapping[Any, float], name: str, **labels: str) -> float:
-    return value(after, name, **labels) - value(before, name, **labels)
 
 
 # --- metrics -------------------------------------------------------------------------------------------------

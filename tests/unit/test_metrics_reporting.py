@@ -59,6 +59,18 @@ class RecordedMetrics:
     def projection_lag(self, projection: str, events: int) -> None:
         self.calls.append(("projection_lag", (projection, events)))
 
+    def webhook_delivered(self, gateway: str, result: str) -> None:
+        self.calls.append(("webhook_delivered", (gateway, result)))
+
+    def gateway_called(self, gateway: str, operation: str, outcome: str, seconds: float) -> None:
+        self.calls.append(("gateway_called", (gateway, operation, outcome)))
+
+    def clickpesa_api_called(self, call: str) -> None:
+        self.calls.append(("clickpesa_api_called", (call,)))
+
+    def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
+        self.calls.append(("payments_awaiting_admin", (dict(counts),)))
+
 
 @pytest.fixture
 def metrics() -> RecordedMetrics:

@@ -1,4 +1,4 @@
-"""The verify progress bar: drawn on a terminal for long files, silent otherwise."""
+"""The long commands' progress bar: drawn on a terminal, silent otherwise, and never in the way of the work."""
 
 from __future__ import annotations
 
@@ -6,36 +6,43 @@ import io
 
 import pytest
 
-from entrypoints.progress import WORTH_SHOWING, ProgressBar
+from entrypoints.progress import ProgressBar
 
 pytestmark = pytest.mark.unit
 
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+LINES = [b"x" * 99 + b"\n"] * 3000
 
 
-def test_a_long_file_on_a_terminal_gets_a_bar_that_ends_full() -> None:
-    terminal = Terminal()
-    lines = [b"x" * 1023 + b"\n"] * (WORTH_SHOWING // 1024)
-    bar = ProgressBar(WORTH_SHOWING, terminal, "verifying")
-
-    assert list(bar.track(lines)) == lines
-    bar.close()
-
-    assert terminal.getvalue().endswith(f"\rverifying 100% [{'#' * 30}] {len(lines):,} lines\n")
+def terminal_bar(stream: io.StringIO, enabled: bool = True) -> ProgressBar:
+    return ProgressBar("verifying", stream, enabled=enabled, force_terminal=True, width=80)
 
 
-@pytest.mark.parametrize(
-    ("stream", "size", "enabled"),
-    [(io.StringIO(), WORTH_SHOWING, True), (Terminal(), 100, True), (Terminal(), WORTH_SHOWING, False)],
-    ids=["not a terminal", "short file", "--no-progress"],
-)
-def test_no_bar_otherwise(stream: io.StringIO, size: int, enabled: bool) -> None:
-    bar = ProgressBar(size, stream, "verifying", enabled)
+def test_on_a_terminal_the_bar_ends_with_everything_done() -> None:
+    stream = io.StringIO()
+    with terminal_bar(stream) as bar:
+        assert list(bar.track(LINES, len(LINES) * 100)) == LINES
 
-    list(bar.track([b"{}\n"] * 5000))
-    bar.close()
+    drawn = stream.getvalue()
+    assert "verifying" in drawn
+    assert f"{len(LINES) * 100}/{len(LINES) * 100}" in drawn
+
+
+def test_reports_of_done_and_total_move_the_bar() -> None:
+    stream = io.StringIO()
+    with terminal_bar(stream) as bar:
+        for done in range(0, 501, 100):
+            bar.report(done, 500)
+
+    assert "500/500" in stream.getvalue()
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_off_a_terminal_or_when_turned_off_nothing_is_drawn(terminal: bool) -> None:
+    stream = io.StringIO()
+    bar = terminal_bar(stream, enabled=False) if terminal else ProgressBar("verifying", stream)
+    with bar:
+        assert list(bar.track(LINES, len(LINES) * 100)) == LINES
+        bar.report(1, 2)
 
     assert stream.getvalue() == ""
+    assert not bar.shown
