@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from eventsourcing.persistence import IntegrityError
 
-from application.ledger import Ledger
 from application.settlement import Move, Settlement
 from domain.errors import AlreadyCredited, NothingToReverse
 from domain.money import Money, credits
@@ -14,18 +14,22 @@ from domain.payment import Payment
 from domain.wallet import Wallet
 
 
+class Wallets(Protocol):
+    def wallet_of(self, user_id: str) -> Wallet | None: ...
+
+
 class CreditService:
     """Moves a payment's credits in its owner's wallet; the caller saves the wallet with what caused the move."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
+    def __init__(self, wallets: Wallets) -> None:
+        self._wallets = wallets
 
     def move(self, payment: Payment, settlements: Sequence[Settlement]) -> Wallet | None:
         """The owner's wallet (opened if new) with every settlement's credits moved, in order; None: none move."""
         moving = [settlement for settlement in settlements if settlement.moves_credits]
         if not moving:
             return None
-        wallet = self._ledger.wallet_of(payment.user_id) or Wallet(user_id=payment.user_id)
+        wallet = self._wallets.wallet_of(payment.user_id) or Wallet(user_id=payment.user_id)
         for settlement in moving:
             amount = credits(settlement.credits)
             try:

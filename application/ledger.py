@@ -38,13 +38,13 @@ class Ledger(Application[UUID]):
             self.written.raise_to(recordings[-1].notification.id)
 
     def payment(self, payment_id: UUID) -> Payment:
-        found = self._find(Payment, payment_id)
+        found = self.find(Payment, payment_id)
         if found is None:
             raise NotFound(f"no payment {payment_id}")
         return found
 
     def payment_by_reference(self, reference: str) -> Payment | None:
-        claim = self._find(PaymentReference, PaymentReference.create_id(reference))
+        claim = self.find(PaymentReference, PaymentReference.create_id(reference))
         return None if claim is None else self.payment(claim.payment_id)
 
     def payment_by_gateway_object(self, gateway: str, object_id: str) -> Payment | None:
@@ -52,16 +52,16 @@ class Ledger(Application[UUID]):
         return None if link is None or link.payment_id is None else self.payment(link.payment_id)
 
     def gateway_object(self, gateway: str, object_id: str) -> GatewayObject | None:
-        return self._find(GatewayObject, GatewayObject.create_id(gateway, object_id))
+        return self.find(GatewayObject, GatewayObject.create_id(gateway, object_id))
 
     def wallet_of(self, user_id: str) -> Wallet | None:
-        return self._find(Wallet, Wallet.create_id(user_id))
+        return self.find(Wallet, Wallet.create_id(user_id))
 
     def checkpoints(self) -> LedgerCheckpoint | None:
-        return self._find(LedgerCheckpoint, LedgerCheckpoint.create_id())
+        return self.find(LedgerCheckpoint, LedgerCheckpoint.create_id())
 
     def idempotency_record(self, user_id: str, key: str) -> IdempotencyRecord | None:
-        return self._find(IdempotencyRecord, IdempotencyRecord.create_id(user_id, key))
+        return self.find(IdempotencyRecord, IdempotencyRecord.create_id(user_id, key))
 
     def commit(self, *aggregates: Aggregate | None) -> None:
         try:
@@ -69,7 +69,8 @@ class Ledger(Application[UUID]):
         except OperationalError as error:
             raise StoreUnavailable("the event store is unavailable") from error
 
-    def _find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+    def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate of that kind with that id (None: none, or one of another kind)."""
         try:
             aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
@@ -13,16 +13,15 @@ from eventsourcing.persistence import IntegrityError
 
 from application.amounts import stated_amount
 from application.checkouts import Checkouts, CheckoutTiming
-from application.credits import CreditService
 from application.errors import IdempotencyConflict, Invalid, NotFound, WebhookRejected
+from application.gateway_events import GatewayEvents
 from application.gateways import GatewayEvent, GatewayOffer
 from application.ledger import Ledger, retry_on_conflict
 from application.metrics import NoMetrics
 from application.ports import Clock, Identifiers, Metrics, PaymentGateway, PaymentQueries
-from application.settlement import Move, Settlement, settle
-from application.statements import event_of, statement_of
 from application.views import PaymentView, WalletView
-from domain.indexes import GatewayObject, IdempotencyRecord, PaymentReference, UnmatchedGatewayEvent
+from application.writer import GroupWriter
+from domain.indexes import IdempotencyRecord, PaymentReference
 from domain.money import Money
 from domain.payment import Payment
 
@@ -59,8 +58,8 @@ class PaymentService:
         self._rates = rates
         self._ids = ids
         self._queries = queries
-        self._credits = CreditService(ledger)
         self._metrics = metrics or NoMetrics()
+        self._writer = GroupWriter(ledger, GatewayEvents(self._metrics).decide)
         self._checkouts = Checkouts(ledger, gateways, self.apply, clock, timing)
 
     def offers(self) -> list[GatewayOffer]:
@@ -111,6 +110,10 @@ class PaymentService:
 
     def receive_webhook(self, gateway_name: str, body: bytes, headers: Mapping[str, str]) -> str:
         """Verify a delivery with its gateway, then apply it; answers what happened."""
+        return self.apply(self.verified(gateway_name, body, headers))
+
+    def verified(self, gateway_name: str, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        """A delivery verified and read by its gateway (cheap: no I/O); raises WebhookRejected."""
         gateway = self._gateways.get(gateway_name)
         try:
             if gateway is None:
@@ -120,82 +123,18 @@ class PaymentService:
             self._metrics.webhook_checked(gateway_name, verified=False)
             raise
         self._metrics.webhook_checked(gateway_name, verified=True)
-        return self.apply(event)
+        return event
 
     def apply(self, event: GatewayEvent) -> str:
         """Move the payment the event names; exactly once, however often and in whatever order it is delivered."""
-        if event.foreign is not None:
-            return self._record_unmatched(event)
-        if event.reference is None and event.gateway_object is None:
-            return "ignored"
-        return retry_on_conflict(lambda: self._apply_once(event))
+        return self._writer.apply(event)
 
-    def _apply_once(self, event: GatewayEvent) -> str:
-        payment = self._payment_named_by(event)
-        if payment is None and event.takes_back:
-            return self._hold_until_its_payment(event)
-        if payment is None or payment.gateway != event.gateway:
-            return self._record_unmatched(event)
-        settled = [settle(payment, event)]
-        link = self._link(payment, event, settled[0].outcome)
-        if link is not None and link.held and link.payment_id is None:
-            settled += [settle(payment, event_of(held)) for held in link.link(payment.id)]
-        wallet = self._credits.move(payment, settled)
-        self._ledger.commit(payment, wallet, link)
-        for settlement in settled:
-            self._count(payment, settlement)
-        return settled[0].outcome
+    def submit(self, event: GatewayEvent) -> Future[str]:
+        """As `apply`, answered through a future (for callers on an event loop)."""
+        return self._writer.submit(event)
 
-    def _count(self, payment: Payment, settlement: Settlement) -> None:
-        """Metrics for what was just saved."""
-        if not settlement.moves_credits:
-            return
-        if settlement.move is Move.TOP_UP:
-            self._metrics.payment_confirmed(payment.gateway)
-            self._metrics.credits_topped_up(payment.gateway, settlement.credits)
-        elif settlement.move is Move.REVERSE:
-            self._metrics.credits_reversed(payment.gateway, settlement.outcome, settlement.credits)
-
-    def _payment_named_by(self, event: GatewayEvent) -> Payment | None:
-        """By reference; refunds and disputes carry none, only the gateway object linked at confirmation."""
-        if event.reference is not None:
-            return self._ledger.payment_by_reference(event.reference)
-        return self._ledger.payment_by_gateway_object(event.gateway, event.gateway_object or "")
-
-    def _link(self, payment: Payment, event: GatewayEvent, outcome: str) -> GatewayObject | None:
-        """Saved with the confirmation (or the review flag) so that later refunds and disputes find the payment;
-        one that was seen before (news held for the payment) is linked now and hands its news over."""
-        if outcome not in ("confirmed", "needs_review") or not event.gateway_object:
-            return None
-        found = self._ledger.gateway_object(event.gateway, event.gateway_object)
-        if found is None:
-            return GatewayObject(gateway=event.gateway, object_id=event.gateway_object, payment_id=payment.id)
-        return found if not found.is_linked else None
-
-    def _hold_until_its_payment(self, event: GatewayEvent) -> str:
-        """A refund or dispute of a charge whose payment is not confirmed yet: kept on the charge's gateway object,
-        applied by the confirmation that links it (the object's one stream orders the two)."""
-        if not event.gateway_object:
-            return self._record_unmatched(event)
-        found = self._ledger.gateway_object(event.gateway, event.gateway_object)
-        if found is not None and found.is_linked:
-            # A confirmation linked it after we looked for its payment: read again, and apply it there.
-            raise IntegrityError(f"{event.gateway_object} was linked to a payment concurrently")
-        held = found or GatewayObject.seen(event.gateway, event.gateway_object)
-        if event.key in held.held_keys:
-            return "duplicate"
-        held.hold(event.key, statement_of(event))
-        self._ledger.commit(held)
-        return "held"
-
-    def _record_unmatched(self, event: GatewayEvent) -> str:
-        evidence = dict(event.evidence) if event.foreign is None else {**event.evidence, "not_ours": event.foreign}
-        record = UnmatchedGatewayEvent(
-            gateway=event.gateway, key=event.key, reference=event.reference or "", evidence=evidence
-        )
-        with contextlib.suppress(IntegrityError):  # the same unmatched event again: already recorded
-            self._ledger.commit(record)
-        return "unmatched"
+    def close(self) -> None:
+        self._writer.close()
 
     def _gateway(self, name: str) -> PaymentGateway:
         gateway = self._gateways.get(name)

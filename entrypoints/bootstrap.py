@@ -81,6 +81,7 @@ class Services:
         self.gateways = dict(gateways or {})
 
     def close(self) -> None:
+        self.payments.close()
         for gateway in self.gateways.values():
             close = getattr(gateway, "close", None)  # gateways holding connections (ClickPesa's HTTP client)
             if callable(close):

@@ -1,0 +1,76 @@
+"""What one decision, or a group of them, read and changed: each aggregate read once, all saved together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from application.errors import NotFound
+from application.ledger import Ledger
+from domain.indexes import GatewayObject, PaymentReference, UnmatchedGatewayEvent
+from domain.payment import Payment
+from domain.wallet import Wallet
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class UnitOfWork:
+    """Reads through the ledger once per aggregate; a later decision sees what an earlier one changed in place.
+
+    Nothing reaches the store before `save`, which writes every staged aggregate in one transaction and only
+    then runs what was deferred to it (metrics: a dropped unit of work counts nothing)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._seen: dict[UUID, Any] = {}
+        self._staged: dict[UUID, Aggregate] = {}
+        self._after_save: list[Callable[[], None]] = []
+
+    def payment(self, payment_id: UUID) -> Payment:
+        found = self._find(Payment, payment_id)
+        if found is None:
+            raise NotFound(f"no payment {payment_id}")
+        return found
+
+    def payment_by_reference(self, reference: str) -> Payment | None:
+        claim = self._find(PaymentReference, PaymentReference.create_id(reference))
+        return None if claim is None else self.payment(claim.payment_id)
+
+    def payment_by_gateway_object(self, gateway: str, object_id: str) -> Payment | None:
+        link = self.gateway_object(gateway, object_id)
+        return None if link is None or link.payment_id is None else self.payment(link.payment_id)
+
+    def gateway_object(self, gateway: str, object_id: str) -> GatewayObject | None:
+        return self._find(GatewayObject, GatewayObject.create_id(gateway, object_id))
+
+    def wallet_of(self, user_id: str) -> Wallet | None:
+        return self._find(Wallet, Wallet.create_id(user_id))
+
+    def unmatched(self, gateway: str, key: str) -> UnmatchedGatewayEvent | None:
+        return self._find(UnmatchedGatewayEvent, UnmatchedGatewayEvent.create_id(gateway, key))
+
+    def stage(self, *aggregates: Aggregate | None) -> None:
+        """To be saved with everything else this unit of work stages."""
+        for aggregate in aggregates:
+            if aggregate is not None:
+                self._staged[aggregate.id] = aggregate
+                self._seen[aggregate.id] = aggregate
+
+    def after_save(self, callback: Callable[[], None]) -> None:
+        self._after_save.append(callback)
+
+    def save(self) -> None:
+        """One transaction for everything staged; IntegrityError when another writer got to one of them first."""
+        if self._staged:
+            self._ledger.commit(*self._staged.values())
+        for callback in self._after_save:
+            callback()
+
+    def _find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        if aggregate_id not in self._seen:
+            self._seen[aggregate_id] = self._ledger.find(kind, aggregate_id)
+        found = self._seen[aggregate_id]
+        return found if isinstance(found, kind) else None

@@ -1,0 +1,118 @@
+"""Group commit: the gateway events that arrive together are decided in arrival order and saved in one transaction.
+
+One writer per process, on a thread of its own (the event store is synchronous). It takes everything queued,
+decides each event against one unit of work (two events for one payment or wallet see each other), saves the
+whole group at once and only then answers each caller. A conflict with another process drops the group, which
+is decided again from fresh reads; when that fails too, each event is applied on its own, retried as before.
+Exactly-once rests on the same uniqueness records and aggregate versions as a single save (ADR 32).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from eventsourcing.persistence import IntegrityError
+
+from application.gateways import GatewayEvent
+from application.ledger import Ledger, retry_on_conflict
+from application.unit_of_work import UnitOfWork
+
+logger = logging.getLogger("mcpay.writer")
+
+GROUP_LIMIT = 256
+GROUP_ATTEMPTS = 2  # the whole group, before each event is applied on its own
+
+Decide = Callable[[UnitOfWork, GatewayEvent], str]
+
+
+@dataclass(frozen=True)
+class _Item:
+    event: GatewayEvent
+    answer: Future[str]
+
+
+class GroupWriter:
+    def __init__(self, ledger: Ledger, decide: Decide, limit: int = GROUP_LIMIT) -> None:
+        self._ledger = ledger
+        self._decide = decide
+        self._limit = limit
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+        self.groups_saved = 0  # for tests and metrics: how many transactions the writer made
+
+    def submit(self, event: GatewayEvent) -> Future[str]:
+        """The event's outcome, once the group it joined is saved."""
+        answer: Future[str] = Future()
+        if threading.current_thread() is self._thread:  # a decision applying another event: no waiting on itself
+            answer.set_result(self.apply_alone(event))
+            return answer
+        self._queue.put(_Item(event, answer))
+        self._ensure_running()
+        return answer
+
+    def apply(self, event: GatewayEvent) -> str:
+        return self.submit(event).result()
+
+    def apply_alone(self, event: GatewayEvent) -> str:
+        """One event in a unit of work of its own, retried on conflict (no group)."""
+        return retry_on_conflict(lambda: self._write([event])[0])
+
+    def close(self) -> None:
+        with self._start:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout=10)
+
+    def _ensure_running(self) -> None:
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="mcpay-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            while len(group) < self._limit:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # close after this group
+                    break
+                group.append(item)
+            self._save(group)
+
+    def _save(self, group: list[_Item]) -> None:
+        for _ in range(GROUP_ATTEMPTS):
+            try:
+                outcomes = self._write([item.event for item in group])
+            except IntegrityError:
+                continue  # another process wrote one of these aggregates first: decide again from fresh reads
+            except Exception:  # one event's failure must not decide the others': apply each alone
+                break
+            for item, outcome in zip(group, outcomes, strict=True):
+                item.answer.set_result(outcome)
+            return
+        for item in group:
+            try:
+                item.answer.set_result(self.apply_alone(item.event))
+            except Exception as error:  # handed to the caller, who maps it
+                item.answer.set_exception(error)
+
+    def _write(self, events: list[GatewayEvent]) -> list[str]:
+        work = UnitOfWork(self._ledger)
+        outcomes = [self._decide(work, event) for event in events]
+        work.save()
+        self.groups_saved += 1
+        return outcomes
