@@ -37,6 +37,16 @@ class ProjectedPayment:
 
 
 @dataclass(frozen=True)
+class PaymentChange:
+    """A payment's status and whether it awaits an admin, as each of its events left them (for paged lists)."""
+
+    payment_id: UUID
+    position: int
+    status: str
+    awaits_admin: bool
+
+
+@dataclass(frozen=True)
 class WalletOpening:
     wallet_id: UUID
     user_id: str
@@ -64,6 +74,7 @@ class ProjectedBatch:
     payments: tuple[ProjectedPayment, ...] = ()
     wallets: tuple[WalletOpening, ...] = ()
     movements: tuple[WalletMovement, ...] = ()
+    changes: tuple[PaymentChange, ...] = ()
 
     def balances(self) -> list[WalletMovement]:
         """Each wallet's last movement in the batch: its balance now."""
@@ -130,16 +141,19 @@ class PaymentFolds:
 def project(ledger: Ledger, folds: PaymentFolds, after: int, notifications: Sequence[Notification]) -> ProjectedBatch:
     """The rows a page of notifications changes: each payment's latest state, wallets opened, credit movements."""
     payments: dict[UUID, ProjectedPayment] = {}
+    changes: list[PaymentChange] = []
     wallets: list[WalletOpening] = []
     movements: list[WalletMovement] = []
     for notification in notifications:
         if notification.topic.startswith(PAYMENT_TOPIC):
             payment = folds.apply(ledger.mapper.to_domain_event(notification))
-            payments[payment.id] = ProjectedPayment(PaymentView.of(payment), payment.version, notification.id)
+            view = PaymentView.of(payment)
+            payments[payment.id] = ProjectedPayment(view, payment.version, notification.id)
+            changes.append(PaymentChange(payment.id, notification.id, view.status, view.awaits_admin))
         elif notification.topic.startswith(WALLET_TOPIC):
             _wallet_rows(ledger.mapper.to_domain_event(notification), notification.id, wallets, movements)
     end = notifications[-1].id if notifications else after
-    return ProjectedBatch(after, end, tuple(payments.values()), tuple(wallets), tuple(movements))
+    return ProjectedBatch(after, end, tuple(payments.values()), tuple(wallets), tuple(movements), tuple(changes))
 
 
 def _wallet_rows(event: Any, position: int, wallets: list[WalletOpening], movements: list[WalletMovement]) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from adapters.read_side import sql
+from adapters.read_side import pages, sql
 from adapters.read_side.postgres import TRACKING_TABLE, VALUES, PostgresPlace
-from application.queries import BalanceView, LedgerEntryView
+from application.paging import Listed, PageQuery, PaymentKey
+from application.queries import BalanceView, LedgerEntryView, PaymentListing
 from application.views import PaymentView, WalletView
+from domain.wallet import WalletEntry
 
 logger = logging.getLogger("mcpay.read_side")
 
@@ -41,15 +42,14 @@ class AsyncpgQueries:
         views = await self._views(sql.PAYMENT, payment_id)
         return views[0] if views else None
 
-    async def admin_queue(
-        self,
-        status: str | None = None,
-        gateway: str | None = None,
-        created_before: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[PaymentView]:
-        statement = sql.admin_queue(status, gateway, created_before, limit, VALUES)
-        return await self._views(statement.sql, *statement.params)
+    async def payment_page(self, listing: PaymentListing, query: PageQuery[PaymentKey]) -> list[Listed[PaymentView]]:
+        statements = pages.payment_statements(listing, query, VALUES)
+        row_sets = [await self._rows(statement.sql, *statement.params) for statement in statements]
+        return pages.listed_payments(row_sets, VALUES, query.limit)
+
+    async def entry_page(self, user_id: str, query: PageQuery[int]) -> list[Listed[WalletEntry]]:
+        statement = pages.entry_statement(sql.wallet_id(user_id), query)
+        return pages.listed_entries(await self._rows(statement.sql, *statement.params), VALUES)
 
     async def wallet_of(self, user_id: str) -> WalletView:
         rows = await self._rows(sql.WALLET, sql.wallet_id(user_id))

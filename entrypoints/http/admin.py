@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -11,14 +12,21 @@ from litestar.status_codes import HTTP_200_OK
 
 from application.admin import STATUSES, Receipt
 from application.identity import Principal
+from application.paging import DEFAULT_LIMIT
+from application.queries import PaymentListing
 from entrypoints.http.admin_schemas import AdminPayment, AdminPaymentList, ConfirmPayment, RejectPayment
 from entrypoints.http.auth import requires
 from entrypoints.http.dependencies import ServicesDep
+from entrypoints.http.paging import Limit, PageCursor
 
 StatusFilter = Annotated[str | None, Parameter(description=f"Only payments in this status: {', '.join(STATUSES)}.")]
 GatewayFilter = Annotated[
     str | None, Parameter(description="Only payments through this gateway (stripe, clickpesa, bank).")
 ]
+CreatedAfter = Annotated[
+    datetime | None, Parameter(description="Only payments created at or after this time (RFC 3339).")
+]
+CreatedBefore = Annotated[datetime | None, Parameter(description="Only payments created before this time (RFC 3339).")]
 
 
 class AdminController(Controller):
@@ -28,16 +36,26 @@ class AdminController(Controller):
 
     @get("/")
     async def payments(
-        self, services: ServicesDep, status: StatusFilter = None, gateway: GatewayFilter = None
+        self,
+        services: ServicesDep,
+        status: StatusFilter = None,
+        gateway: GatewayFilter = None,
+        created_after: CreatedAfter = None,
+        created_before: CreatedBefore = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: PageCursor = None,
     ) -> AdminPaymentList:
-        """Every user's payments, those awaiting an admin first.
+        """Every user's payments, those awaiting an admin first, a page at a time.
 
         Bank transfers awaiting confirmation, then payments in needs_review, then the rest; newest first within
-        each group. Each item is a Payment plus `user_id` and the maker-checker state.
+        each group. Each item is a Payment plus `user_id` and the maker-checker state. A cursor continues the
+        listing as it stood at its first page, with the filters it was given out with.
         """
-        required = services.admin.confirmations_required
-        views = await services.reader.admin_queue(status, gateway)
-        return AdminPaymentList([AdminPayment.of_view(view, required) for view in views])
+        filters = PaymentListing(
+            status=status, gateway=gateway, created_after=created_after, created_before=created_before
+        )
+        page = await services.reader.admin_queue(filters, limit, cursor)
+        return AdminPaymentList.of(page, services.admin.confirmations_required)
 
     @post("/{payment_id:uuid}/confirm", status_code=HTTP_200_OK, sync_to_thread=True)
     def confirm(

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import msgspec
 
+from application.paging import Page
 from application.views import PaymentView
 from domain.approval import AdminApproval
-from entrypoints.http.schemas import Payment
+from entrypoints.http.schemas import NextCursor, Payment
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
@@ -96,3 +97,8 @@ class AdminPayment(Payment, kw_only=True):
 
 class AdminPaymentList(msgspec.Struct):
     items: list[AdminPayment]
+    next_cursor: NextCursor
+
+    @classmethod
+    def of(cls, page: Page[PaymentView], confirmations_required: int) -> AdminPaymentList:
+        return cls([AdminPayment.of_view(view, confirmations_required) for view in page.items], page.next_cursor)

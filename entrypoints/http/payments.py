@@ -12,10 +12,19 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from application.errors import Invalid
 from application.identity import Principal
+from application.paging import DEFAULT_LIMIT
 from application.payments import TopUpOrder
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.dependencies import ServicesDep
-from entrypoints.http.schemas import GatewayInfo, InitiatePayment, Payment, PaymentList, Wallet
+from entrypoints.http.paging import Limit, PageCursor
+from entrypoints.http.schemas import (
+    GatewayInfo,
+    InitiatePayment,
+    Payment,
+    PaymentList,
+    Wallet,
+    WalletTransactionList,
+)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -65,10 +74,15 @@ class PaymentsController(Controller):
         return Payment.of(services.payments.payment_of(request.user.user_id, payment_id))
 
     @get("/")
-    async def payments(self, request: Request[Principal, Any, Any], services: ServicesDep) -> PaymentList:
-        """The caller's payments, newest first."""
-        views = await services.reader.payments_of(request.user.user_id)
-        return PaymentList([Payment.of(view) for view in views])
+    async def payments(
+        self,
+        request: Request[Principal, Any, Any],
+        services: ServicesDep,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: PageCursor = None,
+    ) -> PaymentList:
+        """The caller's payments, newest first, a page at a time."""
+        return PaymentList.of(await services.reader.payments_of(request.user.user_id, limit, cursor))
 
 
 class WalletController(Controller):
@@ -77,5 +91,17 @@ class WalletController(Controller):
 
     @get("/")
     async def wallet(self, request: Request[Principal, Any, Any], services: ServicesDep) -> Wallet:
-        """Balance in MC and transactions, newest first."""
+        """Balance in MC and the newest 50 transactions, with the cursor to older ones."""
         return Wallet.of(await services.reader.wallet_of(request.user.user_id))
+
+    @get("/transactions")
+    async def transactions(
+        self,
+        request: Request[Principal, Any, Any],
+        services: ServicesDep,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: PageCursor = None,
+    ) -> WalletTransactionList:
+        """The wallet's transactions, newest first, a page at a time."""
+        page = await services.reader.transactions_of(request.user.user_id, limit, cursor)
+        return WalletTransactionList.of(page)

@@ -19,6 +19,7 @@ logger = logging.getLogger("mcpay.http")
 PROBLEMS: list[tuple[type[Exception], int, str, str]] = [
     (errors.IdempotencyConflict, 409, "idempotency-conflict", "Idempotency-Key reused"),
     (errors.Conflict, 409, "conflict", "Conflict"),
+    (errors.MalformedCursor, 400, "bad-cursor", "Malformed cursor"),
     (errors.NotFound, 404, "not-found", "Not found"),
     (errors.Invalid, 422, "invalid", "Invalid request"),
     (DomainError, 422, "invalid", "Invalid request"),

@@ -12,7 +12,10 @@ import msgspec
 
 from application.gateways import GatewayOffer
 from application.identity import Challenge, Principal, Session
-from application.views import PaymentView, WalletView
+from application.paging import Page
+from application.reading import WalletPage
+from application.views import PaymentView
+from domain.wallet import WalletEntry
 
 BANK_FIELDS = ("bank_name", "account_name", "account_number", "swift_code", "reference")
 
@@ -125,8 +128,19 @@ class Payment(msgspec.Struct, omit_defaults=True):
         )
 
 
+NextCursor = Annotated[
+    str | None,
+    msgspec.Meta(description="Pass as `cursor` for the next page; null on the last page."),
+]
+
+
 class PaymentList(msgspec.Struct):
     items: list[Payment]
+    next_cursor: NextCursor
+
+    @classmethod
+    def of(cls, page: Page[PaymentView]) -> PaymentList:
+        return cls([Payment.of(view) for view in page.items], page.next_cursor)
 
 
 class WalletTransaction(msgspec.Struct):
@@ -136,26 +150,35 @@ class WalletTransaction(msgspec.Struct):
     at: datetime
     balance_after: str
 
+    @classmethod
+    def of(cls, entry: WalletEntry) -> WalletTransaction:
+        kind: Literal["top_up", "reversal"] = "top_up" if entry.kind == "top_up" else "reversal"
+        return cls(kind, str(entry.amount), entry.payment_id, entry.at, str(entry.balance_after))
+
+
+class WalletTransactionList(msgspec.Struct):
+    items: list[WalletTransaction]
+    next_cursor: NextCursor
+
+    @classmethod
+    def of(cls, page: Page[WalletEntry]) -> WalletTransactionList:
+        return cls([WalletTransaction.of(entry) for entry in page.items], page.next_cursor)
+
 
 class Wallet(msgspec.Struct):
     user_id: str
     balance: str
     currency: str
-    transactions: list[WalletTransaction]
+    transactions: Annotated[list[WalletTransaction], msgspec.Meta(description="The newest 50, newest first.")]
+    next_cursor: Annotated[
+        str | None,
+        msgspec.Meta(description="Continues `transactions` at GET /api/wallet/transactions?cursor=; null if none."),
+    ]
 
     @classmethod
-    def of(cls, view: WalletView) -> Wallet:
-        transactions = [
-            WalletTransaction(
-                type="top_up" if entry.kind == "top_up" else "reversal",
-                amount=str(entry.amount),
-                payment_id=entry.payment_id,
-                at=entry.at,
-                balance_after=str(entry.balance_after),
-            )
-            for entry in view.entries
-        ]
-        return cls(view.user_id, str(view.balance), "MC", transactions)
+    def of(cls, wallet: WalletPage) -> Wallet:
+        page = WalletTransactionList.of(wallet.transactions)
+        return cls(wallet.balance.user_id, str(wallet.balance.balance), "MC", page.items, page.next_cursor)
 
 
 class WebhookReceipt(msgspec.Struct):

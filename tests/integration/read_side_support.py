@@ -29,7 +29,7 @@ ALICE = "a1" * 32
 BOB = "b2" * 32
 CAROL = "c3" * 32
 ADMIN = "ad" * 32
-TABLES = ("read_payments", "read_wallets", "read_wallet_entries", "read_tracking")
+TABLES = ("read_payments", "read_payment_changes", "read_wallets", "read_wallet_entries", "read_tracking")
 
 
 def read_side_services(database_url: str) -> Services:
