@@ -4,6 +4,7 @@
 import { api, ApiError } from "../api.js";
 import { announce, formatTime, h, replaceChildren, shortKey } from "../dom.js";
 import { formatMoney } from "../money.js";
+import { loadMore } from "../more.js";
 import * as session from "../session.js";
 import { gatewayName, statusBadge, statusLabel } from "../status.js";
 
@@ -26,11 +27,26 @@ export async function renderAdmin(container, { signal }) {
     if (status.select.value) query.set("status", status.select.value);
     if (gateway.select.value) query.set("gateway", gateway.select.value);
     const asked = ++latest;
-    const { items } = await api(`/api/admin/payments?${query}`);
+    const path = `/api/admin/payments?${query}`;
+    const { items, next_cursor: cursor } = await api(path);
     // Answers can arrive out of order: only the newest request may redraw the queue.
     if (signal.aborted || asked !== latest) return;
-    count.textContent = `${items.length} payment${items.length === 1 ? "" : "s"}`;
-    replaceChildren(queue, items.length ? items.map((item) => paymentCard(item, refresh)) : h("p", { class: "empty" }, "Nothing here."));
+    let shown = items.length;
+    const counted = (more) => {
+      count.textContent = `${shown} payment${shown === 1 ? "" : "s"}${more ? " shown, more to load" : ""}`;
+    };
+    counted(cursor);
+    const cards = h("div", { class: "queue-items" }, items.map((item) => paymentCard(item, refresh)));
+    const more = loadMore({
+      id: "more-queue", path, cursor, signal, label: "Load more payments",
+      append: (page) => {
+        if (asked !== latest) return;
+        cards.append(...page.map((item) => paymentCard(item, refresh)));
+        shown += page.length;
+        counted(!more.hidden);
+      },
+    });
+    replaceChildren(queue, items.length ? [cards, more] : h("p", { class: "empty" }, "Nothing here."));
   };
   const filters = h("form", { class: "filters", "aria-label": "Filter payments" },
     status.field, gateway.field,
