@@ -27,6 +27,8 @@ FOLDS_KEPT = 10_000  # payments kept folded between batches, so a busy payment i
 CONFLICTS_IN_A_ROW = 5
 PAYMENT_TOPIC = f"{Payment.__module__}:{Payment.__qualname__}."
 WALLET_TOPIC = f"{Wallet.__module__}:{Wallet.__qualname__}."
+# A wallet's events that move credits, and the kind of movement each lists as (paged by position, whatever kind).
+MOVEMENTS = {"CreditsToppedUp": "top_up", "CreditsReversed": "reversal", "CreditsReinstated": "reinstatement"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class WalletOpening:
 class WalletMovement:
     position: int
     wallet_id: UUID
-    kind: str  # "top_up" or "reversal"
+    kind: str  # one of MOVEMENTS' values
     amount: Decimal
     payment_id: UUID
     at: datetime
@@ -161,11 +163,16 @@ def _wallet_rows(event: Any, position: int, wallets: list[WalletOpening], moveme
     kind = type(event).__name__
     if kind == "WalletOpened":
         wallets.append(WalletOpening(wallet_id, event.user_id, event.timestamp, position))
-    elif kind in ("CreditsToppedUp", "CreditsReversed"):
-        movement = "top_up" if kind == "CreditsToppedUp" else "reversal"
+    elif kind in MOVEMENTS:
         movements.append(
             WalletMovement(
-                position, wallet_id, movement, event.amount, event.payment_id, event.timestamp, event.balance_after
+                position,
+                wallet_id,
+                MOVEMENTS[kind],
+                event.amount,
+                event.payment_id,
+                event.timestamp,
+                event.balance_after,
             )
         )
 

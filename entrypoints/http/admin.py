@@ -15,6 +15,7 @@ from application.identity import Principal
 from application.paging import DEFAULT_LIMIT
 from application.queries import PaymentListing
 from entrypoints.http.admin_schemas import AdminPayment, AdminPaymentList, ConfirmPayment, RejectPayment
+from entrypoints.http.amounts import amount_of
 from entrypoints.http.auth import requires
 from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.paging import Limit, PageCursor
@@ -72,7 +73,8 @@ class AdminController(Controller):
         without `credit_received_amount`, move the payment to needs_review. 409 for a payment that is not a
         pending bank transfer or in needs_review (e.g. already confirmed, rejected or expired).
         """
-        receipt = Receipt(data.received_amount, data.received_currency, data.note, data.credit_received_amount)
+        amount = amount_of(data.received_amount)
+        receipt = Receipt(amount, data.received_currency, data.note, data.credit_received_amount)
         view = services.admin.confirm(request.user.user_id, payment_id, receipt)
         return AdminPayment.of_view(view, services.admin.confirmations_required)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -11,7 +10,8 @@ import msgspec
 from application.paging import Page
 from application.views import PaymentView
 from domain.approval import AdminApproval
-from entrypoints.http.schemas import NextCursor, Payment
+from entrypoints.http.amounts import AmountInput, amount_schema
+from entrypoints.http.schemas import NextCursor, Payment, checked_here
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
@@ -19,10 +19,7 @@ Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 class ConfirmPayment(msgspec.Struct, forbid_unknown_fields=True):
     """An admin's confirmation of what arrived, or (for a payment in `needs_review`) the amount to credit."""
 
-    received_amount: Annotated[
-        Decimal,
-        msgspec.Meta(description="The amount that arrived, as a decimal string (or JSON number)."),
-    ]
+    received_amount: Annotated[AmountInput, checked_here(**amount_schema())]
     received_currency: Annotated[str, msgspec.Meta(description="Its currency, e.g. USD.")]
     note: Annotated[
         Note | None,

@@ -14,6 +14,7 @@ from application.errors import Invalid
 from application.identity import Principal
 from application.paging import DEFAULT_LIMIT
 from application.payments import TopUpOrder
+from entrypoints.http.amounts import amount_of
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.paging import Limit, PageCursor
@@ -62,7 +63,7 @@ class PaymentsController(Controller):
         """Start a top-up: 201 with the new payment and its `payment_url`; 200 for an Idempotency-Key replay."""
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
             raise Invalid("Idempotency-Key must be 1 to 255 characters")
-        order = TopUpOrder(data.amount, data.currency, data.gateway, data.email)
+        order = TopUpOrder(amount_of(data.amount), data.currency, data.gateway, data.email)
         result = services.payments.initiate(request.user.user_id, order, idempotency_key)
         status = HTTP_200_OK if result.replayed else HTTP_201_CREATED
         return Response(Payment.of(result.payment), status_code=status)

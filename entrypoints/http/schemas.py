@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 from uuid import UUID
 
 import msgspec
@@ -15,13 +15,47 @@ from application.identity import Challenge, Principal, Session
 from application.paging import Page
 from application.reading import WalletPage
 from application.views import PaymentView
+from domain.payment import PaymentStatus
 from domain.wallet import WalletEntry
+from entrypoints.http.amounts import AmountInput, amount_schema
 
 BANK_FIELDS = ("bank_name", "account_name", "account_number", "swift_code", "reference")
+GatewayName = Literal["stripe", "clickpesa", "bank"]
+WebhookResult = Literal[
+    "confirmed",
+    "needs_review",
+    "pending",
+    "failed",
+    "expired",
+    "refunded",
+    "disputed",
+    "dispute_won",
+    "held",
+    "duplicate",
+    "ignored",
+    "unmatched",
+]
+MovementType = Literal["top_up", "reversal", "reinstatement"]
+GATEWAYS: tuple[str, ...] = get_args(GatewayName)
+
+
+def checked_here(description: str | None = None, **schema: Any) -> msgspec.Meta:
+    """Schema keywords for what the application checks itself: its refusals are 422s (the decoder's are 400s)."""
+    return msgspec.Meta(description=description, extra_json_schema={"extra": schema})
+
+
+PublicKeyHex = Annotated[str, checked_here("An ed25519 public key: 64 lowercase hex digits.", pattern="^[0-9a-f]{64}$")]
+SignatureHex = Annotated[
+    str,
+    checked_here(
+        "The ed25519 signature (128 lowercase hex digits) of the challenge's UTF-8 bytes.", pattern="^[0-9a-f]{128}$"
+    ),
+]
+Amount = Annotated[AmountInput, checked_here(**amount_schema())]
 
 
 class ChallengeRequest(msgspec.Struct):
-    public_key: str
+    public_key: PublicKeyHex
 
 
 class ChallengeResponse(msgspec.Struct):
@@ -34,9 +68,9 @@ class ChallengeResponse(msgspec.Struct):
 
 
 class SessionRequest(msgspec.Struct):
-    public_key: str
-    challenge: str
-    signature: str
+    public_key: PublicKeyHex
+    challenge: Annotated[str, msgspec.Meta(description="The challenge, exactly as POST /api/auth/challenge gave it.")]
+    signature: SignatureHex
 
 
 class SessionResponse(msgspec.Struct):
@@ -60,7 +94,7 @@ class Me(msgspec.Struct):
 
 
 class GatewayInfo(msgspec.Struct):
-    name: str
+    name: GatewayName
     currencies: list[str]
     min_amount: dict[str, str]
     demo: bool
@@ -73,16 +107,17 @@ class GatewayInfo(msgspec.Struct):
     def of(cls, offer: GatewayOffer, rates: Mapping[str, Decimal]) -> GatewayInfo:
         minimums = {currency: str(amount) for currency, amount in offer.min_amounts.items()}
         offered_rates = {currency: format(rates[currency], "f") for currency in offer.currencies if currency in rates}
-        return cls(offer.name, list(offer.currencies), minimums, offer.demo, offered_rates)
+        return cls(_gateway(offer.name), list(offer.currencies), minimums, offer.demo, offered_rates)
 
 
 class InitiatePayment(msgspec.Struct):
-    """`amount` is a decimal string or a JSON number, with at most the currency's minor digits."""
+    """`amount` is a decimal string or a JSON number, with at most the currency's minor digits; the schema lists
+    each offered gateway's currencies and minimums (GET /api/payments/gateways)."""
 
-    amount: Decimal
+    amount: Amount
     currency: str
-    gateway: str
-    email: str | None = None
+    gateway: Annotated[str, checked_here(enum=list(GATEWAYS))]
+    email: Annotated[str | None, msgspec.Meta(description="The payer's e-mail, passed to the gateway.")] = None
 
 
 class BankDetails(msgspec.Struct):
@@ -95,9 +130,9 @@ class BankDetails(msgspec.Struct):
 
 class Payment(msgspec.Struct, omit_defaults=True):
     payment_id: UUID
-    reference: str
-    gateway: str
-    status: str
+    reference: Annotated[str, msgspec.Meta(pattern="^[A-Z0-9]+$")]
+    gateway: GatewayName
+    status: PaymentStatus
     amount: str
     currency: str
     credits: str
@@ -115,8 +150,8 @@ class Payment(msgspec.Struct, omit_defaults=True):
         return cls(
             payment_id=view.payment_id,
             reference=view.reference,
-            gateway=view.gateway,
-            status=view.status,
+            gateway=_gateway(view.gateway),
+            status=PaymentStatus(view.status),
             amount=str(view.amount),
             currency=view.currency,
             credits=str(view.credits),
@@ -144,7 +179,7 @@ class PaymentList(msgspec.Struct):
 
 
 class WalletTransaction(msgspec.Struct):
-    type: Literal["top_up", "reversal"]
+    type: MovementType
     amount: str
     payment_id: UUID
     at: datetime
@@ -152,7 +187,7 @@ class WalletTransaction(msgspec.Struct):
 
     @classmethod
     def of(cls, entry: WalletEntry) -> WalletTransaction:
-        kind: Literal["top_up", "reversal"] = "top_up" if entry.kind == "top_up" else "reversal"
+        kind = cast(MovementType, entry.kind)
         return cls(kind, str(entry.amount), entry.payment_id, entry.at, str(entry.balance_after))
 
 
@@ -183,8 +218,14 @@ class Wallet(msgspec.Struct):
 
 class WebhookReceipt(msgspec.Struct):
     received: bool
-    result: str
+    result: Annotated[WebhookResult, msgspec.Meta(description="What the event did to its payment.")]
 
 
 class Health(msgspec.Struct):
-    status: str
+    status: Literal["ok", "ready"]
+
+
+def _gateway(name: str) -> GatewayName:
+    if name not in GATEWAYS:
+        raise ValueError(f"no such gateway {name!r}")
+    return cast(GatewayName, name)

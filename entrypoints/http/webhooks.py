@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from litestar import Controller, Request, post
@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.dependencies import ServicesDep
-from entrypoints.http.schemas import WebhookReceipt
+from entrypoints.http.schemas import WebhookReceipt, WebhookResult
 
 # A gateway reads nothing back: its deliveries need not wait for the read side.
 WEBHOOK_ROUTES = {**PUBLIC, "skip_read_your_writes": True}
@@ -36,4 +36,4 @@ async def _receive(gateway: str, request: Request[Any, Any, Any], services: Serv
     body = await request.body()
     headers = dict(request.headers)
     result = await anyio.to_thread.run_sync(services.payments.receive_webhook, gateway, body, headers)
-    return WebhookReceipt(received=True, result=result)
+    return WebhookReceipt(received=True, result=cast(WebhookResult, result))

@@ -100,10 +100,12 @@ export function paymentHref(payment) {
   return payment.gateway === "bank" ? `#/bank/${payment.payment_id}` : `#/payments/${payment.payment_id}`;
 }
 
+const MOVEMENTS = { top_up: "Top-up", reversal: "Reversal", reinstatement: "Reinstated" };
+
 function transactionRow(entry) {
   return h("tr", {},
     cell("Date", formatTime(entry.at)),
-    cell("Type", entry.type === "top_up" ? "Top-up" : "Reversal"),
-    cell("Amount", `${entry.type === "top_up" ? "+" : "−"}${formatMoney(entry.amount, "MC")}`),
+    cell("Type", MOVEMENTS[entry.type] ?? entry.type),
+    cell("Amount", `${entry.type === "reversal" ? "−" : "+"}${formatMoney(entry.amount, "MC")}`),
     cell("Balance after", formatMoney(entry.balance_after, "MC")));
 }
