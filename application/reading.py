@@ -13,6 +13,7 @@ import anyio
 
 from application.admin import STATUSES
 from application.errors import Invalid
+from application.gateways import GATEWAY_NAMES
 from application.paging import (
     DEFAULT_LIMIT,
     Cursor,
@@ -221,6 +222,8 @@ class PaymentReader:
         """Every user's payments matching `filters`, those awaiting an admin first, a page at a time."""
         if filters.status is not None and filters.status not in STATUSES:
             raise Invalid(f"status must be one of {', '.join(STATUSES)}, not {filters.status!r}")
+        if filters.gateway is not None and filters.gateway not in GATEWAY_NAMES:
+            raise Invalid(f"gateway must be one of {', '.join(GATEWAY_NAMES)}, not {filters.gateway!r}")
         return await self._payment_page(replace(filters, user_id=None, desk_order=True), limit, cursor)
 
     async def wallet_of(self, user_id: str) -> WalletPage:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,15 +18,21 @@ from entrypoints.http.amounts import amount_of
 from entrypoints.http.auth import requires
 from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.paging import Limit, PageCursor
+from entrypoints.http.schemas import GATEWAYS
+from entrypoints.http.times import query_time, time_parameter
 
-StatusFilter = Annotated[str | None, Parameter(description=f"Only payments in this status: {', '.join(STATUSES)}.")]
+StatusFilter = Annotated[
+    str | None,
+    Parameter(description="Only payments in this status (another value: 422).", schema_extra={"enum": list(STATUSES)}),
+]
 GatewayFilter = Annotated[
-    str | None, Parameter(description="Only payments through this gateway (stripe, clickpesa, bank).")
+    str | None,
+    Parameter(
+        description="Only payments through this gateway (another value: 422).", schema_extra={"enum": list(GATEWAYS)}
+    ),
 ]
-CreatedAfter = Annotated[
-    datetime | None, Parameter(description="Only payments created at or after this time (RFC 3339).")
-]
-CreatedBefore = Annotated[datetime | None, Parameter(description="Only payments created before this time (RFC 3339).")]
+CreatedAfter = Annotated[str | None, time_parameter("Only payments created at or after this time (RFC 3339).")]
+CreatedBefore = Annotated[str | None, time_parameter("Only payments created before this time (RFC 3339).")]
 
 
 class AdminController(Controller):
@@ -35,7 +40,7 @@ class AdminController(Controller):
     tags = ("admin",)
     guards = (requires("admin"),)
 
-    @get("/")
+    @get("/", operation_id="listAdminPayments")
     async def payments(
         self,
         services: ServicesDep,
@@ -53,12 +58,15 @@ class AdminController(Controller):
         listing as it stood at its first page, with the filters it was given out with.
         """
         filters = PaymentListing(
-            status=status, gateway=gateway, created_after=created_after, created_before=created_before
+            status=status,
+            gateway=gateway,
+            created_after=query_time("created_after", created_after),
+            created_before=query_time("created_before", created_before),
         )
         page = await services.reader.admin_queue(filters, limit, cursor)
         return AdminPaymentList.of(page, services.admin.confirmations_required)
 
-    @post("/{payment_id:uuid}/confirm", status_code=HTTP_200_OK, sync_to_thread=True)
+    @post("/{payment_id:uuid}/confirm", status_code=HTTP_200_OK, sync_to_thread=True, operation_id="confirmPayment")
     def confirm(
         self,
         payment_id: FromPath[UUID],
@@ -78,7 +86,7 @@ class AdminController(Controller):
         view = services.admin.confirm(request.user.user_id, payment_id, receipt)
         return AdminPayment.of_view(view, services.admin.confirmations_required)
 
-    @post("/{payment_id:uuid}/reject", status_code=HTTP_200_OK, sync_to_thread=True)
+    @post("/{payment_id:uuid}/reject", status_code=HTTP_200_OK, sync_to_thread=True, operation_id="rejectPayment")
     def reject(
         self,
         payment_id: FromPath[UUID],

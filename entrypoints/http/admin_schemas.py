@@ -10,7 +10,8 @@ import msgspec
 from application.paging import Page
 from application.views import PaymentView
 from domain.approval import AdminApproval
-from entrypoints.http.amounts import AmountInput, amount_schema
+from domain.money import MINOR_DIGITS
+from entrypoints.http.amounts import AmountInput
 from entrypoints.http.schemas import NextCursor, Payment, checked_here
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
@@ -19,12 +20,13 @@ Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 class ConfirmPayment(msgspec.Struct, forbid_unknown_fields=True):
     """An admin's confirmation of what arrived, or (for a payment in `needs_review`) the amount to credit."""
 
-    received_amount: Annotated[AmountInput, checked_here(**amount_schema())]
-    received_currency: Annotated[str, msgspec.Meta(description="Its currency, e.g. USD.")]
-    note: Annotated[
-        Note | None,
-        msgspec.Meta(description="Why; required when resolving a payment in needs_review."),
-    ] = None
+    received_amount: Annotated[
+        AmountInput, msgspec.Meta(description="A decimal string or a JSON number, in the currency's decimal places.")
+    ]
+    received_currency: Annotated[str, checked_here("Its currency, e.g. USD.", enum=sorted(MINOR_DIGITS))]
+    note: (
+        Annotated[Note, msgspec.Meta(description="Why; required when resolving a payment in needs_review.")] | None
+    ) = None
     credit_received_amount: Annotated[
         bool,
         msgspec.Meta(

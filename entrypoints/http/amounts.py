@@ -16,7 +16,6 @@ from domain.money import LARGEST_AMOUNT
 
 PLACES = 2
 INTEGER_DIGITS = len(str(int(LARGEST_AMOUNT))) - 1  # amounts stay below LARGEST_AMOUNT (1e12): 12 digits
-SMALLEST = Decimal(1).scaleb(-PLACES)
 DECIMAL_TEXT = re.compile(rf"(0|[1-9][0-9]*)(\.[0-9]{{1,{PLACES}}})?")
 # Plain decimal text but for a sign or too many places, NaN, Infinity: Money refuses these, saying why.
 REFUSED_BY_MONEY = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?|NaN|-?Infinity")
@@ -33,29 +32,28 @@ def amount_of(value: AmountInput) -> Decimal | str | int:
     return value
 
 
-def amount_schema(minimum: Decimal = SMALLEST) -> dict[str, Any]:
-    """A JSON schema for the amounts from `minimum` (at least 0.01) up to, not including, 1e12."""
-    floor = max(minimum, SMALLEST)
+def amount_schema(minimum: Decimal | None = None, places: int = PLACES) -> dict[str, Any]:
+    """A JSON schema for the amounts of `places` decimal places from `minimum` (default: the smallest positive
+    one) up to, not including, 1e12."""
+    smallest = Decimal(1).scaleb(-places)
+    floor = max(minimum or smallest, smallest)
+    step: dict[str, Any] = {"multipleOf": float(smallest)} if places else {"type": "integer"}
     return {
         "oneOf": [
-            {"type": "string", "pattern": f"^{decimal_at_least(floor)}$", "example": format(floor, "f")},
-            {
-                "type": "number",
-                "minimum": float(floor),
-                "exclusiveMaximum": float(LARGEST_AMOUNT),
-                "multipleOf": float(SMALLEST),
-            },
+            {"type": "string", "pattern": f"^{decimal_at_least(floor, places)}$", "example": format(floor, "f")},
+            {"type": "number", "minimum": float(floor), "exclusiveMaximum": float(LARGEST_AMOUNT), **step},
         ],
-        "description": f"A decimal string or a JSON number, at least {floor}, at most {PLACES} decimal places.",
+        "description": f"A decimal string or a JSON number, at least {floor}, at most {places} decimal places.",
     }
 
 
-def decimal_at_least(minimum: Decimal) -> str:
-    """A regular expression for the plain decimal texts whose value is at least `minimum` (and below 1e12)."""
-    whole, _, fraction = format(minimum.quantize(SMALLEST), "f").partition(".")
-    any_fraction = rf"(?:\.[0-9]{{1,{PLACES}}})?"
+def decimal_at_least(minimum: Decimal, places: int = PLACES) -> str:
+    """A regular expression for the plain decimal texts of at most `places` decimal places whose value is at least
+    `minimum` (and below 1e12)."""
+    whole, _, fraction = format(minimum.quantize(Decimal(1).scaleb(-places)), "f").partition(".")
+    any_fraction = rf"(?:\.[0-9]{{1,{places}}})?" if places else ""
     above = [f"{pattern}{any_fraction}" for pattern in _integers_above(whole)]
-    equal = f"{whole}{any_fraction}" if set(fraction) == {"0"} else rf"{whole}\.{_fraction_at_least(fraction)}"
+    equal = f"{whole}{any_fraction}" if set(fraction) <= {"0"} else rf"{whole}\.{_fraction_at_least(fraction)}"
     return "(?:" + "|".join([*above, equal]) + ")"
 
 

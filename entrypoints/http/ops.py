@@ -10,13 +10,13 @@ from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.schemas import Health
 
 
-@get("/healthz", opt=PUBLIC, tags=["operations"], sync_to_thread=False)
+@get("/healthz", opt=PUBLIC, tags=["operations"], sync_to_thread=False, operation_id="healthz")
 def healthz() -> Health:
     """The process is up."""
     return Health("ok")
 
 
-@get("/readyz", opt=PUBLIC, tags=["operations"], sync_to_thread=True)
+@get("/readyz", opt=PUBLIC, tags=["operations"], sync_to_thread=True, operation_id="readyz")
 def readyz(services: ServicesDep) -> Health:
     """The event store answers (503 otherwise)."""
     try:

@@ -50,6 +50,7 @@ TokenQuery = Annotated[
 
 @get(
     "/api/payments/{payment_id:uuid}/events",
+    operation_id="followPayment",
     opt=TOKEN_IN_QUERY,
     tags=["payments"],
     media_type="text/event-stream",

@@ -32,7 +32,9 @@ IdempotencyKey = Annotated[
     HeaderParameter(
         name="Idempotency-Key",
         required=False,
-        description="Same key and body: the same payment again (200). Same key, other body: 409.",
+        description="Same key and body: the same payment again (200). Same key, other body: 409. 1 to 255 "
+        "characters (else 422).",
+        schema_extra={"minLength": 1, "maxLength": 255},
     ),
 ]
 
@@ -41,7 +43,7 @@ class PaymentsController(Controller):
     path = "/api/payments"
     tags = ("payments",)
 
-    @get("/gateways", opt=PUBLIC, sync_to_thread=False)
+    @get("/gateways", opt=PUBLIC, sync_to_thread=False, operation_id="listGateways")
     def gateways(self, services: ServicesDep) -> list[GatewayInfo]:
         """The gateways offered, their currencies, minimum amounts and current credit rates."""
         rates = services.settings.credit_rates
@@ -49,6 +51,7 @@ class PaymentsController(Controller):
 
     @post(
         "/initiate",
+        operation_id="initiatePayment",
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
         responses={200: ResponseSpec(Payment, description="An Idempotency-Key replay: the earlier payment")},
@@ -68,13 +71,14 @@ class PaymentsController(Controller):
         status = HTTP_200_OK if result.replayed else HTTP_201_CREATED
         return Response(Payment.of(result.payment), status_code=status)
 
-    @get("/{payment_id:uuid}", sync_to_thread=True)
+    @get("/{payment_id:uuid}", sync_to_thread=True, operation_id="getPayment")
     def payment(
         self, payment_id: FromPath[UUID], request: Request[Principal, Any, Any], services: ServicesDep
     ) -> Payment:
+        """One of the caller's payments, read from the ledger (404 for another user's)."""
         return Payment.of(services.payments.payment_of(request.user.user_id, payment_id))
 
-    @get("/")
+    @get("/", operation_id="listPayments")
     async def payments(
         self,
         request: Request[Principal, Any, Any],
@@ -90,12 +94,12 @@ class WalletController(Controller):
     path = "/api/wallet"
     tags = ("payments",)
 
-    @get("/")
+    @get("/", operation_id="getWallet")
     async def wallet(self, request: Request[Principal, Any, Any], services: ServicesDep) -> Wallet:
         """Balance in MC and the newest 50 transactions, with the cursor to older ones."""
         return Wallet.of(await services.reader.wallet_of(request.user.user_id))
 
-    @get("/transactions")
+    @get("/transactions", operation_id="listWalletTransactions")
     async def transactions(
         self,
         request: Request[Principal, Any, Any],

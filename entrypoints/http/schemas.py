@@ -36,7 +36,7 @@ WebhookResult = Literal[
     "unmatched",
 ]
 MovementType = Literal["top_up", "reversal", "reinstatement"]
-GATEWAYS: tuple[str, ...] = get_args(GatewayName)
+GATEWAYS: tuple[str, ...] = get_args(GatewayName)  # application.gateways.GATEWAY_NAMES, as a type
 
 
 def checked_here(description: str | None = None, **schema: Any) -> msgspec.Meta:

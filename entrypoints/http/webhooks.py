@@ -8,9 +8,11 @@ import anyio
 from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_200_OK
 
+from application.errors import WebhookRejected
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.schemas import WebhookReceipt, WebhookResult
+from entrypoints.http.webhook_bodies import check_body
 
 # A gateway reads nothing back: its deliveries need not wait for the read side.
 WEBHOOK_ROUTES = {**PUBLIC, "skip_read_your_writes": True}
@@ -21,12 +23,12 @@ class WebhooksController(Controller):
     tags = ("webhooks",)
     opt = WEBHOOK_ROUTES
 
-    @post("/stripe", status_code=HTTP_200_OK)
+    @post("/stripe", status_code=HTTP_200_OK, operation_id="receiveStripeWebhook")
     async def stripe(self, request: Request[Any, Any, Any], services: ServicesDep) -> WebhookReceipt:
         """Stripe events, verified with `Stripe-Signature` on the raw body (400 if it fails)."""
         return await _receive("stripe", request, services)
 
-    @post("/clickpesa", status_code=HTTP_200_OK)
+    @post("/clickpesa", status_code=HTTP_200_OK, operation_id="receiveClickPesaWebhook")
     async def clickpesa(self, request: Request[Any, Any, Any], services: ServicesDep) -> WebhookReceipt:
         """ClickPesa events, verified by their canonical `checksum` (400 if it fails)."""
         return await _receive("clickpesa", request, services)
@@ -34,6 +36,11 @@ class WebhooksController(Controller):
 
 async def _receive(gateway: str, request: Request[Any, Any, Any], services: ServicesDep) -> WebhookReceipt:
     body = await request.body()
+    try:
+        check_body(gateway, body)
+    except WebhookRejected:
+        services.metrics.webhook_checked(gateway, verified=False)
+        raise
     headers = dict(request.headers)
     result = await anyio.to_thread.run_sync(services.payments.receive_webhook, gateway, body, headers)
     return WebhookReceipt(received=True, result=cast(WebhookResult, result))
