@@ -29,29 +29,30 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class PaymentKey:
-    """Where a payment stands in a list, first to last: its rank (the admin desk's groups, 0 for a user's own
-    list), then newest first."""
+    """Where a payment stands in a list, first to last: highest priority first (the admin desk's groups: 2 pending
+    transfers awaiting an admin, 1 other payments awaiting one, 0 the rest; 0 throughout a user's own list), then
+    newest first."""
 
-    rank: int
+    priority: int
     created_at: datetime
     payment_id: UUID
 
     def order(self) -> tuple[int, timedelta, int]:
-        """Sorts first to last: rank ascending, then created_at and payment_id descending."""
-        return (self.rank, EPOCH - self.created_at, -self.payment_id.int)
+        """Sorts first to last: priority, created_at and payment_id all descending."""
+        return (-self.priority, EPOCH - self.created_at, -self.payment_id.int)
 
     def as_json(self) -> list[Any]:
-        return [self.rank, self.created_at.isoformat(), str(self.payment_id)]
+        return [self.priority, self.created_at.isoformat(), str(self.payment_id)]
 
     @classmethod
     def from_json(cls, value: Any) -> PaymentKey:
-        rank, created_at, payment_id = value
-        if type(rank) is not int:
-            raise ValueError("rank")
+        priority, created_at, payment_id = value
+        if type(priority) is not int:
+            raise ValueError("priority")
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None:
             raise ValueError("created_at")
-        return cls(rank, moment, UUID(payment_id))
+        return cls(priority, moment, UUID(payment_id))
 
 
 @dataclass(frozen=True)

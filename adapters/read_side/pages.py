@@ -23,7 +23,7 @@ CHANGED = (
     " WHERE c.payment_id = p.payment_id AND c.position <= $1)"
 )
 UNCHANGED = " WHERE p.position <= $1"
-ORDER = " ORDER BY desk_rank, p.created_at DESC, p.payment_id DESC"
+ORDER = " ORDER BY desk_priority DESC, p.created_at DESC, p.payment_id DESC"
 
 
 def payment_statements(
@@ -70,19 +70,23 @@ def _payment_statement(
         clauses.append(f"p.created_at >= {bound(values.time(listing.created_after))}")
     if listing.created_before is not None:
         clauses.append(f"p.created_at < {bound(values.time(listing.created_before))}")
-    rank = sql.DESK_RANK.format(a=state) if listing.desk_order else "0"
+    priority = sql.DESK_PRIORITY.format(a=state) if listing.desk_order else "0"
     if query.after is not None:
         after = query.after
-        at_rank, created = bound(after.rank), bound(values.time(after.created_at))
-        payment = bound(values.uuid(after.payment_id))
-        later = f"(p.created_at, p.payment_id) < ({created}, {payment})"
-        clauses.append(f"({rank} > {at_rank} OR ({rank} = {at_rank} AND {later}))")
+        created, payment = bound(values.time(after.created_at)), bound(values.uuid(after.payment_id))
+        # One row comparison, all descending: an index on (priority, created_at, payment_id) serves it.
+        if listing.desk_order:
+            clauses.append(
+                f"({priority}, p.created_at, p.payment_id) < ({bound(after.priority)}, {created}, {payment})"
+            )
+        else:
+            clauses.append(f"(p.created_at, p.payment_id) < ({created}, {payment})")
     where = (CHANGED if changed else UNCHANGED) + " AND ".join(clauses)
     limit = bound(query.limit)
-    statement = f"SELECT {COLUMNS}, {rank} AS desk_rank FROM {{s}}read_payments p{where}{ORDER} LIMIT {limit}"
+    statement = f"SELECT {COLUMNS}, {priority} AS desk_priority FROM {{s}}read_payments p{where}{ORDER} LIMIT {limit}"
     return sql.Statement(statement, tuple(params))
 
 
 def _listed_payment(row: Mapping[str, Any], values: sql.Values) -> Listed[PaymentView]:
     view = sql.payment_view(row, values)
-    return Listed(PaymentKey(int(row["desk_rank"]), view.created_at, view.payment_id), view)
+    return Listed(PaymentKey(int(row["desk_priority"]), view.created_at, view.payment_id), view)

@@ -51,6 +51,11 @@ CREATE INDEX IF NOT EXISTS read_payments_by_time ON {s}read_payments (created_at
 CREATE INDEX IF NOT EXISTS read_payments_by_status ON {s}read_payments (status, gateway, created_at DESC);
 CREATE INDEX IF NOT EXISTS read_payments_awaiting ON {s}read_payments (created_at DESC) WHERE awaits_admin;
 CREATE INDEX IF NOT EXISTS read_payments_by_position ON {s}read_payments (position);
+CREATE INDEX IF NOT EXISTS read_payments_by_desk ON {s}read_payments (
+    (CASE WHEN awaits_admin AND status = 'pending' THEN 2 WHEN awaits_admin THEN 1 ELSE 0 END) DESC,
+    created_at DESC,
+    payment_id DESC
+);
 CREATE TABLE IF NOT EXISTS {s}read_payment_changes (
     payment_id {uuid} NOT NULL,
     position bigint NOT NULL,
@@ -116,7 +121,8 @@ PENDING_SINCE = f"""
 SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments WHERE status = 'pending' AND created_at < $1
 ORDER BY created_at, payment_id
 """
-DESK_RANK = "CASE WHEN {a}awaits_admin AND {a}status = 'pending' THEN 0 WHEN {a}awaits_admin THEN 1 ELSE 2 END"
+# The admin desk's groups, first to last: pending transfers awaiting an admin 2, other payments awaiting one 1, the rest 0.
+DESK_PRIORITY = "CASE WHEN {a}awaits_admin AND {a}status = 'pending' THEN 2 WHEN {a}awaits_admin THEN 1 ELSE 0 END"
 WALLET = """
 SELECT w.user_id, w.balance, e.kind, e.amount, e.payment_id, e.at, e.balance_after
 FROM {s}read_wallets w LEFT JOIN {s}read_wallet_entries e ON e.wallet_id = w.wallet_id

@@ -189,7 +189,7 @@ def test_pages_hold_the_listing_as_of_their_first_page_however_payments_change_b
         "failed",
         "refunded",
     ]
-    assert [entry.key.rank for entry in seen] == [0, 1, 2, 2, 2, 2]
+    assert [entry.key.priority for entry in seen] == [2, 1, 0, 0, 0, 0]
     fresh = listed(services, desk, 100)
     assert [view.gateway for view in fresh[:1]] == ["bank"] and fresh[0].user_id == CAROL
     assert {view.payment_id for view in fresh[1:3]} == {s.in_review, s.pending}
