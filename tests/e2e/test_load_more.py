@@ -72,3 +72,23 @@ def test_the_admin_desk_loads_more_of_the_queue_without_repeating_a_payment(new_
     assert len(references) > 50 and len(set(references)) == len(references)
     shown = int((desk.locator("#queue-count").inner_text()).split()[0])
     assert shown == len(references)
+
+
+def test_the_admin_desk_filters_the_queue_by_creation_day(new_page: NewPage, server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        paid_top_up(client, sign_in(client, SigningKey.generate()))
+    desk = new_page()
+    import_key(desk, server.admins[0].seed)
+    desk.get_by_role("link", name="Admin desk").click()
+    expect(desk.locator("#queue-count")).to_have_text(re.compile(r"^\d+ payments?"))
+    today = desk.evaluate("() => new Date().toLocaleDateString('sv')")  # YYYY-MM-DD in the browser's zone
+    tomorrow = desk.evaluate(
+        "() => { const d = new Date(); d.setDate(d.getDate() + 1); return d.toLocaleDateString('sv'); }"
+    )
+
+    desk.get_by_label("Created from").fill(tomorrow)
+    expect(desk.get_by_text("Nothing here.")).to_be_visible()
+    desk.get_by_label("Created from").fill(today)
+    desk.get_by_label("Created to").fill(today)
+    expect(desk.locator("article.queue-item").first).to_be_visible()
+    snap(desk, "admin-desk-date-filters")
