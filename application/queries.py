@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
@@ -47,7 +48,10 @@ class PaymentListing:
 
     def name(self) -> str:
         """What a cursor of this listing carries: a cursor continues only the listing that gave it out."""
-        return f"payments.{hashlib.sha256(repr(self).encode()).hexdigest()[:16]}"
+        bounds = (self.created_after, self.created_before)
+        times = [None if moment is None else moment.astimezone(UTC).isoformat() for moment in bounds]
+        fields = [self.user_id, self.status, self.gateway, *times, self.desk_order]
+        return f"payments.{hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]}"
 
 
 class AsyncPaymentQueries(Protocol):
