@@ -12,7 +12,7 @@ from application.views import PaymentView
 from domain.approval import AdminApproval
 from domain.money import MINOR_DIGITS
 from entrypoints.http.amounts import AmountInput
-from entrypoints.http.schemas import NextCursor, Payment, checked_here
+from entrypoints.http.schemas import DecimalText, NextCursor, Payment, UserId, checked_here
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
@@ -48,8 +48,8 @@ class RejectPayment(msgspec.Struct, forbid_unknown_fields=True):
 class AdminConfirmation(msgspec.Struct):
     """One admin's confirmation that counts now (an admin's later confirmation replaces their earlier one)."""
 
-    admin: Annotated[str, msgspec.Meta(description="The confirming admin's public key (hex).")]
-    received_amount: str
+    admin: Annotated[UserId, msgspec.Meta(description="The confirming admin's public key (hex).")]
+    received_amount: DecimalText
     received_currency: str
     credit_received_amount: bool
     note: str | None
@@ -71,7 +71,7 @@ class AdminConfirmation(msgspec.Struct):
 class AdminPayment(Payment, kw_only=True):
     """A Payment plus its owner and the maker-checker state."""
 
-    user_id: str
+    user_id: UserId
     awaiting_admin: Annotated[
         bool, msgspec.Meta(description="A pending bank transfer or a payment in needs_review: an admin must act.")
     ]

@@ -52,6 +52,8 @@ SignatureHex = Annotated[
     ),
 ]
 Amount = Annotated[AmountInput, checked_here(**amount_schema())]
+UserId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="The user's ed25519 public key (hex).")]
+DecimalText = Annotated[str, msgspec.Meta(pattern=r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$", examples=["25.00"])]
 
 
 class ChallengeRequest(msgspec.Struct):
@@ -76,7 +78,7 @@ class SessionRequest(msgspec.Struct):
 class SessionResponse(msgspec.Struct):
     token: str
     expires_at: datetime
-    user_id: str
+    user_id: UserId
 
     @classmethod
     def of(cls, session: Session) -> SessionResponse:
@@ -84,13 +86,13 @@ class SessionResponse(msgspec.Struct):
 
 
 class Me(msgspec.Struct):
-    user_id: str
-    public_key: str
-    roles: list[str]
+    user_id: UserId
+    public_key: PublicKeyHex
+    roles: list[Literal["user", "admin", "auditor"]]
 
     @classmethod
     def of(cls, principal: Principal) -> Me:
-        return cls(principal.user_id, principal.public_key, list(principal.roles))
+        return cls(principal.user_id, principal.public_key, cast(Any, list(principal.roles)))
 
 
 class GatewayInfo(msgspec.Struct):
@@ -133,9 +135,9 @@ class Payment(msgspec.Struct, omit_defaults=True):
     reference: Annotated[str, msgspec.Meta(pattern="^[A-Z0-9]+$")]
     gateway: GatewayName
     status: PaymentStatus
-    amount: str
+    amount: DecimalText
     currency: str
-    credits: str
+    credits: DecimalText
     payment_url: str | None
     created_at: datetime
     updated_at: datetime
@@ -180,10 +182,10 @@ class PaymentList(msgspec.Struct):
 
 class WalletTransaction(msgspec.Struct):
     type: MovementType
-    amount: str
+    amount: DecimalText
     payment_id: UUID
     at: datetime
-    balance_after: str
+    balance_after: DecimalText
 
     @classmethod
     def of(cls, entry: WalletEntry) -> WalletTransaction:
@@ -201,8 +203,8 @@ class WalletTransactionList(msgspec.Struct):
 
 
 class Wallet(msgspec.Struct):
-    user_id: str
-    balance: str
+    user_id: UserId
+    balance: DecimalText
     currency: str
     transactions: Annotated[list[WalletTransaction], msgspec.Meta(description="The newest 50, newest first.")]
     next_cursor: Annotated[
