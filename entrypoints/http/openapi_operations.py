@@ -14,7 +14,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.openapi.spec import Operation, Parameter, Schema
+from litestar.openapi.spec import Link, OpenAPIResponse, Operation, Parameter, Schema
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.helpers import unwrap_partial
@@ -58,10 +58,35 @@ def document_operations(app: Litestar, offers: Sequence[GatewayOffer], rates: Ma
     if isinstance(confirm := schemas.get(CONFIRM_BODY), Schema):
         confirm.one_of = cast(Any, receipt_branches())
     document_webhook_bodies(app.openapi_schema)
+    link_next_pages(app)
     for body in CLOSED_BODIES:
         schema = schemas.get(body.__name__)
         if isinstance(schema, Schema):
             schema.additional_properties = False
+
+
+# The operations whose answer's next_cursor continues a list, and the operation that continues it.
+NEXT_PAGES = {
+    "listPayments": "listPayments",
+    "listAdminPayments": "listAdminPayments",
+    "listWalletTransactions": "listWalletTransactions",
+    "getWallet": "listWalletTransactions",
+}
+
+
+def link_next_pages(app: Litestar) -> None:
+    """An OpenAPI link from each list's answer to its next page: the same filters, the answer's next_cursor."""
+    for operation, _, _, _ in each_operation(app):
+        following = NEXT_PAGES.get(operation.operation_id or "")
+        answer = (operation.responses or {}).get("200")
+        if following is None or not isinstance(answer, OpenAPIResponse):
+            continue
+        parameters = {"cursor": "$response.body#/next_cursor"}
+        if following == operation.operation_id:
+            declared = [parameter for parameter in operation.parameters or () if isinstance(parameter, Parameter)]
+            kept = [parameter.name for parameter in declared if parameter.param_in == "query"]
+            parameters |= {name: f"$request.query.{name}" for name in kept if name != "cursor"}
+        answer.links = {"nextPage": Link(operation_id=following, parameters=dict(parameters))}
 
 
 def initiate_schema(offers: Sequence[GatewayOffer], rates: Mapping[str, Decimal]) -> Schema:

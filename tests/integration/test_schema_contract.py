@@ -176,3 +176,20 @@ def test_the_admin_queue_refuses_an_unknown_gateway_and_a_time_without_offset(sq
             assert (answer.status_code, problem_type(answer)) == (422, "/problems/invalid"), answer.text
             assert detail in answer.json()["detail"]
         assert client.get("/api/admin/payments?created_after=2026-03-01T12:00:00Z", headers=auth).status_code == 200
+
+
+def test_each_lists_answer_links_to_its_next_page(client: Client) -> None:
+    paths = schema(client)["paths"]
+    links = {
+        path: paths[path]["get"]["responses"]["200"]["links"]["nextPage"]
+        for path in ("/api/payments", "/api/admin/payments", "/api/wallet/transactions", "/api/wallet")
+    }
+
+    assert {path: link["operationId"] for path, link in links.items()} == {
+        "/api/payments": "listPayments",
+        "/api/admin/payments": "listAdminPayments",
+        "/api/wallet/transactions": "listWalletTransactions",
+        "/api/wallet": "listWalletTransactions",
+    }
+    assert all(link["parameters"]["cursor"] == "$response.body#/next_cursor" for link in links.values())
+    assert links["/api/admin/payments"]["parameters"]["status"] == "$request.query.status"
