@@ -4,6 +4,7 @@ never repeat or skip an item however many writes happen between them."""
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -204,3 +205,36 @@ def test_an_admin_cursor_belongs_to_the_filters_it_was_given_with(client: Client
     assert client.get("/api/admin/payments", params=same, headers=admin.auth).status_code == 200
     answer = client.get("/api/admin/payments", params=other, headers=admin.auth)
     assert (answer.status_code, answer.json()["type"]) == (400, "/problems/bad-cursor")
+
+
+def test_pages_stay_whole_while_another_client_keeps_writing(client: Client) -> None:
+    user, admin, second = sign_in(client), sign_in(client, ADMIN), sign_in(client, SECOND_ADMIN)
+    transfers = [initiate(client, user, "1000.00", "bank") for _ in range(6)]
+    cards = [initiate(client, user) for _ in range(6)]
+    before = client.get("/api/admin/payments", params={"limit": 200}, headers=admin.auth).json()["items"]
+    writing = threading.Event()
+
+    def writer() -> None:
+        for index in range(24):  # bounded: new payments at the head, transfers settled, cards paid
+            initiate(client, user, *(("1000.00", "bank") if index % 3 == 0 else ()))
+            if index < len(transfers):
+                confirm(client, admin, transfers[index])
+                confirm(client, second, transfers[index])
+            elif index - len(transfers) < len(cards):
+                pay(client, cards[index - len(transfers)])
+            writing.set()
+
+    thread = threading.Thread(target=writer)
+    first = client.get("/api/admin/payments", params={"limit": 1}, headers=admin.auth).json()
+    thread.start()
+    writing.wait(10)
+    query = {"limit": 1, "cursor": first["next_cursor"]}
+    seen = list(first["items"])
+    while query["cursor"] is not None:
+        body = client.get("/api/admin/payments", params=query, headers=admin.auth).json()
+        seen.extend(body["items"])
+        query["cursor"] = body["next_cursor"]
+    thread.join(30)
+
+    assert ids(seen) == ids(before)
+    assert len(client.get("/api/admin/payments", params={"limit": 200}, headers=admin.auth).json()["items"]) == 12 + 24
