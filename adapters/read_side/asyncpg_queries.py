@@ -13,6 +13,7 @@ import asyncpg
 
 from adapters.read_side import pages, sql
 from adapters.read_side.postgres import TRACKING_TABLE, VALUES, PostgresPlace
+from application.errors import StoreUnavailable
 from application.paging import Listed, PageQuery, PaymentKey
 from application.queries import BalanceView, LedgerEntryView, PaymentListing
 from application.views import PaymentView, WalletView
@@ -20,6 +21,14 @@ from domain.wallet import WalletEntry
 
 logger = logging.getLogger("mcpay.read_side")
 
+# What a database that is down, restarting or unreachable raises: the read is a 503, not an error of ours.
+UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
 PING_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
 
@@ -108,15 +117,21 @@ class AsyncpgQueries:
         return [sql.payment_view(row, VALUES) for row in await self._rows(statement, *params)]
 
     async def _rows(self, statement: str, *params: Any) -> Sequence[Mapping[str, Any]]:
-        pool = await self._connected()
-        rows: Sequence[Mapping[str, Any]] = await pool.fetch(
-            sql.render(statement, self._place.prefix, "numeric"), *params
-        )
+        try:
+            pool = await self._connected()
+            rows: Sequence[Mapping[str, Any]] = await pool.fetch(
+                sql.render(statement, self._place.prefix, "numeric"), *params
+            )
+        except UNAVAILABLE as error:
+            raise StoreUnavailable("the read model's database does not answer") from error
         return rows
 
     async def _value(self, statement: str, *params: Any) -> int:
-        pool = await self._connected()
-        value = await pool.fetchval(sql.render(statement, self._place.prefix, "numeric"), *params)
+        try:
+            pool = await self._connected()
+            value = await pool.fetchval(sql.render(statement, self._place.prefix, "numeric"), *params)
+        except UNAVAILABLE as error:
+            raise StoreUnavailable("the read model's database does not answer") from error
         return int(value or 0)
 
     async def _connected(self) -> Any:

@@ -3,16 +3,20 @@ handlers) and the synchronous reads beside them, fed by the same projector from 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import socket
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 import pytest
 
-from adapters.read_side.postgres import PostgresReadModel
+from adapters.read_side.asyncpg_queries import AsyncpgQueries
+from adapters.read_side.postgres import PostgresPlace, PostgresReadModel
 from adapters.read_side.sqlite import SqliteReadModel
 from application.admin import Receipt
+from application.errors import StoreUnavailable
 from application.gateways import GatewayEvent, Outcome
 from application.paging import Listed, PageQuery, PaymentKey
 from application.payments import TopUpOrder
@@ -28,6 +32,7 @@ from tests.integration.read_side_support import (
     CAROL,
     Scenario,
     ask,
+    in_a_fresh_loop,
     movements_in_log,
     populate,
     read_side_services,
@@ -328,3 +333,26 @@ def test_the_position_reached_is_the_logs_head_and_new_events_are_behind_it(
     services.payments.initiate(CAROL, TopUpOrder("3.00", "USD", "stripe"))
     position, head = ask(services, progress)
     assert position < head == services.ledger.recorder.max_notification_id()
+
+
+def test_an_unreachable_read_database_is_unavailable_not_an_error() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    place = PostgresPlace({"host": "127.0.0.1", "port": port, "user": "x", "dbname": "x"}, "s", "e", "c", "a")
+    queries = AsyncpgQueries(place)
+
+    async def read(question: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await question()
+        finally:
+            await queries.close()
+
+    questions: list[Callable[[], Awaitable[object]]] = [
+        queries.position,
+        lambda: queries.payments_of(ALICE),
+        lambda: queries.balance_of(ALICE),
+    ]
+    for question in questions:
+        with pytest.raises(StoreUnavailable):
+            in_a_fresh_loop(partial(read, question))
