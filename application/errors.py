@@ -13,6 +13,14 @@ class Invalid(ApplicationError):
     """Well-formed but not acceptable (unsupported gateway or currency, below a minimum)."""
 
 
+class MalformedCursor(ApplicationError):
+    """A list's cursor that this list did not give out (garbled, or another list's)."""
+
+
+class Malformed(ApplicationError):
+    """A value of the wrong JSON type: the request itself is malformed."""
+
+
 class Conflict(ApplicationError):
     """The request contradicts what is already recorded."""
 

@@ -10,6 +10,8 @@ from uuid import UUID
 
 from domain.money import Money
 
+GATEWAY_NAMES = ("stripe", "clickpesa", "bank")
+
 
 @dataclass(frozen=True)
 class CheckoutRequest:

@@ -28,6 +28,7 @@ FOLDS_KEPT = 10_000  # payments kept folded between batches, so a busy payment i
 CONFLICTS_IN_A_ROW = 5
 PAYMENT_TOPIC = f"{Payment.__module__}:{Payment.__qualname__}."
 WALLET_TOPIC = f"{Wallet.__module__}:{Wallet.__qualname__}."
+# A wallet's events that move credits, and the kind of movement each lists as (paged by position, whatever kind).
 MOVEMENTS = {"CreditsToppedUp": "top_up", "CreditsReversed": "reversal", "CreditsReinstated": "reinstatement"}
 
 
@@ -36,6 +37,17 @@ class ProjectedPayment:
     view: PaymentView
     version: int  # the aggregate's version the view shows: an older one never overwrites a newer
     position: int
+
+
+@dataclass(frozen=True)
+class PaymentChange:
+    """A payment's status and whether it awaits an admin, as each of its events left them (for paged lists)."""
+
+    payment_id: UUID
+    position: int
+    status: str
+    awaits_admin: bool
+    needs_attention: bool
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,7 @@ class WalletOpening:
 class WalletMovement:
     position: int
     wallet_id: UUID
-    kind: str  # "top_up", "reversal" or "reinstatement"
+    kind: str  # one of MOVEMENTS' values
     amount: Decimal
     payment_id: UUID
     at: datetime
@@ -66,6 +78,7 @@ class ProjectedBatch:
     payments: tuple[ProjectedPayment, ...] = ()
     wallets: tuple[WalletOpening, ...] = ()
     movements: tuple[WalletMovement, ...] = ()
+    changes: tuple[PaymentChange, ...] = ()
 
     def balances(self) -> list[WalletMovement]:
         """Each wallet's last movement in the batch: its balance now."""
@@ -132,16 +145,21 @@ class PaymentFolds:
 def project(ledger: Ledger, folds: PaymentFolds, after: int, notifications: Sequence[Notification]) -> ProjectedBatch:
     """The rows a page of notifications changes: each payment's latest state, wallets opened, credit movements."""
     payments: dict[UUID, ProjectedPayment] = {}
+    changes: list[PaymentChange] = []
     wallets: list[WalletOpening] = []
     movements: list[WalletMovement] = []
     for notification in notifications:
         if notification.topic.startswith(PAYMENT_TOPIC):
             payment = folds.apply(ledger.mapper.to_domain_event(notification))
-            payments[payment.id] = ProjectedPayment(PaymentView.of(payment), payment.version, notification.id)
+            view = PaymentView.of(payment)
+            payments[payment.id] = ProjectedPayment(view, payment.version, notification.id)
+            changes.append(
+                PaymentChange(payment.id, notification.id, view.status, view.awaits_admin, view.needs_attention)
+            )
         elif notification.topic.startswith(WALLET_TOPIC):
             _wallet_rows(ledger.mapper.to_domain_event(notification), notification.id, wallets, movements)
     end = notifications[-1].id if notifications else after
-    return ProjectedBatch(after, end, tuple(payments.values()), tuple(wallets), tuple(movements))
+    return ProjectedBatch(after, end, tuple(payments.values()), tuple(wallets), tuple(movements), tuple(changes))
 
 
 def _wallet_rows(event: Any, position: int, wallets: list[WalletOpening], movements: list[WalletMovement]) -> None:
@@ -150,10 +168,15 @@ def _wallet_rows(event: Any, position: int, wallets: list[WalletOpening], moveme
     if kind == "WalletOpened":
         wallets.append(WalletOpening(wallet_id, event.user_id, event.timestamp, position))
     elif kind in MOVEMENTS:
-        movement = MOVEMENTS[kind]
         movements.append(
             WalletMovement(
-                position, wallet_id, movement, event.amount, event.payment_id, event.timestamp, event.balance_after
+                position,
+                wallet_id,
+                MOVEMENTS[kind],
+                event.amount,
+                event.payment_id,
+                event.timestamp,
+                event.balance_after,
             )
         )
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
 
+from application.paging import Listed, PageQuery, PaymentKey
 from application.views import PaymentView, WalletView
+from domain.wallet import WalletEntry
 
 
 @dataclass(frozen=True)
@@ -31,23 +35,37 @@ class LedgerEntryView:
     balance_after: Decimal
 
 
+@dataclass(frozen=True)
+class PaymentListing:
+    """Which payments a list holds, and whether in the admin desk's order (else simply newest first)."""
+
+    user_id: str | None = None
+    status: str | None = None
+    gateway: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    desk_order: bool = False
+
+    def name(self) -> str:
+        """What a cursor of this listing carries: a cursor continues only the listing that gave it out."""
+        bounds = (self.created_after, self.created_before)
+        times = [None if moment is None else moment.astimezone(UTC).isoformat() for moment in bounds]
+        fields = [self.user_id, self.status, self.gateway, *times, self.desk_order]
+        return f"payments.{hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]}"
+
+
 class AsyncPaymentQueries(Protocol):
     """Payments as the read model holds them; never one aggregate load per row."""
 
     async def payments_of(self, user_id: str) -> list[PaymentView]:
         """A user's payments, newest first."""
 
+    async def payment_page(self, listing: PaymentListing, query: PageQuery[PaymentKey]) -> list[Listed[PaymentView]]:
+        """Up to `query.limit` payments of the listing after `query.after`, holding and ordering them as they
+        stood at log position `query.as_of` (their content as it is now)."""
+
     async def payment(self, payment_id: UUID) -> PaymentView | None:
         """One payment as projected (None: unknown, or not projected yet)."""
-
-    async def admin_queue(
-        self,
-        status: str | None = None,
-        gateway: str | None = None,
-        created_before: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[PaymentView]:
-        """Every user's payments: pending bank transfers, then reviews, then the rest; newest first in each."""
 
     async def awaiting_admin(self) -> dict[str, int]:
         """How many payments wait for an admin, by status."""
@@ -56,6 +74,10 @@ class AsyncPaymentQueries(Protocol):
 class AsyncWalletQueries(Protocol):
     async def wallet_of(self, user_id: str) -> WalletView:
         """Balance and movements, newest first (an empty wallet for a user never credited)."""
+
+    async def entry_page(self, user_id: str, query: PageQuery[int]) -> list[Listed[WalletEntry]]:
+        """Up to `query.limit` movements of a wallet, newest first, before log position `query.after` and at
+        most `query.as_of`; each keyed by its position."""
 
     async def balance_of(self, user_id: str) -> BalanceView:
         """Just the balance."""

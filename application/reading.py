@@ -6,26 +6,40 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 import anyio
 
 from application.admin import STATUSES
 from application.errors import Invalid
+from application.gateways import GATEWAY_NAMES
+from application.paging import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Page,
+    PageQuery,
+    PaymentKey,
+    checked_limit,
+    paged,
+    payment_key,
+    position_key,
+)
 from application.payments import PaymentService
 from application.ports import Metrics
 from application.projection import Projector
-from application.queries import AsyncReadModel
-from application.views import PaymentView, WalletView
+from application.queries import AsyncReadModel, BalanceView, PaymentListing
+from application.views import PaymentView
 from application.write_mark import WriteMark
 from domain.payment import PaymentStatus
+from domain.wallet import WalletEntry
 
 logger = logging.getLogger("mcpay.reading")
 
 POLL_SECONDS = 1.0  # the fallback when no notification arrives (another process wrote, a LISTEN was lost)
 RECHECK_SECONDS = 0.25
 PROJECTION = "read_model"  # the projection_lag metric's label: payments, wallets and movements move together
+WALLET_LISTING = "wallet"
 FRESH_SECONDS = 2.0  # how long a read waits for this process's own writes to reach the read model
 
 
@@ -197,6 +211,17 @@ class ReadSide:
 
 
 @dataclass(frozen=True)
+class WalletPage:
+    balance: BalanceView
+    transactions: Page[WalletEntry]
+
+
+def _started(listing: str, limit: int, cursor: str | None) -> Cursor | None:
+    checked_limit(limit)
+    return None if cursor is None else Cursor.decode(cursor, listing)
+
+
+@dataclass(frozen=True)
 class PaymentWatch:
     """A payment now, and a way to follow it; `first` is read before any change is looked for."""
 
@@ -212,20 +237,51 @@ class PaymentReader:
         self._side = read_side
         self._payments = payments
 
-    async def payments_of(self, user_id: str) -> list[PaymentView]:
-        await self._side.reflect_own_writes(FRESH_SECONDS)
-        return await self._model.payments_of(user_id)
+    async def payments_of(
+        self, user_id: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    ) -> Page[PaymentView]:
+        """A user's payments, newest first, a page at a time."""
+        return await self._payment_page(PaymentListing(user_id=user_id), limit, cursor)
 
-    async def wallet_of(self, user_id: str) -> WalletView:
-        await self._side.reflect_own_writes(FRESH_SECONDS)
-        return await self._model.wallet_of(user_id)
+    async def admin_queue(
+        self, filters: PaymentListing, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    ) -> Page[PaymentView]:
+        """Every user's payments matching `filters`, those awaiting an admin first, a page at a time."""
+        if filters.status is not None and filters.status not in STATUSES:
+            raise Invalid(f"status must be one of {', '.join(STATUSES)}, not {filters.status!r}")
+        if filters.gateway is not None and filters.gateway not in GATEWAY_NAMES:
+            raise Invalid(f"gateway must be one of {', '.join(GATEWAY_NAMES)}, not {filters.gateway!r}")
+        return await self._payment_page(replace(filters, user_id=None, desk_order=True), limit, cursor)
 
-    async def admin_queue(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
-        """Every user's payments, those awaiting an admin first."""
-        if status is not None and status not in STATUSES:
-            raise Invalid(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    async def wallet_of(self, user_id: str) -> WalletPage:
+        """The balance and the newest movements, with the cursor to older ones."""
+        transactions = await self.transactions_of(user_id)
+        return WalletPage(await self._model.balance_of(user_id), transactions)
+
+    async def transactions_of(
+        self, user_id: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    ) -> Page[WalletEntry]:
+        """A wallet's movements, newest first, a page at a time."""
+        start = _started(WALLET_LISTING, limit, cursor)
+        as_of = await self._as_of(start)
+        after = None if start is None else position_key(start)
+        rows = await self._model.entry_page(user_id, PageQuery(as_of, after, limit + 1))
+        return paged(WALLET_LISTING, as_of, rows, limit, int)
+
+    async def _payment_page(self, listing: PaymentListing, limit: int, cursor: str | None) -> Page[PaymentView]:
+        name = listing.name()
+        start = _started(name, limit, cursor)
+        as_of = await self._as_of(start)
+        after = None if start is None else payment_key(start)
+        rows = await self._model.payment_page(listing, PageQuery(as_of, after, limit + 1))
+        return paged(name, as_of, rows, limit, PaymentKey.as_json)
+
+    async def _as_of(self, start: Cursor | None) -> int:
+        """A later page's listing is its first page's; a first page holds this process's own writes."""
+        if start is not None:
+            return start.as_of
         await self._side.reflect_own_writes(FRESH_SECONDS)
-        return await self._model.admin_queue(status, gateway)
+        return await self._model.position()
 
     async def watch(self, user_id: str, payment_id: UUID) -> PaymentWatch:
         """The user's payment as it stands (NotFound if it is not theirs), to follow with `changes`."""

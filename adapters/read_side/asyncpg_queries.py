@@ -5,20 +5,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from adapters.read_side import sql
+from adapters.read_side import pages, sql
 from adapters.read_side.postgres import TRACKING_TABLE, VALUES, PostgresPlace
-from application.queries import BalanceView, LedgerEntryView
+from application.errors import StoreUnavailable
+from application.paging import Listed, PageQuery, PaymentKey
+from application.queries import BalanceView, LedgerEntryView, PaymentListing
 from application.views import PaymentView, WalletView
+from domain.wallet import WalletEntry
 
 logger = logging.getLogger("mcpay.read_side")
 
+# What a database that is down, restarting or unreachable raises: the read is a 503, not an error of ours.
+UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
 PING_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
 
@@ -41,15 +51,14 @@ class AsyncpgQueries:
         views = await self._views(sql.PAYMENT, payment_id)
         return views[0] if views else None
 
-    async def admin_queue(
-        self,
-        status: str | None = None,
-        gateway: str | None = None,
-        created_before: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[PaymentView]:
-        statement = sql.admin_queue(status, gateway, created_before, limit, VALUES)
-        return await self._views(statement.sql, *statement.params)
+    async def payment_page(self, listing: PaymentListing, query: PageQuery[PaymentKey]) -> list[Listed[PaymentView]]:
+        statements = pages.payment_statements(listing, query, VALUES)
+        row_sets = [await self._rows(statement.sql, *statement.params) for statement in statements]
+        return pages.listed_payments(row_sets, VALUES, query.limit)
+
+    async def entry_page(self, user_id: str, query: PageQuery[int]) -> list[Listed[WalletEntry]]:
+        statement = pages.entry_statement(sql.wallet_id(user_id), query)
+        return pages.listed_entries(await self._rows(statement.sql, *statement.params), VALUES)
 
     async def awaiting_admin(self) -> dict[str, int]:
         return {row["status"]: int(row["payments"]) for row in await self._rows(sql.AWAITING_ADMIN)}
@@ -111,15 +120,21 @@ class AsyncpgQueries:
         return [sql.payment_view(row, VALUES) for row in await self._rows(statement, *params)]
 
     async def _rows(self, statement: str, *params: Any) -> Sequence[Mapping[str, Any]]:
-        pool = await self._connected()
-        rows: Sequence[Mapping[str, Any]] = await pool.fetch(
-            sql.render(statement, self._place.prefix, "numeric"), *params
-        )
+        try:
+            pool = await self._connected()
+            rows: Sequence[Mapping[str, Any]] = await pool.fetch(
+                sql.render(statement, self._place.prefix, "numeric"), *params
+            )
+        except UNAVAILABLE as error:
+            raise StoreUnavailable("the read model's database does not answer") from error
         return rows
 
     async def _value(self, statement: str, *params: Any) -> int:
-        pool = await self._connected()
-        value = await pool.fetchval(sql.render(statement, self._place.prefix, "numeric"), *params)
+        try:
+            pool = await self._connected()
+            value = await pool.fetchval(sql.render(statement, self._place.prefix, "numeric"), *params)
+        except UNAVAILABLE as error:
+            raise StoreUnavailable("the read model's database does not answer") from error
         return int(value or 0)
 
     async def _connected(self) -> Any:

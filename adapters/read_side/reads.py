@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from adapters.read_side import sql
-from application.queries import BalanceView, LedgerEntryView
+from adapters.read_side import pages, sql
+from application.paging import Listed, PageQuery, PaymentKey
+from application.queries import BalanceView, LedgerEntryView, PaymentListing
 from application.views import PaymentView, WalletView
+from domain.wallet import WalletEntry
 
 
 class ProjectionReads:
@@ -35,18 +37,17 @@ class ProjectionReads:
         return self._views(sql.CREDITED_SINCE, (gateway, self.values.time(cutoff)))
 
     def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
-        statement = sql.all_payments(status, gateway, self.values)
+        statement = sql.all_payments(status, gateway)
         return self._views(statement.sql, statement.params)
 
-    def admin_queue(
-        self,
-        status: str | None = None,
-        gateway: str | None = None,
-        created_before: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[PaymentView]:
-        statement = sql.admin_queue(status, gateway, created_before, limit, self.values)
-        return self._views(statement.sql, statement.params)
+    def payment_page(self, listing: PaymentListing, query: PageQuery[PaymentKey]) -> list[Listed[PaymentView]]:
+        statements = pages.payment_statements(listing, query, self.values)
+        row_sets = [self._rows(statement.sql, statement.params) for statement in statements]
+        return pages.listed_payments(row_sets, self.values, query.limit)
+
+    def entry_page(self, user_id: str, query: PageQuery[int]) -> list[Listed[WalletEntry]]:
+        statement = pages.entry_statement(self.values.uuid(sql.wallet_id(user_id)), query)
+        return pages.listed_entries(self._rows(statement.sql, statement.params), self.values)
 
     def awaiting_admin(self) -> dict[str, int]:
         return {row["status"]: int(row["payments"]) for row in self._rows(sql.AWAITING_ADMIN, ())}

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
-from application.projection import ProjectedBatch, ProjectedPayment, WalletMovement, WalletOpening
+from application.projection import PaymentChange, ProjectedBatch, ProjectedPayment, WalletMovement, WalletOpening
 from application.queries import BalanceView, LedgerEntryView
 from application.views import PaymentView, WalletView
 from domain.approval import AdminApproval
@@ -23,10 +23,10 @@ from domain.money import Money
 from domain.payment import HeldEvent
 from domain.wallet import Wallet, WalletEntry
 
-TABLES = ("read_wallet_entries", "read_wallets", "read_payments")
+TABLES = ("read_wallet_entries", "read_wallets", "read_payment_changes", "read_payments")
 # Raise SCHEMA_VERSION with every change to the tables below: a read model of an older version is then dropped
 # and projected again at start (ADR 34). A change without it is caught too, by the digest of the DDL text.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PLACEHOLDER = re.compile(r"\$(\d+)")
 
 _TABLES = """
@@ -57,6 +57,20 @@ CREATE INDEX IF NOT EXISTS read_payments_by_user ON {s}read_payments (user_id, c
 CREATE INDEX IF NOT EXISTS read_payments_by_time ON {s}read_payments (created_at DESC, payment_id DESC);
 CREATE INDEX IF NOT EXISTS read_payments_by_status ON {s}read_payments (status, gateway, created_at DESC);
 CREATE INDEX IF NOT EXISTS read_payments_awaiting ON {s}read_payments (created_at DESC) WHERE awaits_admin;
+CREATE INDEX IF NOT EXISTS read_payments_by_position ON {s}read_payments (position);
+CREATE INDEX IF NOT EXISTS read_payments_by_desk ON {s}read_payments (
+    (CASE WHEN awaits_admin AND status = 'pending' THEN 2 WHEN awaits_admin OR needs_attention THEN 1 ELSE 0 END) DESC,
+    created_at DESC,
+    payment_id DESC
+);
+CREATE TABLE IF NOT EXISTS {s}read_payment_changes (
+    payment_id {uuid} NOT NULL,
+    position bigint NOT NULL,
+    status text NOT NULL,
+    awaits_admin {boolean} NOT NULL,
+    needs_attention {boolean} NOT NULL,
+    PRIMARY KEY (payment_id, position)
+);
 CREATE TABLE IF NOT EXISTS {s}read_wallets (
     wallet_id {uuid} PRIMARY KEY,
     user_id text NOT NULL UNIQUE,
@@ -91,6 +105,12 @@ ON CONFLICT (payment_id) DO UPDATE SET
     paid_object = excluded.paid_object, held = excluded.held, needs_attention = excluded.needs_attention, updated_at = excluded.updated_at, version = excluded.version, position = excluded.position
 WHERE p.version < excluded.version
 """
+# A payment's status and desk rank after each of its events: pages read as of an earlier position place it by them.
+INSERT_CHANGE = """
+INSERT INTO {s}read_payment_changes (payment_id, position, status, awaits_admin, needs_attention)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT DO NOTHING
+"""
 INSERT_WALLET = """
 INSERT INTO {s}read_wallets (wallet_id, user_id, balance, updated_at, position) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (wallet_id) DO NOTHING
@@ -116,11 +136,13 @@ SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments
 WHERE gateway = $1 AND status IN ('confirmed', 'refunded', 'disputed') AND paid_object IS NOT NULL AND created_at >= $2
 ORDER BY created_at, payment_id
 """
-DESK_ORDER = (
-    "CASE WHEN awaits_admin AND status = 'pending' THEN 0 WHEN awaits_admin OR needs_attention THEN 1 ELSE 2 END, "
-    "created_at DESC, payment_id DESC"
-)
 AWAITING_ADMIN = "SELECT status, count(*) AS payments FROM {s}read_payments WHERE awaits_admin GROUP BY status"
+# The admin desk's groups, first to last: pending transfers awaiting an admin 2, other payments awaiting one (or
+# holding gateway news for one) 1, the rest 0.
+DESK_PRIORITY = (
+    "CASE WHEN {a}awaits_admin AND {a}status = 'pending' THEN 2 WHEN {a}awaits_admin OR {a}needs_attention THEN 1 "
+    "ELSE 0 END"
+)
 WALLET = """
 SELECT w.user_id, w.balance, e.kind, e.amount, e.payment_id, e.at, e.balance_after
 FROM {s}read_wallets w LEFT JOIN {s}read_wallet_entries e ON e.wallet_id = w.wallet_id
@@ -128,6 +150,10 @@ WHERE w.wallet_id = $1 ORDER BY e.position DESC
 """
 BALANCE = "SELECT user_id, balance FROM {s}read_wallets WHERE wallet_id = $1"
 BALANCES = "SELECT user_id, balance FROM {s}read_wallets WHERE user_id > $1 ORDER BY user_id LIMIT $2"
+ENTRIES_PAGE = """
+SELECT position, kind, amount, payment_id, at, balance_after FROM {s}read_wallet_entries
+WHERE wallet_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3
+"""
 LEDGER_PAGE = """
 SELECT e.position, w.user_id, e.kind, e.amount, e.payment_id, e.at, e.balance_after
 FROM {s}read_wallet_entries e JOIN {s}read_wallets w ON w.wallet_id = e.wallet_id
@@ -163,7 +189,7 @@ def named(params: Sequence[Any]) -> dict[str, Any]:
     return {f"p{index}": value for index, value in enumerate(params, start=1)}
 
 
-def filtered(status: str | None, gateway: str | None, created_before: datetime | None, values: Values) -> Statement:
+def filtered(status: str | None, gateway: str | None) -> Statement:
     """The WHERE clause for the admin's filters, with its parameters."""
     clauses: list[str] = []
     params: list[Any] = []
@@ -171,29 +197,14 @@ def filtered(status: str | None, gateway: str | None, created_before: datetime |
         if value is not None:
             params.append(value)
             clauses.append(f"{column} = ${len(params)}")
-    if created_before is not None:
-        params.append(values.time(created_before))
-        clauses.append(f"created_at < ${len(params)}")
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     return Statement(where, tuple(params))
 
 
-def all_payments(status: str | None, gateway: str | None, values: Values) -> Statement:
-    where = filtered(status, gateway, None, values)
+def all_payments(status: str | None, gateway: str | None) -> Statement:
+    where = filtered(status, gateway)
     order = " ORDER BY created_at DESC, payment_id DESC"
     return Statement(f"SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments{where.sql}{order}", where.params)
-
-
-def admin_queue(
-    status: str | None, gateway: str | None, created_before: datetime | None, limit: int | None, values: Values
-) -> Statement:
-    where = filtered(status, gateway, created_before, values)
-    params = where.params
-    sql = f"SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments{where.sql} ORDER BY {DESK_ORDER}"
-    if limit is not None:
-        params = (*params, limit)
-        sql += f" LIMIT ${len(params)}"
-    return Statement(sql, params)
 
 
 class Values(Protocol):
@@ -290,6 +301,16 @@ def payment_params(row: ProjectedPayment, values: Values) -> tuple[Any, ...]:
     )
 
 
+def change_params(row: PaymentChange, values: Values) -> tuple[Any, ...]:
+    return (
+        values.uuid(row.payment_id),
+        row.position,
+        row.status,
+        values.flag(row.awaits_admin),
+        values.flag(row.needs_attention),
+    )
+
+
 def wallet_params(row: WalletOpening, values: Values) -> tuple[Any, ...]:
     return (values.uuid(row.wallet_id), row.user_id, values.decimal(Decimal("0.00")), values.time(row.at), row.position)
 
@@ -314,6 +335,7 @@ def batch_statements(batch: ProjectedBatch, values: Values) -> list[tuple[str, l
     """Each statement of a batch with all its parameter rows, in the order they must run."""
     steps = [
         (UPSERT_PAYMENT, [payment_params(row, values) for row in batch.payments]),
+        (INSERT_CHANGE, [change_params(row, values) for row in batch.changes]),
         (INSERT_WALLET, [wallet_params(row, values) for row in batch.wallets]),
         (INSERT_MOVEMENT, [movement_params(row, values) for row in batch.movements]),
         (UPDATE_BALANCE, [balance_params(row, values) for row in batch.balances()]),
@@ -352,18 +374,18 @@ def payment_view(row: Mapping[str, Any], values: Values) -> PaymentView:
 def wallet_view(user_id: str, rows: Sequence[Mapping[str, Any]], values: Values) -> WalletView:
     if not rows:
         return WalletView.empty(user_id)
-    entries = tuple(
-        WalletEntry(
-            kind=row["kind"],
-            amount=values.read_decimal(row["amount"]),
-            payment_id=values.read_uuid(row["payment_id"]),
-            at=values.read_time(row["at"]),
-            balance_after=values.read_decimal(row["balance_after"]),
-        )
-        for row in rows
-        if row["kind"] is not None
-    )
+    entries = tuple(wallet_entry(row, values) for row in rows if row["kind"] is not None)
     return WalletView(user_id, values.read_decimal(rows[0]["balance"]), entries)
+
+
+def wallet_entry(row: Mapping[str, Any], values: Values) -> WalletEntry:
+    return WalletEntry(
+        kind=row["kind"],
+        amount=values.read_decimal(row["amount"]),
+        payment_id=values.read_uuid(row["payment_id"]),
+        at=values.read_time(row["at"]),
+        balance_after=values.read_decimal(row["balance_after"]),
+    )
 
 
 def balance_view(row: Mapping[str, Any], values: Values) -> BalanceView:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,9 +12,11 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRe
 
 from adapters.read_side import schema_version, sql
 from adapters.read_side.reads import ProjectionReads
+from application.paging import Listed, PageQuery, PaymentKey
 from application.projection import ProjectedBatch
-from application.queries import BalanceView, LedgerEntryView
+from application.queries import BalanceView, LedgerEntryView, PaymentListing
 from application.views import PaymentView, WalletView
+from domain.wallet import WalletEntry
 
 TYPES = {"uuid": "text", "numeric": "text", "boolean": "integer", "timestamp": "text"}
 LOCK_TIMEOUT_SECONDS = 10
@@ -119,14 +120,11 @@ class SqliteQueries:
     async def payment(self, payment_id: UUID) -> PaymentView | None:
         return await anyio.to_thread.run_sync(self._model.payment, payment_id)
 
-    async def admin_queue(
-        self,
-        status: str | None = None,
-        gateway: str | None = None,
-        created_before: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[PaymentView]:
-        return await anyio.to_thread.run_sync(self._model.admin_queue, status, gateway, created_before, limit)
+    async def payment_page(self, listing: PaymentListing, query: PageQuery[PaymentKey]) -> list[Listed[PaymentView]]:
+        return await anyio.to_thread.run_sync(self._model.payment_page, listing, query)
+
+    async def entry_page(self, user_id: str, query: PageQuery[int]) -> list[Listed[WalletEntry]]:
+        return await anyio.to_thread.run_sync(self._model.entry_page, user_id, query)
 
     async def awaiting_admin(self) -> dict[str, int]:
         return await anyio.to_thread.run_sync(self._model.awaiting_admin)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
+from application.paging import Page
 from application.views import PaymentView
 from domain.approval import AdminApproval
+from domain.money import MINOR_DIGITS
 from domain.payment import HeldEvent
-from entrypoints.http.schemas import Payment, amount_field, require_amount_value
+from entrypoints.http.amounts import AmountInput
+from entrypoints.http.schemas import DecimalText, NextCursor, Payment, UserId, checked_here
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
@@ -19,14 +22,12 @@ class ConfirmPayment(msgspec.Struct, forbid_unknown_fields=True):
     """An admin's confirmation of what arrived, or (for a payment in `needs_review`) the amount to credit."""
 
     received_amount: Annotated[
-        Any,
-        amount_field("The amount that arrived, as a decimal string of ASCII digits (or a JSON number)."),
+        AmountInput, msgspec.Meta(description="A decimal string or a JSON number, in the currency's decimal places.")
     ]
-    received_currency: Annotated[str, msgspec.Meta(description="Its currency, e.g. USD.")]
-    note: Annotated[
-        Note | None,
-        msgspec.Meta(description="Why; required when resolving a payment in needs_review."),
-    ] = None
+    received_currency: Annotated[str, checked_here("Its currency, e.g. USD.", enum=sorted(MINOR_DIGITS))]
+    note: (
+        Annotated[Note, msgspec.Meta(description="Why; required when resolving a payment in needs_review.")] | None
+    ) = None
     credit_received_amount: Annotated[
         bool,
         msgspec.Meta(
@@ -40,9 +41,6 @@ class ConfirmPayment(msgspec.Struct, forbid_unknown_fields=True):
         ),
     ] = False
 
-    def __post_init__(self) -> None:
-        require_amount_value("received_amount", self.received_amount)
-
 
 class RejectPayment(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[Note, msgspec.Meta(description="Why the payment is rejected; shown on the payment.")]
@@ -51,8 +49,8 @@ class RejectPayment(msgspec.Struct, forbid_unknown_fields=True):
 class AdminConfirmation(msgspec.Struct):
     """One admin's confirmation that counts now (an admin's later confirmation replaces their earlier one)."""
 
-    admin: Annotated[str, msgspec.Meta(description="The confirming admin's public key (hex).")]
-    received_amount: str
+    admin: Annotated[UserId, msgspec.Meta(description="The confirming admin's public key (hex).")]
+    received_amount: DecimalText
     received_currency: str
     credit_received_amount: bool
     note: str | None
@@ -92,7 +90,7 @@ class AcknowledgeHeld(msgspec.Struct, forbid_unknown_fields=True):
 class AdminPayment(Payment, kw_only=True):
     """A Payment plus its owner and the maker-checker state."""
 
-    user_id: str
+    user_id: UserId
     awaiting_admin: Annotated[
         bool, msgspec.Meta(description="A pending bank transfer or a payment in needs_review: an admin must act.")
     ]
@@ -124,3 +122,8 @@ class AdminPayment(Payment, kw_only=True):
 
 class AdminPaymentList(msgspec.Struct):
     items: list[AdminPayment]
+    next_cursor: NextCursor
+
+    @classmethod
+    def of(cls, page: Page[PaymentView], confirmations_required: int) -> AdminPaymentList:
+        return cls([AdminPayment.of_view(view, confirmations_required) for view in page.items], page.next_cursor)

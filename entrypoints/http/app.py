@@ -25,6 +25,7 @@ from entrypoints.http.head_requests import HeadAsGet
 from entrypoints.http.identity import IdentityController
 from entrypoints.http.json_bodies import JsonBodyRequest
 from entrypoints.http.observability import RequestObserver
+from entrypoints.http.openapi_operations import DeclaredQueryOnly, document_operations
 from entrypoints.http.openapi_problems import document_problems
 from entrypoints.http.ops import healthz, readyz
 from entrypoints.http.payment_events import keep_query_tokens_out_of_access_logs, payment_events
@@ -95,7 +96,7 @@ def create_app(services: Services) -> Litestar:
         ],
         dependencies={"services": Provide(_services, sync_to_thread=False)},
         state=State({"services": services, "sign_in_limits": sign_in_limits}),
-        middleware=[bearer_auth, ReadYourWrites()],
+        middleware=[bearer_auth, DeclaredQueryOnly(), ReadYourWrites()],
         plugins=[problem_details_plugin()],
         logging_config=None,  # logging is configured once per process (entrypoints/logs.py), not per app
         request_max_body_size=services.settings.max_body_bytes,
@@ -116,5 +117,6 @@ def create_app(services: Services) -> Litestar:
     )
     # Outside Litestar's own exception handling: every answer gets its X-Request-ID, access line and metrics.
     app.asgi_handler = RequestObserver(HeadAsGet(app.asgi_handler))
+    document_operations(app, services.payments.offers(), settings.credit_rates)
     document_problems(app)
     return app

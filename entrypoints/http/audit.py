@@ -11,10 +11,9 @@ from litestar import Controller, get
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from application.audit.chain import parse_rfc3339
-from application.errors import Invalid
 from entrypoints.http.auth import requires
 from entrypoints.http.dependencies import ServicesDep
+from entrypoints.http.times import query_time, time_parameter
 
 NDJSON = "application/x-ndjson"
 LINES_PER_CHUNK = 500
@@ -55,9 +54,7 @@ class AuditBalances(msgspec.Struct):
 
 AfterPosition = Annotated[int, Parameter(ge=0, description="Lines after this position (0: from the start).")]
 PageLimit = Annotated[int, Parameter(ge=1, le=10_000, description="At most this many lines (1 to 10000).")]
-AsOf = Annotated[
-    str | None, Parameter(description="RFC 3339 time, with its offset (e.g. 2026-03-01T12:00:00Z); default now.")
-]
+AsOf = Annotated[str | None, time_parameter("RFC 3339 time, with its offset (e.g. 2026-03-01T12:00:00Z); default now.")]
 
 
 class AuditController(Controller):
@@ -67,6 +64,7 @@ class AuditController(Controller):
 
     @get(
         "/ledger",
+        operation_id="readLedgerPage",
         sync_to_thread=True,
         media_type=NDJSON,
         description=LEDGER_LINE + PAGE,
@@ -78,6 +76,7 @@ class AuditController(Controller):
 
     @get(
         "/export",
+        operation_id="exportLedger",
         sync_to_thread=True,
         media_type=NDJSON,
         description=LEDGER_LINE + EXPORT,
@@ -87,10 +86,10 @@ class AuditController(Controller):
         """The whole ledger, hash-chained and signed."""
         return Stream(_chunks(services.audit.export()), media_type=NDJSON)
 
-    @get("/balances", sync_to_thread=True)
+    @get("/balances", sync_to_thread=True, operation_id="balancesAsOf")
     def balances(self, services: ServicesDep, as_of: AsOf = None) -> AuditBalances:
         """Every wallet's balance in MC, rebuilt by replaying the events recorded up to `as_of`."""
-        rebuilt = services.audit.balances(_moment(as_of))
+        rebuilt = services.audit.balances(query_time("as_of", as_of))
         return AuditBalances(rebuilt.as_of, {user: str(balance) for user, balance in rebuilt.balances.items()})
 
 
@@ -104,12 +103,3 @@ def _chunks(lines: Iterable[str]) -> Iterator[bytes]:
             chunk.clear()
     if chunk:
         yield "".join(chunk).encode()
-
-
-def _moment(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return parse_rfc3339(text)
-    except ValueError as error:
-        raise Invalid(f"as_of: {error}") from None

@@ -25,17 +25,17 @@ class DemoCheckoutController(Controller):
     opt = PUBLIC
     include_in_schema = True
 
-    @get("/", sync_to_thread=True, media_type="text/html")
+    @get("/", sync_to_thread=True, media_type="text/html", operation_id="showDemoCheckout")
     def page(self, payment_id: FromPath[UUID], services: ServicesDep) -> str:
         """The simulated gateway's checkout page."""
         return render_page(_demo_payment(services, payment_id))
 
-    @post("/pay", status_code=HTTP_303_SEE_OTHER)
+    @post("/pay", status_code=HTTP_303_SEE_OTHER, operation_id="payDemoCheckout")
     async def pay(self, payment_id: FromPath[UUID], request: Request[Any, Any, Any], services: ServicesDep) -> Redirect:
         """Deliver the gateway's signed "paid" webhook, then return to the SPA."""
         return await _deliver(payment_id, "pay", request, services)
 
-    @post("/fail", status_code=HTTP_303_SEE_OTHER)
+    @post("/fail", status_code=HTTP_303_SEE_OTHER, operation_id="failDemoCheckout")
     async def fail(
         self, payment_id: FromPath[UUID], request: Request[Any, Any, Any], services: ServicesDep
     ) -> Redirect:

@@ -21,6 +21,7 @@ class IdentityController(Controller):
 
     @post(
         "/challenge",
+        operation_id="createChallenge",
         opt=PUBLIC,
         status_code=HTTP_200_OK,
         sync_to_thread=True,
@@ -33,6 +34,7 @@ class IdentityController(Controller):
 
     @post(
         "/session",
+        operation_id="openSession",
         opt=PUBLIC,
         status_code=HTTP_200_OK,
         sync_to_thread=True,
@@ -43,11 +45,12 @@ class IdentityController(Controller):
         """A session token for a signed challenge (hex ed25519 signature of the challenge's UTF-8 bytes)."""
         return SessionResponse.of(services.identity.open_session(data.public_key, data.challenge, data.signature))
 
-    @get("/me", sync_to_thread=False)
+    @get("/me", sync_to_thread=False, operation_id="whoAmI")
     def me(self, request: Request[Principal, Any, Any]) -> Me:
+        """The signed-in key, its user id and its roles."""
         return Me.of(request.user)
 
-    @delete("/session", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    @delete("/session", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, operation_id="closeSession")
     def close_session(self, request: Request[Principal, Any, Any], services: ServicesDep) -> None:
         """End this session: its token stops working at once."""
         services.identity.close_session(request.user)

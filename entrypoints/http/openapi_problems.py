@@ -19,18 +19,20 @@ from litestar.openapi.spec import (
     Reference,
     Schema,
 )
-from litestar.routes import HTTPRoute
 
 from entrypoints.http.auth import PUBLIC
+from entrypoints.http.openapi_operations import each_operation
 
 PROBLEM = "Problem"
 MEDIA_TYPE = "application/problem+json"
 DESCRIPTIONS = {
-    400: "Malformed request: the body, a parameter or a webhook's signature could not be read",
-    401: "Missing, invalid, expired or ended session token",
+    400: "Malformed request: the body, a parameter or a webhook's signature could not be read, or a query "
+    "parameter the operation does not take",
+    401: "Missing, invalid, expired or ended session token (signing in: a challenge or signature that is not valid)",
     403: "The session's key lacks the role this needs",
     404: "Unknown, or not the caller's",
-    409: "Conflicts with what is recorded (an Idempotency-Key reused with another body, a settled payment)",
+    409: "Conflicts with what is recorded (an Idempotency-Key reused with another body, a settled payment, "
+    "a demo checkout of a payment its gateway refused or that has no checkout page)",
     413: "Request body over the 64 KiB limit",
     415: "The body is not declared as application/json",
     422: "Well-formed but not acceptable",
@@ -45,9 +47,12 @@ INITIATE_CONFLICT = (
 OWN_DESCRIPTIONS = {("POST", "/api/payments/initiate", 409): INITIATE_CONFLICT}
 RETRY_AFTER = {("POST", "/api/payments/initiate", 409)}
 ONLY_SOME = {
+    ("POST", "/api/auth/session"): (401,),
     ("POST", "/api/payments/initiate"): (409, 502),
     ("POST", "/api/admin/payments/{payment_id}/confirm"): (409,),
     ("POST", "/api/admin/payments/{payment_id}/reject"): (409,),
+    ("POST", "/demo/checkout/{payment_id}/pay"): (409,),
+    ("POST", "/demo/checkout/{payment_id}/fail"): (409,),
 }
 WITHOUT_STORE = {"/healthz", "/api/payments/gateways", "/api/auth/challenge"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -74,15 +79,8 @@ def document_problems(app: Litestar) -> None:
     if openapi.components.schemas is None:
         openapi.components.schemas = {}
     openapi.components.schemas[PROBLEM] = problem_schema()
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute) or openapi.paths is None or route.path_format not in openapi.paths:
-            continue
-        path_item = openapi.paths[route.path_format]
-        for handler in route.route_handlers:
-            for method in handler.http_methods if handler.include_in_schema else ():
-                operation = getattr(path_item, method.lower(), None)
-                if isinstance(operation, Operation):
-                    _document(operation, handler, method, route.path_format)
+    for operation, handler, method, path in each_operation(app):
+        _document(operation, handler, method, path)
 
 
 def _document(operation: Operation, handler: HTTPRouteHandler, method: str, path: str) -> None:
@@ -98,7 +96,8 @@ def _document(operation: Operation, handler: HTTPRouteHandler, method: str, path
 def _statuses(operation: Operation, handler: HTTPRouteHandler, method: str, path: str) -> set[int]:
     reads_input = bool(operation.parameters) or operation.request_body is not None or method in BODY_METHODS
     statuses = set(ONLY_SOME.get((method, path), ()))
-    statuses |= {400, 422} if reads_input else set()
+    statuses |= {400}  # an undeclared query parameter, whatever the operation
+    statuses |= {422} if reads_input else set()
     statuses |= {413} if method in BODY_METHODS else set()
     statuses |= {415} if operation.request_body is not None else set()
     statuses |= set() if _is_public(handler) else {401}

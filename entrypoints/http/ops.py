@@ -11,16 +11,18 @@ from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.schemas import Health
 
 
-@get("/healthz", opt=PUBLIC, tags=["operations"], sync_to_thread=False)
+@get("/healthz", opt=PUBLIC, tags=["operations"], sync_to_thread=False, operation_id="healthz")
 def healthz() -> Health:
     """The process is up."""
     return Health("ok")
 
 
-@get("/readyz", opt=PUBLIC, tags=["operations"])
+@get("/readyz", opt=PUBLIC, tags=["operations"], operation_id="readyz")
 async def readyz(services: ServicesDep) -> Health:
-    """The event store and the read model answer, and the read model is at most `READY_MAX_LAG_EVENTS` events
-    behind the log (503 otherwise, naming which)."""
+    """Ready to serve: the event store and the read model answer, and the read model is caught up.
+
+    Caught up: at most `READY_MAX_LAG_EVENTS` events behind the log. 503 otherwise, naming which.
+    """
     try:
         await anyio.to_thread.run_sync(services.ledger.recorder.max_notification_id)
     except Exception as error:

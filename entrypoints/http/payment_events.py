@@ -53,6 +53,7 @@ TokenQuery = Annotated[
 
 @get(
     "/api/payments/{payment_id:uuid}/events",
+    operation_id="followPayment",
     opt=TOKEN_IN_QUERY,
     tags=["payments"],
     media_type="text/event-stream",

@@ -20,6 +20,8 @@ PROBLEMS: list[tuple[type[Exception], int, str, str]] = [
     (errors.IdempotencyConflict, 409, "idempotency-conflict", "Idempotency-Key reused"),
     (errors.CheckoutInProgress, 409, "checkout-in-progress", "Checkout still being opened"),
     (errors.Conflict, 409, "conflict", "Conflict"),
+    (errors.MalformedCursor, 400, "bad-cursor", "Malformed cursor"),
+    (errors.Malformed, 400, "bad-request", "Malformed request"),
     (errors.NotFound, 404, "not-found", "Not found"),
     (errors.Invalid, 422, "invalid", "Invalid request"),
     (DomainError, 422, "invalid", "Invalid request"),

@@ -5,34 +5,59 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 from uuid import UUID
 
 import msgspec
-from litestar.params import KwargDefinition
 
 from application.gateways import GatewayOffer
 from application.identity import Challenge, Principal, Session
-from application.views import PaymentView, WalletView
+from application.paging import Page
+from application.reading import WalletPage
+from application.views import PaymentView
+from domain.payment import PaymentStatus
+from domain.wallet import WalletEntry
+from entrypoints.http.amounts import AmountInput, amount_schema
 
 BANK_FIELDS = ("bank_name", "account_name", "account_number", "swift_code", "reference")
-# What an amount may be in a request: decimal text in ASCII digits, or a JSON number (read exactly, never as a
-# float). The domain checks the text again (Money.of); the schema says it for clients.
-AMOUNT_SCHEMA = {"oneOf": [{"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"}, {"type": "number"}]}
+GatewayName = Literal["stripe", "clickpesa", "bank"]
+WebhookResult = Literal[
+    "confirmed",
+    "needs_review",
+    "pending",
+    "failed",
+    "expired",
+    "refunded",
+    "disputed",
+    "dispute_won",
+    "held",
+    "duplicate",
+    "ignored",
+    "unmatched",
+]
+MovementType = Literal["top_up", "reversal", "reinstatement"]
+GATEWAYS: tuple[str, ...] = get_args(GatewayName)  # application.gateways.GATEWAY_NAMES, as a type
 
 
-def amount_field(description: str) -> KwargDefinition:
-    return KwargDefinition(description=description, schema_extra=AMOUNT_SCHEMA)
+def checked_here(description: str | None = None, **schema: Any) -> msgspec.Meta:
+    """Schema keywords for what the application checks itself: its refusals are 422s (the decoder's are 400s)."""
+    return msgspec.Meta(description=description, extra_json_schema={"extra": schema})
 
 
-def require_amount_value(field: str, value: object) -> None:
-    """Raised in a body's __post_init__, this is a 400 like any other field of the wrong JSON type."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ValueError(f"{field} must be a decimal string or a JSON number, not {type(value).__name__}")
+PublicKeyHex = Annotated[str, checked_here("An ed25519 public key: 64 lowercase hex digits.", pattern="^[0-9a-f]{64}$")]
+SignatureHex = Annotated[
+    str,
+    checked_here(
+        "The ed25519 signature (128 lowercase hex digits) of the challenge's UTF-8 bytes.", pattern="^[0-9a-f]{128}$"
+    ),
+]
+Amount = Annotated[AmountInput, checked_here(**amount_schema())]
+UserId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="The user's ed25519 public key (hex).")]
+DecimalText = Annotated[str, msgspec.Meta(pattern=r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$", examples=["25.00"])]
 
 
 class ChallengeRequest(msgspec.Struct):
-    public_key: str
+    public_key: PublicKeyHex
 
 
 class ChallengeResponse(msgspec.Struct):
@@ -45,15 +70,15 @@ class ChallengeResponse(msgspec.Struct):
 
 
 class SessionRequest(msgspec.Struct):
-    public_key: str
-    challenge: str
-    signature: str
+    public_key: PublicKeyHex
+    challenge: Annotated[str, msgspec.Meta(description="The challenge, exactly as POST /api/auth/challenge gave it.")]
+    signature: SignatureHex
 
 
 class SessionResponse(msgspec.Struct):
     token: str
     expires_at: datetime
-    user_id: str
+    user_id: UserId
 
     @classmethod
     def of(cls, session: Session) -> SessionResponse:
@@ -61,17 +86,17 @@ class SessionResponse(msgspec.Struct):
 
 
 class Me(msgspec.Struct):
-    user_id: str
-    public_key: str
-    roles: list[str]
+    user_id: UserId
+    public_key: PublicKeyHex
+    roles: list[Literal["user", "admin", "auditor"]]
 
     @classmethod
     def of(cls, principal: Principal) -> Me:
-        return cls(principal.user_id, principal.public_key, list(principal.roles))
+        return cls(principal.user_id, principal.public_key, cast(Any, list(principal.roles)))
 
 
 class GatewayInfo(msgspec.Struct, omit_defaults=True):
-    name: str
+    name: GatewayName
     currencies: list[str]
     min_amount: dict[str, str]
     demo: bool
@@ -92,25 +117,17 @@ class GatewayInfo(msgspec.Struct, omit_defaults=True):
         minimums = {currency: str(amount) for currency, amount in offer.min_amounts.items()}
         maximums = {currency: str(amount) for currency, amount in offer.max_amounts.items()}
         offered_rates = {currency: format(rates[currency], "f") for currency in offer.currencies if currency in rates}
-        return cls(offer.name, list(offer.currencies), minimums, offer.demo, offered_rates, maximums)
+        return cls(_gateway(offer.name), list(offer.currencies), minimums, offer.demo, offered_rates, maximums)
 
 
 class InitiatePayment(msgspec.Struct):
-    """`amount` is a decimal string or a JSON number, with at most the currency's minor digits."""
+    """`amount` is a decimal string or a JSON number, with at most the currency's minor digits; the schema lists
+    each offered gateway's currencies and minimums (GET /api/payments/gateways)."""
 
-    amount: Annotated[
-        Any,
-        amount_field(
-            "A decimal string of ASCII digits with an optional fraction (\"25.00\"; no spaces, '_', '+' or "
-            "exponent), or a JSON number; never more fraction digits than the currency has."
-        ),
-    ]
+    amount: Amount
     currency: str
-    gateway: str
-    email: str | None = None
-
-    def __post_init__(self) -> None:
-        require_amount_value("amount", self.amount)
+    gateway: Annotated[str, checked_here(enum=list(GATEWAYS))]
+    email: Annotated[str | None, msgspec.Meta(description="The payer's e-mail, passed to the gateway.")] = None
 
 
 class BankDetails(msgspec.Struct):
@@ -123,12 +140,12 @@ class BankDetails(msgspec.Struct):
 
 class Payment(msgspec.Struct, omit_defaults=True):
     payment_id: UUID
-    reference: str
-    gateway: str
-    status: str
-    amount: str
+    reference: Annotated[str, msgspec.Meta(pattern="^[A-Z0-9]+$")]
+    gateway: GatewayName
+    status: PaymentStatus
+    amount: DecimalText
     currency: str
-    credits: str
+    credits: DecimalText
     payment_url: str | None
     created_at: datetime
     updated_at: datetime
@@ -143,8 +160,8 @@ class Payment(msgspec.Struct, omit_defaults=True):
         return cls(
             payment_id=view.payment_id,
             reference=view.reference,
-            gateway=view.gateway,
-            status=view.status,
+            gateway=_gateway(view.gateway),
+            status=PaymentStatus(view.status),
             amount=str(view.amount),
             currency=view.currency,
             credits=str(view.credits),
@@ -156,54 +173,69 @@ class Payment(msgspec.Struct, omit_defaults=True):
         )
 
 
+NextCursor = Annotated[
+    str | None,
+    msgspec.Meta(description="Pass as `cursor` for the next page; null on the last page."),
+]
+
+
 class PaymentList(msgspec.Struct):
     items: list[Payment]
+    next_cursor: NextCursor
 
-
-TransactionType = Literal["top_up", "reversal", "reinstatement"]
-TRANSACTION_TYPES: dict[str, TransactionType] = {
-    "top_up": "top_up",
-    "reversal": "reversal",
-    "reinstatement": "reinstatement",
-}
+    @classmethod
+    def of(cls, page: Page[PaymentView]) -> PaymentList:
+        return cls([Payment.of(view) for view in page.items], page.next_cursor)
 
 
 class WalletTransaction(msgspec.Struct):
-    type: Annotated[
-        TransactionType,
-        msgspec.Meta(description="reinstatement: credits a won dispute gave back after its reversal"),
-    ]
-    amount: str
+    type: MovementType
+    amount: DecimalText
     payment_id: UUID
     at: datetime
-    balance_after: str
+    balance_after: DecimalText
+
+    @classmethod
+    def of(cls, entry: WalletEntry) -> WalletTransaction:
+        kind = cast(MovementType, entry.kind)
+        return cls(kind, str(entry.amount), entry.payment_id, entry.at, str(entry.balance_after))
+
+
+class WalletTransactionList(msgspec.Struct):
+    items: list[WalletTransaction]
+    next_cursor: NextCursor
+
+    @classmethod
+    def of(cls, page: Page[WalletEntry]) -> WalletTransactionList:
+        return cls([WalletTransaction.of(entry) for entry in page.items], page.next_cursor)
 
 
 class Wallet(msgspec.Struct):
-    user_id: str
-    balance: str
+    user_id: UserId
+    balance: DecimalText
     currency: str
-    transactions: list[WalletTransaction]
+    transactions: Annotated[list[WalletTransaction], msgspec.Meta(description="The newest 50, newest first.")]
+    next_cursor: Annotated[
+        str | None,
+        msgspec.Meta(description="Continues `transactions` at GET /api/wallet/transactions?cursor=; null if none."),
+    ]
 
     @classmethod
-    def of(cls, view: WalletView) -> Wallet:
-        transactions = [
-            WalletTransaction(
-                type=TRANSACTION_TYPES[entry.kind],
-                amount=str(entry.amount),
-                payment_id=entry.payment_id,
-                at=entry.at,
-                balance_after=str(entry.balance_after),
-            )
-            for entry in view.entries
-        ]
-        return cls(view.user_id, str(view.balance), "MC", transactions)
+    def of(cls, wallet: WalletPage) -> Wallet:
+        page = WalletTransactionList.of(wallet.transactions)
+        return cls(wallet.balance.user_id, str(wallet.balance.balance), "MC", page.items, page.next_cursor)
 
 
 class WebhookReceipt(msgspec.Struct):
     received: bool
-    result: str
+    result: Annotated[WebhookResult, msgspec.Meta(description="What the event did to its payment.")]
 
 
 class Health(msgspec.Struct):
-    status: str
+    status: Literal["ok", "ready"]
+
+
+def _gateway(name: str) -> GatewayName:
+    if name not in GATEWAYS:
+        raise ValueError(f"no such gateway {name!r}")
+    return cast(GatewayName, name)

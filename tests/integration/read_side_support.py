@@ -16,6 +16,7 @@ from adapters.persistence import persistence_env
 from application.admin import Receipt
 from application.gateways import GatewayEvent, Outcome
 from application.payments import TopUpOrder
+from application.projection import MOVEMENTS
 from application.queries import AsyncReadModel
 from application.replay import ledger_events
 from domain.money import Money
@@ -29,7 +30,7 @@ ALICE = "a1" * 32
 BOB = "b2" * 32
 CAROL = "c3" * 32
 ADMIN = "ad" * 32
-TABLES = ("read_payments", "read_wallets", "read_wallet_entries", "read_tracking")
+TABLES = ("read_payments", "read_payment_changes", "read_wallets", "read_wallet_entries", "read_tracking")
 
 
 def read_side_services(database_url: str) -> Services:
@@ -132,5 +133,5 @@ def table_rows(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 def movements_in_log(services: Services) -> int:
     """Credit movements (top-ups and reversals) the log holds: the read model must hold each exactly once."""
-    kinds = ("CreditsToppedUp", "CreditsReversed")
+    kinds = MOVEMENTS
     return sum(1 for _, event in ledger_events(services.ledger) if type(event).__name__ in kinds)

@@ -107,11 +107,15 @@ def test_a_huge_number_is_read_exactly_and_refused_as_too_large_and_exponent_tex
     number = assert_clean_refusal(
         client.post("/api/payments/initiate", content=order(amount="1e400"), headers=headers), 422
     )
-    assert number["detail"] == "amount: amount must be below 1,000,000,000,000"
-    text = assert_clean_refusal(
+    assert "below" in number["detail"]
+    problem = assert_clean_refusal(
+        client.post("/api/payments/initiate", content=order(amount='"1' + "0" * 400 + '"'), headers=headers), 422
+    )
+    assert "below" in problem["detail"]
+    problem = assert_clean_refusal(
         client.post("/api/payments/initiate", content=order(amount='"1e400"'), headers=headers), 422
     )
-    assert text["detail"].startswith("amount: '1e400' is not a decimal number")
+    assert "decimal" in problem["detail"]
 
 
 JSON_ROUTES = [

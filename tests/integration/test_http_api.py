@@ -245,6 +245,7 @@ def test_stripe_top_up_from_initiation_to_credited_wallet(client: Client, user: 
         "transactions": [
             {"type": "top_up", "amount": "25.00", "payment_id": payment["payment_id"], "balance_after": "25.00"}
         ],
+        "next_cursor": None,
     }
     assert credited_at.utcoffset() == timedelta(0)
     assert credited_at >= datetime.fromisoformat(payment["created_at"])

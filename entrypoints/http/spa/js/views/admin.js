@@ -4,6 +4,7 @@
 import { api, ApiError } from "../api.js";
 import { announce, formatTime, h, replaceChildren, shortKey } from "../dom.js";
 import { formatMoney } from "../money.js";
+import { loadMore } from "../more.js";
 import * as session from "../session.js";
 import { gatewayName, statusBadge, statusLabel } from "../status.js";
 
@@ -18,6 +19,8 @@ export async function renderAdmin(container, { signal }) {
   }
   const status = select("filter-status", "Status", STATUSES, statusLabel);
   const gateway = select("filter-gateway", "Method", GATEWAYS, gatewayName);
+  const from = day("filter-from", "Created from");
+  const to = day("filter-to", "Created to");
   const count = h("p", { class: "hint", id: "queue-count", role: "status" });
   const queue = h("div", { class: "queue", id: "queue" });
   let latest = 0;
@@ -25,15 +28,32 @@ export async function renderAdmin(container, { signal }) {
     const query = new URLSearchParams();
     if (status.select.value) query.set("status", status.select.value);
     if (gateway.select.value) query.set("gateway", gateway.select.value);
+    if (from.input.value) query.set("created_after", startOfDay(from.input.value, 0));
+    if (to.input.value) query.set("created_before", startOfDay(to.input.value, 1));  // the whole day included
     const asked = ++latest;
-    const { items } = await api(`/api/admin/payments?${query}`);
+    const path = `/api/admin/payments?${query}`;
+    const { items, next_cursor: cursor } = await api(path);
     // Answers can arrive out of order: only the newest request may redraw the queue.
     if (signal.aborted || asked !== latest) return;
-    count.textContent = `${items.length} payment${items.length === 1 ? "" : "s"}`;
-    replaceChildren(queue, items.length ? items.map((item) => paymentCard(item, refresh)) : h("p", { class: "empty" }, "Nothing here."));
+    let shown = items.length;
+    const counted = (more) => {
+      count.textContent = `${shown} payment${shown === 1 ? "" : "s"}${more ? " shown, more to load" : ""}`;
+    };
+    counted(cursor);
+    const cards = h("div", { class: "queue-items" }, items.map((item) => paymentCard(item, refresh)));
+    const more = loadMore({
+      id: "more-queue", path, cursor, signal, label: "Load more payments",
+      append: (page) => {
+        if (asked !== latest) return;
+        cards.append(...page.map((item) => paymentCard(item, refresh)));
+        shown += page.length;
+        counted(!more.hidden);
+      },
+    });
+    replaceChildren(queue, items.length ? [cards, more] : h("p", { class: "empty" }, "Nothing here."));
   };
   const filters = h("form", { class: "filters", "aria-label": "Filter payments" },
-    status.field, gateway.field,
+    status.field, gateway.field, from.field, to.field,
     h("button", { type: "submit", class: "button" }, "Refresh"));
   filters.addEventListener("change", () => refresh());
   filters.addEventListener("submit", (event) => {
@@ -45,6 +65,17 @@ export async function renderAdmin(container, { signal }) {
     h("p", { class: "lead" }, "Bank transfers awaiting confirmation come first, then payments under review and payments with gateway news held for an admin."),
     filters, count, queue);
   await refresh();
+}
+
+function day(id, label) {
+  const input = h("input", { id, name: id, type: "date" });
+  return { input, field: h("div", { class: "field" }, h("label", { for: id }, label), input) };
+}
+
+// Local midnight of a date input's day (plus `days`), as the RFC 3339 UTC time the API takes.
+function startOfDay(value, days) {
+  const [year, month, date] = value.split("-").map(Number);
+  return new Date(year, month - 1, date + days).toISOString();
 }
 
 function select(id, label, values, describe) {

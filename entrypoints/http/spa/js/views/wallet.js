@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { downloadText, formatTime, h, replaceChildren, shortKey } from "../dom.js";
 import { backupText } from "../keys.js";
 import { formatMoney } from "../money.js";
+import { loadMore } from "../more.js";
 import * as session from "../session.js";
 import { gatewayName, statusBadge } from "../status.js";
 import { openBuyDialog } from "./buy.js";
@@ -32,8 +33,16 @@ export async function renderWallet(container, { signal }) {
   const [wallet, list] = await Promise.all([api("/api/wallet"), api("/api/payments")]);
   if (signal.aborted) return;
   balance.textContent = formatMoney(wallet.balance, wallet.currency);
-  replaceChildren(payments, paymentsTable(list.items));
-  replaceChildren(transactions, transactionsTable(wallet.transactions));
+  replaceChildren(payments, pagedTable({
+    id: "payments", items: list.items, cursor: list.next_cursor, path: "/api/payments", signal,
+    titles: ["Date", "Method", "Amount", "Credits", "Status", "Reference"], row: paymentRow,
+    empty: "No payments yet. Buy Credits to top up your wallet.", label: "Load more payments",
+  }));
+  replaceChildren(transactions, pagedTable({
+    id: "transactions", items: wallet.transactions, cursor: wallet.next_cursor, path: "/api/wallet/transactions",
+    signal, titles: ["Date", "Type", "Amount", "Balance after"], row: transactionRow,
+    empty: "No transactions yet.", label: "Load more transactions",
+  }));
 }
 
 function backupBanner() {
@@ -66,35 +75,37 @@ function cell(label, ...content) {
   return h("td", { "data-label": label }, ...content);
 }
 
-function paymentsTable(items) {
-  if (!items.length) return h("p", { class: "empty" }, "No payments yet. Buy Credits to top up your wallet.");
-  return h("table", { class: "responsive", id: "payments" },
-    h("thead", {}, h("tr", {}, ["Date", "Method", "Amount", "Credits", "Status", "Reference"]
-      .map((title) => h("th", { scope: "col" }, title)))),
-    h("tbody", {}, items.map((payment) => h("tr", { dataset: { paymentId: payment.payment_id } },
-      cell("Date", formatTime(payment.created_at)),
-      cell("Method", gatewayName(payment.gateway)),
-      cell("Amount", formatMoney(payment.amount, payment.currency)),
-      cell("Credits", formatMoney(payment.credits, "MC")),
-      cell("Status", statusBadge(payment.status)),
-      cell("Reference", h("a", { href: paymentHref(payment) }, payment.reference))))));
+// A table of a list's first page, with "Load more" appending the next pages' rows to it.
+function pagedTable({ id, items, cursor, path, signal, titles, row, empty, label }) {
+  if (!items.length) return h("p", { class: "empty" }, empty);
+  const body = h("tbody", {}, items.map(row));
+  return [
+    h("table", { class: "responsive", id },
+      h("thead", {}, h("tr", {}, titles.map((title) => h("th", { scope: "col" }, title)))), body),
+    loadMore({ id: `more-${id}`, path, cursor, signal, label, append: (more) => body.append(...more.map(row)) }),
+  ];
+}
+
+function paymentRow(payment) {
+  return h("tr", { dataset: { paymentId: payment.payment_id } },
+    cell("Date", formatTime(payment.created_at)),
+    cell("Method", gatewayName(payment.gateway)),
+    cell("Amount", formatMoney(payment.amount, payment.currency)),
+    cell("Credits", formatMoney(payment.credits, "MC")),
+    cell("Status", statusBadge(payment.status)),
+    cell("Reference", h("a", { href: paymentHref(payment) }, payment.reference)));
 }
 
 export function paymentHref(payment) {
   return payment.gateway === "bank" ? `#/bank/${payment.payment_id}` : `#/payments/${payment.payment_id}`;
 }
 
-const TRANSACTION_TYPES = { top_up: "Top-up", reversal: "Reversal", reinstatement: "Dispute won: credits back" };
-const CREDITS_IN = new Set(["top_up", "reinstatement"]);
+const MOVEMENTS = { top_up: "Top-up", reversal: "Reversal", reinstatement: "Dispute won: credits back" };
 
-function transactionsTable(transactions) {
-  if (!transactions.length) return h("p", { class: "empty" }, "No transactions yet.");
-  return h("table", { class: "responsive", id: "transactions" },
-    h("thead", {}, h("tr", {}, ["Date", "Type", "Amount", "Balance after"]
-      .map((title) => h("th", { scope: "col" }, title)))),
-    h("tbody", {}, transactions.map((entry) => h("tr", {},
-      cell("Date", formatTime(entry.at)),
-      cell("Type", TRANSACTION_TYPES[entry.type] || entry.type),
-      cell("Amount", `${CREDITS_IN.has(entry.type) ? "+" : "−"}${formatMoney(entry.amount, "MC")}`),
-      cell("Balance after", formatMoney(entry.balance_after, "MC"))))));
+function transactionRow(entry) {
+  return h("tr", {},
+    cell("Date", formatTime(entry.at)),
+    cell("Type", MOVEMENTS[entry.type] ?? entry.type),
+    cell("Amount", `${entry.type === "reversal" ? "−" : "+"}${formatMoney(entry.amount, "MC")}`),
+    cell("Balance after", formatMoney(entry.balance_after, "MC")));
 }
