@@ -19,12 +19,13 @@ from application.gateways import GatewayEvent, GatewayOffer
 from application.ledger import Ledger, retry_on_conflict
 from application.metrics import NoMetrics
 from application.ports import Clock, Identifiers, Metrics, PaymentGateway, PaymentQueries
-from application.settlement import Move, Settlement, settle
+from application.settlement import Settlement, settle
 from application.statements import event_of, statement_of
 from application.views import PaymentView, WalletView
 from domain.indexes import GatewayObject, IdempotencyRecord, PaymentReference, UnmatchedGatewayEvent
 from domain.money import Money
 from domain.payment import Payment
+from domain.wallet import Move
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,8 @@ class PaymentService:
         return self._queries.payments_of(user_id)
 
     def wallet_of(self, user_id: str) -> WalletView:
-        wallet = self._ledger.wallet_of(user_id)
-        return WalletView.of(wallet) if wallet else WalletView.empty(user_id)
+        """Balance and movements, newest first, as the read model holds them."""
+        return self._queries.wallet_of(user_id)
 
     def receive_webhook(self, gateway_name: str, body: bytes, headers: Mapping[str, str]) -> str:
         """Verify a delivery with its gateway, then apply it; answers what happened."""
@@ -140,7 +141,7 @@ class PaymentService:
         link = self._link(payment, event, settled[0].outcome)
         if link is not None and link.held and link.payment_id is None:
             settled += [settle(payment, event_of(held)) for held in link.link(payment.id)]
-        wallet = self._credits.move(payment, settled)
+        wallet = self._credits.move(payment)
         self._ledger.commit(payment, wallet, link)
         for settlement in settled:
             self._count(payment, settlement)
