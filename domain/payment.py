@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, Snapshot, event
 
 from domain.approval import BANK, AdminApproval, Decision, Verdict, decide, latest_by_admin
 from domain.errors import (
@@ -61,8 +61,21 @@ class HeldEvent:
     at: datetime
 
 
+class PaymentSnapshot(Snapshot):
+    """A payment's state at one version. JSON gives its status back as text: made a PaymentStatus again."""
+
+    def mutate(self, _: None) -> Payment:
+        payment = super().mutate(None)
+        if not isinstance(payment, Payment):
+            raise TypeError(f"{self.topic} is not a payment's snapshot")
+        payment.status = PaymentStatus(payment.status)
+        return payment
+
+
 class Payment(Aggregate):
     """A user's attempt to buy credits through one gateway, at a locked rate."""
+
+    Snapshot = PaymentSnapshot
 
     @staticmethod
     def create_id(payment_id: UUID) -> UUID:

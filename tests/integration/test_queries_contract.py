@@ -48,12 +48,6 @@ def wallet_from_the_log(services: Services, user_id: str) -> WalletView:
     return WalletView(user_id, wallet.balance if wallet else Decimal("0.00"), tuple(reversed(entries)))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    return url
-
-
 @pytest.fixture
 def services(store_url: str) -> Iterator[Services]:
     built = read_side_services(store_url)
