@@ -351,7 +351,8 @@ class Payment(Aggregate):
     def wallet_moves(self) -> list[CreditMove]:
         """The credits this payment's unsaved events move in its wallet, in order. The wallet takes them in the
         same save, so the rules the payment keeps are the wallet's: credited once (one confirmation), never more
-        taken back than credited, never more given back than taken."""
+        taken back than credited, never more given back than taken. Every unsaved event counts: take them
+        once per save, after the last decision about the payment."""
         moves = (self._wallet_move(event) for event in self.pending_events)
         return [move for move in moves if move is not None and move.amount.amount > 0]
 
