@@ -24,7 +24,15 @@ from entrypoints.cli import main
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.integration.support import SESSION_SECRET, sign_in
-from tests.snapshot_histories import HISTORIES, History, OftenSnapshotted, Step, check_loads_through_snapshots
+from tests.snapshot_histories import (
+    HISTORIES,
+    History,
+    OftenSnapshotted,
+    Step,
+    check_loads_through_snapshots,
+    replayed,
+    state,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +61,12 @@ def test_snapshots_live_in_their_own_table(store_url: str, ledger: OftenSnapshot
     wallet_id = Wallet.create_id(history.users[0])
     assert snapshot_versions(store_url, wallet_id.hex) == [3]  # opened, two top-ups: the interval is 3
     assert check_loads_through_snapshots(ledger, history.aggregate_ids()) > 0
+
+    run_sql(store_url, "DELETE FROM {table}")  # emptied while the ledger runs: loads replay whole histories
+    assert snapshot_versions(store_url, wallet_id.hex) == []
+    for aggregate_id in history.aggregate_ids():
+        if list(ledger.events.get(aggregate_id, limit=1)):  # the second user's wallet may never have opened
+            assert state(ledger.repository.get(aggregate_id)) == state(replayed(ledger, aggregate_id))
 
 
 @pytest.fixture
@@ -101,15 +115,18 @@ def test_a_wallet_of_many_top_ups_loads_from_its_snapshot_and_the_export_holds_e
 
 def snapshot_versions(url: str, aggregate_id: str) -> list[int]:
     """The versions in the store's `ledger_snapshots` table for one aggregate, read with plain SQL."""
+    rows = run_sql(url, "SELECT originator_version FROM {table} WHERE originator_id = ? ORDER BY 1", aggregate_id)
+    return [row[0] for row in rows]
+
+
+def run_sql(url: str, statement: str, *params: str) -> list[Any]:
+    """A statement on the store's snapshot table (`{table}` in it), `?` for parameters."""
     path = sqlite_file(url)
     if path is not None:
         with sqlite3.connect(path) as connection:
-            rows = connection.execute(
-                "SELECT originator_version FROM ledger_snapshots WHERE originator_id = ? ORDER BY 1", (aggregate_id,)
-            ).fetchall()
-        return [row[0] for row in rows]
+            return connection.execute(statement.format(table="ledger_snapshots"), params).fetchall()
     schema = parse_qs(urlsplit(url).query)["schema"][0]
     with psycopg.connect(url.split("?")[0]) as connection:
-        table = f'"{schema}".ledger_snapshots'
-        statement = f"SELECT originator_version FROM {table} WHERE originator_id = %s ORDER BY 1"  # noqa: S608
-        return [row[0] for row in connection.execute(statement, (aggregate_id,)).fetchall()]
+        query = statement.format(table=f'"{schema}".ledger_snapshots').replace("?", "%s")
+        cursor = connection.execute(query.encode(), params)
+        return cursor.fetchall() if cursor.description else []

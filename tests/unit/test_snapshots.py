@@ -17,8 +17,6 @@ from application.audit.service import LedgerAudit
 from application.audit.verify import verify_export
 from application.ledger import Ledger
 from application.replay import check_balances, ledger_events
-from domain.payment import Payment
-from domain.wallet import Wallet
 from tests.audit_support import ALICE, SERVICE_KEY, pay, refund
 from tests.snapshot_histories import HISTORIES, History, OftenSnapshotted, Step, check_loads_through_snapshots
 from tests.unit.fakes import FakeClock
@@ -61,10 +59,6 @@ def test_snapshots_stay_out_of_the_log_and_the_export_verifies(ledger: Ledger) -
     verified = verify_export(exported, SERVICE_KEY.public_key, Ed25519Signatures())
     assert verified.problem is None
     assert verified.balances[history.users[0]] == Decimal("49.89")  # 50 credited, 0.11 refunded
-
-
-def test_production_intervals_cover_the_aggregates_whose_histories_grow() -> None:
-    assert set(Ledger.snapshotting_intervals) == {Wallet, Payment}
 
 
 class RefusingRecorder(POPOAggregateRecorder):
