@@ -44,6 +44,8 @@ def test_a_long_history_loads_from_its_snapshots_and_money_news_survives_them() 
     payment = ledger.payment(history.cards[0].payment_id)
     assert (payment.status, payment.credits_reversed, len(payment.held)) == ("refunded", Decimal("5.00"), 1)
     assert payment.disputes == payment.disputes_won == {"dp_1"}
+    bank = ledger.payment(history.bank)
+    assert (bank.status, len(bank.admin_approvals), bank.version) == ("confirmed", 2, 5)  # from its snapshot at 4
     wallet = ledger.wallet_of(history.users[0])
     assert wallet is not None and wallet.balance == Decimal("45.00")  # 25 - 5 refunded + 25 bank - 0 (refunded)
 
