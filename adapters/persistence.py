@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder
 from eventsourcing.postgres import ConnectionPool, PostgresFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteApplicationRecorder, SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg.rows import DictRow
 
@@ -17,8 +19,20 @@ REFUSED_WAIT_SECONDS = 0.2  # how long a request waits for a connection while Po
 RECONNECT_TIMEOUT_SECONDS = 3.0  # a failed connection is retried with backoff this long, then on demand
 
 
+R = TypeVar("R")
+
+
 class NamedTablesSQLiteFactory(SQLiteFactory):
-    """SQLite recorders whose tables are named after the application, as on PostgreSQL."""
+    """SQLite recorders whose tables are named after the application, as on PostgreSQL (`ledger_events`, and
+    `ledger_snapshots` for the snapshots, which have no place in the notification log)."""
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        recorder = SQLiteAggregateRecorder(
+            datastore=self.datastore, events_table_name=f"{self.env.name.lower()}_{purpose}"
+        )
+        if self.env_create_table():
+            recorder.create_table()
+        return recorder
 
     def application_recorder(self) -> ApplicationRecorder:
         recorder = SQLiteApplicationRecorder(
@@ -69,10 +83,16 @@ class SerializedPostgresFactory(PostgresFactory):
         pool.reconnect_timeout = RECONNECT_TIMEOUT_SECONDS
 
     def application_recorder(self) -> ApplicationRecorder:
+        return self._one_at_a_time(super().application_recorder)
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        return self._one_at_a_time(lambda: super(SerializedPostgresFactory, self).aggregate_recorder(purpose))
+
+    def _one_at_a_time(self, create: Callable[[], R]) -> R:
         with self.datastore.get_connection() as connection:
             connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
             try:
-                return super().application_recorder()
+                return create()
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 

@@ -14,7 +14,6 @@ from application.errors import Conflict, Invalid
 from application.ledger import Ledger, retry_on_conflict
 from application.metrics import NoMetrics
 from application.ports import Metrics, PaymentQueries
-from application.settlement import Move, Settlement
 from application.views import PaymentView
 from domain.approval import Verdict
 from domain.errors import SelfApproval, TransitionNotAllowed
@@ -84,8 +83,7 @@ class AdminService:
                 admin, received, receipt.credit_received_amount, receipt.note, self.confirmations_required
             )
         credited = decision.verdict is Verdict.CREDIT
-        top_up = Settlement("confirmed", Move.TOP_UP, payment.credits, f"admin:{admin}")
-        wallet = self._credits.move(payment, [top_up] if credited else [])
+        wallet = self._credits.move(payment)
         self._ledger.commit(payment, wallet)
         if credited:
             self._metrics.payment_confirmed(payment.gateway)

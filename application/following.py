@@ -7,10 +7,9 @@ from datetime import datetime
 from uuid import UUID
 
 from application.ledger import Ledger
-from application.views import PaymentView
-from domain.payment import Payment
-
-_PAYMENT_TOPIC = f"{Payment.__module__}:{Payment.__qualname__}."
+from application.projection import PaymentFolds, WalletMovement, project
+from application.views import PaymentView, WalletEntry, WalletView
+from domain.wallet import Wallet
 
 
 class FollowingPaymentQueries:
@@ -21,6 +20,8 @@ class FollowingPaymentQueries:
         self._position = 0
         self._payments: dict[UUID, PaymentView] = {}
         self._by_user: dict[str, set[UUID]] = {}
+        self._movements: dict[UUID, list[WalletEntry]] = {}
+        self._folds = PaymentFolds(ledger)
         self._lock = threading.Lock()
 
     def payments_of(self, user_id: str) -> list[PaymentView]:
@@ -54,19 +55,29 @@ class FollowingPaymentQueries:
         ]
         return sorted(views, key=lambda view: (view.created_at, str(view.payment_id)), reverse=True)
 
+    def wallet_of(self, user_id: str) -> WalletView:
+        self._catch_up()
+        movements = self._movements.get(Wallet.create_id(user_id))
+        if not movements:
+            return WalletView.empty(user_id)
+        return WalletView(user_id, movements[-1].balance_after, tuple(reversed(movements)))
+
     def _catch_up(self) -> None:
         with self._lock:
-            while True:
-                page = self._ledger.recorder.select_notifications(
-                    start=self._position, limit=500, inclusive_of_start=False
-                )
-                if not page:
-                    return
-                changed = {n.originator_id for n in page if n.topic.startswith(_PAYMENT_TOPIC)}
-                for payment_id in changed:
-                    self._store(PaymentView.of(self._ledger.payment(UUID(str(payment_id)))))
-                self._position = page[-1].id
+            while page := self._ledger.recorder.select_notifications(
+                start=self._position, limit=500, inclusive_of_start=False
+            ):
+                batch = project(self._ledger, self._folds, self._position, page)
+                for projected in batch.payments:
+                    self._store(projected.view)
+                for movement in batch.movements:
+                    self._movements.setdefault(movement.wallet_id, []).append(_entry(movement))
+                self._position = batch.end
 
     def _store(self, view: PaymentView) -> None:
         self._payments[view.payment_id] = view
         self._by_user.setdefault(view.user_id, set()).add(view.payment_id)
+
+
+def _entry(movement: WalletMovement) -> WalletEntry:
+    return WalletEntry(movement.kind, movement.amount, movement.payment_id, movement.at, movement.balance_after)

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from eventsourcing.persistence import IntegrityError
 
-from application.credits import CreditService
 from application.gateways import GatewayEvent
 from application.metrics import NoMetrics
 from application.ports import Metrics
-from application.settlement import Move, Settlement, settle
+from application.settlement import Settlement, settle
 from application.statements import event_of, statement_of
 from application.unit_of_work import UnitOfWork
 from domain.indexes import GatewayObject, UnmatchedGatewayEvent
 from domain.payment import Payment
+from domain.wallet import Move
 
 
 class GatewayEvents:
@@ -38,8 +38,8 @@ class GatewayEvents:
         link = _link(work, payment, event, settled[0].outcome)
         if link is not None and link.held and link.payment_id is None:
             settled += [settle(payment, event_of(held)) for held in link.link(payment.id)]
-        wallet = CreditService(work).move(payment, settled)
-        work.stage(payment, wallet, link)
+        work.stage_payment(payment)  # its wallet moves are taken once, at the save (ADR 32)
+        work.stage(link)
         work.after_save(lambda: self._count(payment.gateway, settled))
         return settled[0].outcome
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, OperationalError, Recording
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProjectorFunction,
+    Repository,
+    project_aggregate,
+)
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError, Recording
 from eventsourcing.utils import EnvType
 
 from application.errors import NotFound, StoreUnavailable
+from application.transcodings import SNAPSHOT_TRANSCODINGS
 from application.write_mark import WriteMark
 from domain.checkpoint import LedgerCheckpoint
 from domain.indexes import GatewayObject, IdempotencyRecord, PaymentReference
@@ -21,17 +29,47 @@ from domain.wallet import Wallet
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
 
+logger = logging.getLogger("mcpay.ledger")
+
 SAVE_ATTEMPTS = 8
+# A snapshot is taken by the save that brings a wallet or a payment to a multiple of this many events: a load
+# then reads the latest snapshot and fewer than this many events after it, however long the history (ADR 40).
+SNAPSHOT_INTERVAL = 10
 
 
 class Ledger(Application[UUID]):
     """Saves several aggregates atomically; every save is all-or-nothing."""
 
     name = "Ledger"
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+        Wallet: SNAPSHOT_INTERVAL,
+        Payment: SNAPSHOT_INTERVAL,
+    }
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
         self.written = WriteMark()
+        # The index records (claims, links, idempotency records) are never snapshotted: loaded without asking
+        # the snapshot table first.
+        self._whole_histories = Repository(event_store=self.events)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in SNAPSHOT_TRANSCODINGS:
+            transcoder.register(transcoding)
+
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+    ) -> None:
+        """A snapshot is taken after its save committed, and only saves loading time: a failure to write one
+        never fails the save (the next interval takes one)."""
+        try:
+            super().take_snapshot(aggregate_id, version, projector_func)
+        except Exception as error:
+            logger.warning("no snapshot of %s at version %s: %s", aggregate_id, version, type(error).__name__)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         if recordings:
@@ -71,8 +109,9 @@ class Ledger(Application[UUID]):
 
     def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate of that kind with that id (None: none, or one of another kind)."""
+        repository = self.repository if kind in self.snapshotting_intervals else self._whole_histories
         try:
-            aggregate: Any = self.repository.get(aggregate_id)
+            aggregate: Any = repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         except OperationalError as error:

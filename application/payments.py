@@ -105,8 +105,8 @@ class PaymentService:
         return self._queries.payments_of(user_id)
 
     def wallet_of(self, user_id: str) -> WalletView:
-        wallet = self._ledger.wallet_of(user_id)
-        return WalletView.of(wallet) if wallet else WalletView.empty(user_id)
+        """Balance and movements, newest first, as the read model holds them."""
+        return self._queries.wallet_of(user_id)
 
     def receive_webhook(self, gateway_name: str, body: bytes, headers: Mapping[str, str]) -> str:
         """Verify a delivery with its gateway, then apply it; answers what happened."""

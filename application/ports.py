@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer
-from application.views import PaymentView
+from application.views import PaymentView, WalletView
 
 
 class Clock(Protocol):
@@ -79,6 +79,9 @@ class PaymentQueries(Protocol):
 
     def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
         """Every user's payments, optionally of one status and gateway, newest first."""
+
+    def wallet_of(self, user_id: str) -> WalletView:
+        """A user's balance and movements, newest first (an empty wallet for a user never credited)."""
 
 
 class SignatureVerifier(Protocol):

@@ -17,7 +17,7 @@ from eventsourcing.persistence import IntegrityError, Notification
 from application.ledger import Ledger
 from application.ports import PaymentQueries
 from application.progress import Progress, unobserved
-from application.views import PaymentView
+from application.views import PaymentView, WalletView
 from domain.payment import Payment
 from domain.wallet import Wallet
 
@@ -309,3 +309,7 @@ class CaughtUpPaymentQueries:
     def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
         self._projector.catch_up(self._timeout)
         return self._reads.all_payments(status, gateway)
+
+    def wallet_of(self, user_id: str) -> WalletView:
+        self._projector.catch_up(self._timeout)
+        return self._reads.wallet_of(user_id)

@@ -12,8 +12,7 @@ from typing import Protocol
 from uuid import UUID
 
 from application.paging import Listed, PageQuery, PaymentKey
-from application.views import PaymentView, WalletView
-from domain.wallet import WalletEntry
+from application.views import PaymentView, WalletEntry, WalletView
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,9 @@ from application.payments import PaymentService
 from application.ports import Metrics
 from application.projection import Projector
 from application.queries import AsyncReadModel, BalanceView, PaymentListing
-from application.views import PaymentView
+from application.views import PaymentView, WalletEntry
 from application.write_mark import WriteMark
 from domain.payment import PaymentStatus
-from domain.wallet import WalletEntry
 
 logger = logging.getLogger("mcpay.reading")
 

@@ -7,32 +7,26 @@ delivers them in, the same facts end in the same state and the same balance (ADR
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
 from application.gateways import GatewayEvent, Outcome
 from domain.errors import DomainError
 from domain.money import Money
 from domain.payment import Payment, PaymentStatus
+from domain.wallet import Move
 
 ZERO = Decimal("0.00")
 
 
-class Move(StrEnum):
-    TOP_UP = "top_up"
-    REVERSE = "reverse"
-    REINSTATE = "reinstate"
-
-
 @dataclass(frozen=True)
 class Settlement:
-    """What an event did to its payment, and the credits the wallet must move with it (in the same save)."""
+    """What an event did to its payment, and the credits it moves in the wallet (the payment's own events say
+    so: `Payment.wallet_moves`); counted in metrics once saved."""
 
     outcome: str
     move: Move | None = None
     credits: Decimal = ZERO
-    key: str = ""  # the gateway event's, named in the wallet's entry
 
     @property
     def moves_credits(self) -> bool:
@@ -41,10 +35,6 @@ class Settlement:
 
 def settle(payment: Payment, event: GatewayEvent) -> Settlement:
     """Apply the event to the payment (not yet saved)."""
-    return replace(_settle(payment, event), key=event.key)
-
-
-def _settle(payment: Payment, event: GatewayEvent) -> Settlement:
     if payment.has_handled(event.key):
         return Settlement("duplicate")
     evidence = dict(event.evidence)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from application.credits import CreditService
 from application.errors import NotFound
 from application.ledger import Ledger
 from domain.indexes import GatewayObject, PaymentReference, UnmatchedGatewayEvent
@@ -28,6 +29,7 @@ class UnitOfWork:
         self._seen: dict[UUID, Any] = {}
         self._staged: dict[UUID, Aggregate] = {}
         self._after_save: list[Callable[[], None]] = []
+        self._moving: dict[UUID, Payment] = {}
 
     def payment(self, payment_id: UUID) -> Payment:
         found = self._find(Payment, payment_id)
@@ -59,13 +61,27 @@ class UnitOfWork:
                 self._staged[aggregate.id] = aggregate
                 self._seen[aggregate.id] = aggregate
 
+    def stage_payment(self, payment: Payment) -> None:
+        """A payment whose unsaved events may move credits: its wallet takes them at the save, once, however many
+        decisions of this unit of work changed the payment."""
+        self.stage(payment)
+        self._moving[payment.id] = payment
+
     def after_save(self, callback: Callable[[], None]) -> None:
         self._after_save.append(callback)
 
     def save(self) -> None:
         """One transaction for everything staged; IntegrityError when another writer got to one of them first."""
-        if self._staged:
-            self._ledger.commit(*self._staged.values())
+        credits = CreditService(self)
+        saved: dict[UUID, Aggregate] = {}
+        for aggregate in list(self._staged.values()):
+            saved.setdefault(aggregate.id, aggregate)
+            wallet = credits.move(self._moving[aggregate.id]) if aggregate.id in self._moving else None
+            if wallet is not None:
+                self.stage(wallet)
+                saved.setdefault(wallet.id, wallet)  # right after the payment that first moved it
+        if saved:
+            self._ledger.commit(*saved.values())
         for callback in self._after_save:
             callback()
 

@@ -10,7 +10,6 @@ from uuid import UUID
 
 from domain.approval import AdminApproval
 from domain.payment import HeldEvent, Payment
-from domain.wallet import Wallet, WalletEntry
 
 
 @dataclass(frozen=True)
@@ -61,14 +60,21 @@ class PaymentView:
 
 
 @dataclass(frozen=True)
+class WalletEntry:
+    """One movement of a wallet's credits, as the read model holds it."""
+
+    kind: str  # "top_up", "reversal" or "reinstatement"
+    amount: Decimal
+    payment_id: UUID
+    at: datetime
+    balance_after: Decimal
+
+
+@dataclass(frozen=True)
 class WalletView:
     user_id: str
     balance: Decimal
     entries: tuple[WalletEntry, ...]
-
-    @classmethod
-    def of(cls, wallet: Wallet) -> WalletView:
-        return cls(wallet.user_id, wallet.balance, tuple(reversed(wallet.entries)))
 
     @classmethod
     def empty(cls, user_id: str) -> WalletView:

@@ -21,12 +21,12 @@ class TransitionNotAllowed(DomainError):
     """The payment's current status does not allow this change."""
 
 
-class AlreadyCredited(DomainError):
-    """The wallet already holds the credit for this payment."""
+class AlreadyCredited(TransitionNotAllowed):
+    """The payment's credit is already in its wallet: a payment credits once."""
 
 
 class NothingToReverse(DomainError):
-    """A reversal asked for more than the payment credited."""
+    """A reversal asked for more than the payment credited, or gave back more than was taken."""
 
 
 class ReasonRequired(DomainError):

@@ -8,11 +8,20 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, Snapshot, event
 
 from domain.approval import BANK, AdminApproval, Decision, Verdict, decide, latest_by_admin
-from domain.errors import CurrencyMismatch, InvalidAmount, ReasonRequired, SelfApproval, TransitionNotAllowed
-from domain.money import CREDITS, Money, credits_for, share_of
+from domain.errors import (
+    AlreadyCredited,
+    CurrencyMismatch,
+    InvalidAmount,
+    NothingToReverse,
+    ReasonRequired,
+    SelfApproval,
+    TransitionNotAllowed,
+)
+from domain.money import CREDITS, Money, credits, credits_for, share_of
+from domain.wallet import CreditMove, Move
 
 
 class PaymentStatus(StrEnum):
@@ -29,6 +38,14 @@ class PaymentStatus(StrEnum):
 SETTLED = frozenset(PaymentStatus) - {PaymentStatus.PENDING}
 CREDITED = frozenset({PaymentStatus.CONFIRMED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED})
 TAKEN_BACK = frozenset({"refunded", "disputed"})
+# The payment events that move credits in its wallet: the move, the event's field saying how many (None: the
+# payment's credits) and the outcome named in the wallet's entry.
+WALLET_MOVES: dict[str, tuple[Move, str | None, str]] = {
+    "PaymentConfirmed": (Move.TOP_UP, None, "confirmed"),
+    "PaymentRefunded": (Move.REVERSE, "credits_reversed", "refunded"),
+    "PaymentDisputed": (Move.REVERSE, "credits_reversed", "disputed"),
+    "PaymentDisputeWon": (Move.REINSTATE, "credits_reinstated", "dispute_won"),
+}
 
 Evidence = dict[str, str]
 
@@ -44,8 +61,21 @@ class HeldEvent:
     at: datetime
 
 
+class PaymentSnapshot(Snapshot):
+    """A payment's state at one version. JSON gives its status back as text: made a PaymentStatus again."""
+
+    def mutate(self, _: None) -> Payment:
+        payment = super().mutate(None)
+        if not isinstance(payment, Payment):
+            raise TypeError(f"{self.topic} is not a payment's snapshot")
+        payment.status = PaymentStatus(payment.status)
+        return payment
+
+
 class Payment(Aggregate):
     """A user's attempt to buy credits through one gateway, at a locked rate."""
+
+    Snapshot = PaymentSnapshot
 
     @staticmethod
     def create_id(payment_id: UUID) -> UUID:
@@ -129,6 +159,7 @@ class Payment(Aggregate):
     def confirm(self, paid: Money, key: str, evidence: Evidence, paid_object: str | None = None) -> None:
         """The gateway says the full price was paid (through `paid_object`, its own object, when it names one):
         the payment now credits the wallet."""
+        self._require_never_credited()
         self._require(PaymentStatus.PENDING, action="confirm")
         if paid != self.price:
             raise TransitionNotAllowed(f"paid {paid} differs from the price {self.price}")
@@ -199,6 +230,7 @@ class Payment(Aggregate):
             raise TransitionNotAllowed(f"{self.refunded} was already refunded; {refunded} adds nothing")
         share = share_of(Money(self.credits, CREDITS), refunded, charged).amount
         change = self._target(share, self.disputes, self.disputes_won) - self.credits_reversed
+        self._require_can_take_back(change)
         self._refund(refunded.amount, refunded.currency, change, key, evidence, share)
         return Money(change, CREDITS)
 
@@ -223,6 +255,7 @@ class Payment(Aggregate):
         change = (
             self._target(self.refund_share, self.disputes | {dispute_id}, self.disputes_won) - self.credits_reversed
         )
+        self._require_can_take_back(change)
         self._dispute(change, key, evidence, dispute_id)
         return Money(change, CREDITS)
 
@@ -239,6 +272,7 @@ class Payment(Aggregate):
         given_back = self.credits_reversed - self._target(
             self.refund_share, self.disputes, self.disputes_won | {dispute_id}
         )
+        self._require_can_give_back(given_back)
         self._win_dispute(dispute_id, given_back, key, evidence)
         return Money(given_back, CREDITS)
 
@@ -301,6 +335,36 @@ class Payment(Aggregate):
         )
         self.handled_keys.add(key)
 
+    def _require_can_take_back(self, change: Decimal) -> None:
+        left = self.credits - self.credits_reversed
+        if not 0 <= change <= left:
+            raise NothingToReverse(f"payment {self.id} has {left} MC left to take back, not {change}")
+
+    def _require_can_give_back(self, given_back: Decimal) -> None:
+        if not 0 <= given_back <= self.credits_reversed:
+            raise NothingToReverse(f"payment {self.id} has {self.credits_reversed} MC taken back, not {given_back}")
+
+    def _require_never_credited(self) -> None:
+        if self.confirmed_by is not None:
+            raise AlreadyCredited(f"payment {self.id} was already credited (confirmed by {self.confirmed_by})")
+
+    def wallet_moves(self) -> list[CreditMove]:
+        """The credits this payment's unsaved events move in its wallet, in order. The wallet takes them in the
+        same save, so the rules the payment keeps are the wallet's: credited once (one confirmation), never more
+        taken back than credited, never more given back than taken. Every unsaved event counts: take them
+        once per save, after the last decision about the payment."""
+        moves = (self._wallet_move(event) for event in self.pending_events)
+        return [move for move in moves if move is not None and move.amount.amount > 0]
+
+    def _wallet_move(self, pending: object) -> CreditMove | None:
+        known = WALLET_MOVES.get(type(pending).__name__)
+        if known is None:
+            return None
+        move, field, outcome = known
+        amount = self.credits if field is None else getattr(pending, field)
+        reason = "" if move is Move.TOP_UP else f"{outcome}: {getattr(pending, 'key', '')}"
+        return CreditMove(move, self.id, credits(max(amount, Decimal(0))), reason)
+
     def _require_reversible(self, action: str) -> None:
         if not self.takes_reversals:
             raise TransitionNotAllowed(f"cannot {action} a {self.status} payment")
@@ -337,6 +401,7 @@ class Payment(Aggregate):
         In review, the stated amount is the one to credit (at the locked rate) and the note says why.
         """
         self._require_admin_decision("confirm")
+        self._require_never_credited()
         self._require_not_owner(admin)
         in_review = self.status is PaymentStatus.NEEDS_REVIEW
         if self.refunded_while_unsettled:

@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AlreadyCredited, InvalidAmount, NothingToReverse
+from domain.errors import InvalidAmount
 from domain.money import CREDITS, Money, credits
 
 WALLET_NAMESPACE = uuid5(NAMESPACE_URL, "mcpay:wallet")
 
 
+class Move(StrEnum):
+    TOP_UP = "top_up"
+    REVERSE = "reverse"
+    REINSTATE = "reinstate"
+
+
 @dataclass(frozen=True)
-class WalletEntry:
-    kind: str  # "top_up", "reversal" or "reinstatement"
-    amount: Decimal
+class CreditMove:
+    """Credits that one payment moves in its owner's wallet; the payment decides what it may move."""
+
+    move: Move
     payment_id: UUID
-    at: datetime
-    balance_after: Decimal
+    amount: Money
+    reason: str = ""
 
 
 class Wallet(Aggregate):
-    """One wallet per user; every change names the payment that caused it."""
+    """One wallet per user; every change names the payment that caused it.
+
+    Its state is its balance alone, however long its history: what each payment may still move (credited
+    once, never more taken back than credited, never more given back than taken) is kept by the payment,
+    which is saved with every move it causes (`Payment.wallet_moves`). Movements are read from the read model.
+    """
 
     @staticmethod
     def create_id(user_id: str) -> UUID:
@@ -35,19 +47,23 @@ class Wallet(Aggregate):
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
         self.balance = Decimal("0.00")
-        self.entries: list[WalletEntry] = []
-        self.credited: dict[UUID, Decimal] = {}
-        self.reversed: dict[UUID, Decimal] = {}
 
     @property
     def balance_credits(self) -> Money:
         return credits(self.balance)
 
+    def move_credits(self, move: CreditMove) -> None:
+        """Take one of a payment's moves."""
+        if move.move is Move.TOP_UP:
+            self.top_up(move.payment_id, move.amount)
+        elif move.move is Move.REVERSE:
+            self.reverse(move.payment_id, move.amount, move.reason)
+        else:
+            self.reinstate(move.payment_id, move.amount, move.reason)
+
     def top_up(self, payment_id: UUID, amount: Money) -> None:
-        """Credit a confirmed payment; a payment credits at most once."""
+        """Credit a confirmed payment."""
         self._require_credits(amount)
-        if payment_id in self.credited:
-            raise AlreadyCredited(f"payment {payment_id} was already credited")
         self.trigger_event(
             self.CreditsToppedUp,
             payment_id=payment_id,
@@ -61,20 +77,11 @@ class Wallet(Aggregate):
         balance_after: Decimal
 
         def apply(self, aggregate: Aggregate) -> None:
-            if not isinstance(aggregate, Wallet):
-                raise TypeError(f"{type(self).__name__} applies to a Wallet")
-            aggregate.balance = self.balance_after
-            aggregate.credited[self.payment_id] = self.amount
-            aggregate.entries.append(
-                WalletEntry("top_up", self.amount, self.payment_id, self.timestamp, self.balance_after)
-            )
+            _wallet(aggregate, self).balance = self.balance_after
 
     def reverse(self, payment_id: UUID, amount: Money, reason: str) -> None:
-        """Take back credits of a refunded or disputed payment, never more than it credited."""
+        """Take back credits of a refunded or disputed payment (the balance may go below zero: a debt)."""
         self._require_credits(amount)
-        remaining = self.credited.get(payment_id, Decimal(0)) - self.reversed.get(payment_id, Decimal(0))
-        if amount.amount > remaining:
-            raise NothingToReverse(f"payment {payment_id} has only {remaining} MC left to reverse")
         self.trigger_event(
             self.CreditsReversed,
             payment_id=payment_id,
@@ -90,20 +97,11 @@ class Wallet(Aggregate):
         balance_after: Decimal
 
         def apply(self, aggregate: Aggregate) -> None:
-            if not isinstance(aggregate, Wallet):
-                raise TypeError(f"{type(self).__name__} applies to a Wallet")
-            aggregate.balance = self.balance_after
-            aggregate.reversed[self.payment_id] = aggregate.reversed.get(self.payment_id, Decimal(0)) + self.amount
-            aggregate.entries.append(
-                WalletEntry("reversal", self.amount, self.payment_id, self.timestamp, self.balance_after)
-            )
+            _wallet(aggregate, self).balance = self.balance_after
 
     def reinstate(self, payment_id: UUID, amount: Money, reason: str) -> None:
-        """Give back credits that a reversal took (a dispute decided for us), never more than it took."""
+        """Give back credits that a reversal took (a dispute decided for us)."""
         self._require_credits(amount)
-        taken = self.reversed.get(payment_id, Decimal(0))
-        if amount.amount > taken:
-            raise NothingToReverse(f"payment {payment_id} has only {taken} MC reversed to give back")
         self.trigger_event(
             self.CreditsReinstated,
             payment_id=payment_id,
@@ -119,15 +117,15 @@ class Wallet(Aggregate):
         balance_after: Decimal
 
         def apply(self, aggregate: Aggregate) -> None:
-            if not isinstance(aggregate, Wallet):
-                raise TypeError(f"{type(self).__name__} applies to a Wallet")
-            aggregate.balance = self.balance_after
-            aggregate.reversed[self.payment_id] -= self.amount
-            aggregate.entries.append(
-                WalletEntry("reinstatement", self.amount, self.payment_id, self.timestamp, self.balance_after)
-            )
+            _wallet(aggregate, self).balance = self.balance_after
 
     @staticmethod
     def _require_credits(amount: Money) -> None:
         if amount.currency != CREDITS or amount.amount <= 0:
             raise InvalidAmount(f"a wallet moves positive amounts of {CREDITS}, not {amount}")
+
+
+def _wallet(aggregate: Aggregate, applied: Aggregate.Event) -> Wallet:
+    if not isinstance(aggregate, Wallet):
+        raise TypeError(f"{type(applied).__name__} applies to a Wallet")
+    return aggregate

@@ -16,8 +16,7 @@ from adapters.read_side.postgres import TRACKING_TABLE, VALUES, PostgresPlace
 from application.errors import StoreUnavailable
 from application.paging import Listed, PageQuery, PaymentKey
 from application.queries import BalanceView, LedgerEntryView, PaymentListing
-from application.views import PaymentView, WalletView
-from domain.wallet import WalletEntry
+from application.views import PaymentView, WalletEntry, WalletView
 
 logger = logging.getLogger("mcpay.read_side")
 

@@ -13,8 +13,7 @@ from typing import Any
 from adapters.read_side import sql
 from application.paging import Listed, PageQuery, PaymentKey
 from application.queries import PaymentListing
-from application.views import PaymentView
-from domain.wallet import WalletEntry
+from application.views import PaymentView, WalletEntry
 
 COLUMNS = ", ".join(f"p.{column}" for column in sql.PAYMENT_COLUMNS.split(", "))
 CHANGED = (

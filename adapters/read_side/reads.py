@@ -11,8 +11,7 @@ from uuid import UUID
 from adapters.read_side import pages, sql
 from application.paging import Listed, PageQuery, PaymentKey
 from application.queries import BalanceView, LedgerEntryView, PaymentListing
-from application.views import PaymentView, WalletView
-from domain.wallet import WalletEntry
+from application.views import PaymentView, WalletEntry, WalletView
 
 
 class ProjectionReads:

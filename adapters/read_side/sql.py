@@ -17,11 +17,11 @@ from uuid import UUID
 
 from application.projection import PaymentChange, ProjectedBatch, ProjectedPayment, WalletMovement, WalletOpening
 from application.queries import BalanceView, LedgerEntryView
-from application.views import PaymentView, WalletView
+from application.views import PaymentView, WalletEntry, WalletView
 from domain.approval import AdminApproval
 from domain.money import Money
 from domain.payment import HeldEvent
-from domain.wallet import Wallet, WalletEntry
+from domain.wallet import Wallet
 
 TABLES = ("read_wallet_entries", "read_wallets", "read_payment_changes", "read_payments")
 # Raise SCHEMA_VERSION with every change to the tables below: a read model of an older version is then dropped

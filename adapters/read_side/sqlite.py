@@ -15,8 +15,7 @@ from adapters.read_side.reads import ProjectionReads
 from application.paging import Listed, PageQuery, PaymentKey
 from application.projection import ProjectedBatch
 from application.queries import BalanceView, LedgerEntryView, PaymentListing
-from application.views import PaymentView, WalletView
-from domain.wallet import WalletEntry
+from application.views import PaymentView, WalletEntry, WalletView
 
 TYPES = {"uuid": "text", "numeric": "text", "boolean": "integer", "timestamp": "text"}
 LOCK_TIMEOUT_SECONDS = 10

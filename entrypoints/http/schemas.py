@@ -14,9 +14,8 @@ from application.gateways import GatewayOffer
 from application.identity import Challenge, Principal, Session
 from application.paging import Page
 from application.reading import WalletPage
-from application.views import PaymentView
+from application.views import PaymentView, WalletEntry
 from domain.payment import PaymentStatus
-from domain.wallet import WalletEntry
 from entrypoints.http.amounts import AmountInput, amount_schema
 
 BANK_FIELDS = ("bank_name", "account_name", "account_number", "swift_code", "reference")

@@ -19,12 +19,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    return url
-
-
 def test_a_projector_killed_mid_batch_resumes_with_no_row_lost_or_doubled(store_url: str) -> None:
     services = read_side_services(store_url)
     try:
