@@ -8,9 +8,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import ConnectionPool, PostgresFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg.rows import DictRow
+
+from adapters.wallet_moves import PostgresWalletMovesRecorder, SqliteWalletMovesRecorder
 
 SCHEMA_LOCK = int.from_bytes(b"mcpayddl")  # a PostgreSQL advisory lock key: 8 bytes, a positive bigint
 REFUSED_WAIT_SECONDS = 0.2  # how long a request waits for a connection while PostgreSQL refuses them
@@ -21,7 +23,7 @@ class NamedTablesSQLiteFactory(SQLiteFactory):
     """SQLite recorders whose tables are named after the application, as on PostgreSQL."""
 
     def application_recorder(self) -> ApplicationRecorder:
-        recorder = SQLiteApplicationRecorder(
+        recorder = SqliteWalletMovesRecorder(
             datastore=self.datastore, events_table_name=f"{self.env.name.lower()}_events"
         )
         if self.env_create_table():
@@ -59,6 +61,8 @@ class SerializedPostgresFactory(PostgresFactory):
     The library re-runs `CREATE OR REPLACE FUNCTION` at every start; processes starting together
     then fail with "tuple concurrently updated".
     """
+
+    application_recorder_class = PostgresWalletMovesRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Hashable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
-from uuid import UUID
+from typing import Any, TypeVar
 
+from eventsourcing.utils import get_topic
+
+from application.errors import UnreadableEvent
 from application.ledger import Ledger
+from application.ports import WalletMove, WalletMoves
 from domain.wallet import Wallet
 
+T = TypeVar("T")
 PAGE = 1000
 # Only these move a balance: the store selects them, so replay decodes a fraction of the log.
 BALANCE_TOPICS = tuple(
     f"{Wallet.__module__}:{Wallet.__qualname__}.{kind}"
     for kind in ("WalletOpened", "CreditsToppedUp", "CreditsReversed", "CreditsReinstated")
 )
+OPENED, TOPPED_UP, REVERSED, REINSTATED = BALANCE_TOPICS
+CREDITING = frozenset({TOPPED_UP, REINSTATED})
+ZERO = Decimal("0.00")
 
 
 def ledger_events(
@@ -39,22 +47,47 @@ def ledger_events(
 
 def replay_balances(ledger: Ledger, as_of: datetime | None = None) -> dict[str, Decimal]:
     """Balance of every wallet, from WalletOpened, CreditsToppedUp, CreditsReversed and CreditsReinstated events."""
-    owners: dict[UUID, str] = {}
-    balances: dict[str, Decimal] = {}
+    recorder = ledger.recorder
+    moves = recorder.wallet_moves(BALANCE_TOPICS) if isinstance(recorder, WalletMoves) else mapped_moves(ledger)
+    with closing(moves):  # a store's reading gives its connection back now, not when collected, if the fold fails
+        return fold_balances(moves, as_of)
+
+
+def mapped_moves(ledger: Ledger) -> Generator[WalletMove]:
+    """The wallet events decoded whole by the ledger's mapper (every store has this path)."""
     for _, event in ledger_events(ledger, topics=BALANCE_TOPICS):
-        if as_of is not None and event.timestamp > as_of:
+        amount = getattr(event, "amount", None)
+        user_id = getattr(event, "user_id", None)
+        yield WalletMove(get_topic(type(event)), event.originator_id, user_id, amount, event.timestamp.isoformat())
+
+
+def fold_balances(moves: Iterable[WalletMove], as_of: datetime | None = None) -> dict[str, Decimal]:
+    owners: dict[Hashable, str] = {}
+    balances: dict[str, Decimal] = {}
+    for topic, wallet, user_id, amount, timestamp in moves:
+        if as_of is not None and datetime.fromisoformat(timestamp) > as_of:
             continue
-        kind = type(event).__name__
-        if kind == "WalletOpened":
-            owners[event.originator_id] = event.user_id
-            balances.setdefault(event.user_id, Decimal("0.00"))
-        elif kind in ("CreditsToppedUp", "CreditsReinstated"):
-            user = owners[event.originator_id]
-            balances[user] += event.amount
-        elif kind == "CreditsReversed":
-            user = owners[event.originator_id]
-            balances[user] -= event.amount
+        if topic == OPENED:
+            owners[wallet] = _present(user_id, topic)
+            balances.setdefault(owners[wallet], ZERO)
+        elif topic in CREDITING:
+            balances[_owner(owners, wallet, topic)] += _present(amount, topic)
+        else:
+            balances[_owner(owners, wallet, topic)] -= _present(amount, topic)
     return balances
+
+
+def _owner(owners: dict[Hashable, str], wallet: Hashable, topic: str) -> str:
+    owner = owners.get(wallet)
+    if owner is None:
+        raise UnreadableEvent(f"a {topic} event of wallet {wallet}, which no WalletOpened event opened")
+    return owner
+
+
+def _present(value: T | None, topic: str) -> T:
+    if value is None:
+        raise UnreadableEvent(f"a {topic} event without the field replay reads")
+    return value
 
 
 @dataclass(frozen=True)
