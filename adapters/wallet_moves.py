@@ -2,7 +2,7 @@
 
 The library's mapper decodes every field of a stored event (JSON, then a UUID, Decimals and a datetime
 through its transcoder) and builds the domain event. Replay needs three fields of it: these recorders
-select the rows of the given topics in one query, streamed in large pages, and decode only `user_id`,
+select the rows of the given topics (up to a position) in one query, streamed in large pages, and decode only `user_id`,
 `amount` and `timestamp` (ADR 38). Same table, same format: they are the library's recorders otherwise.
 """
 
@@ -22,6 +22,7 @@ from application.errors import UnreadableEvent
 from application.ports import WalletMove
 
 ROWS_A_FETCH = 10_000
+LAST = 2**63 - 1  # no stop: the highest position either store can give
 DECIMAL = "decimal_str"  # the library's transcoding names (eventsourcing.persistence)
 DATETIME = "datetime_iso"
 
@@ -44,7 +45,7 @@ class WalletState(msgspec.Struct):
 _decode = msgspec.json.Decoder(WalletState).decode
 
 
-def wallet_move(topic: str, wallet: Any, state: bytes) -> WalletMove:
+def wallet_move(position: int, topic: str, wallet: Any, state: bytes) -> WalletMove:
     try:
         decoded = _decode(state)
     except msgspec.DecodeError as error:
@@ -52,27 +53,26 @@ def wallet_move(topic: str, wallet: Any, state: bytes) -> WalletMove:
     amount = decoded.amount
     if (amount is not None and amount.type != DECIMAL) or decoded.timestamp.type != DATETIME:
         raise UnreadableEvent(f"a {topic} event's amount or timestamp is not in the library's encoding")
-    return WalletMove(
-        topic, wallet, decoded.user_id, None if amount is None else Decimal(amount.data), decoded.timestamp.data
-    )
+    moved = None if amount is None else Decimal(amount.data)
+    return WalletMove(position, topic, wallet, decoded.user_id, moved, decoded.timestamp.data)
 
 
-def wallet_moves_of(rows: Iterable[tuple[str, Any, bytes]]) -> Iterator[WalletMove]:
-    for topic, wallet, state in rows:
-        yield wallet_move(topic, wallet, state)
+def wallet_moves_of(rows: Iterable[tuple[int, str, Any, bytes]]) -> Iterator[WalletMove]:
+    for position, topic, wallet, state in rows:
+        yield wallet_move(position, topic, wallet, state)
 
 
 class SqliteWalletMovesRecorder(SQLiteApplicationRecorder):
     """The library's SQLite recorder, with replay's reading of the wallet events."""
 
-    def wallet_moves(self, topics: Sequence[str]) -> Generator[WalletMove]:
+    def wallet_moves(self, topics: Sequence[str], stop: int | None = None) -> Generator[WalletMove]:
         marks = ", ".join("?" for _ in topics)
         statement = (
-            f"SELECT topic, originator_id, state FROM {self.events_table_name} "  # noqa: S608 (our table's name)
-            f"WHERE topic IN ({marks}) ORDER BY rowid"
+            f"SELECT rowid, topic, originator_id, state FROM {self.events_table_name} "  # noqa: S608 (our table)
+            f"WHERE topic IN ({marks}) AND rowid <= ? ORDER BY rowid"
         )
         with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, list(topics))
+            cursor.execute(statement, [*topics, LAST if stop is None else stop])
             while page := cursor.sqlite_cursor.fetchmany(ROWS_A_FETCH):
                 yield from wallet_moves_of(page)
 
@@ -80,14 +80,14 @@ class SqliteWalletMovesRecorder(SQLiteApplicationRecorder):
 class PostgresWalletMovesRecorder(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, with replay's reading of the wallet events (a server-side cursor)."""
 
-    def wallet_moves(self, topics: Sequence[str]) -> Generator[WalletMove]:
+    def wallet_moves(self, topics: Sequence[str], stop: int | None = None) -> Generator[WalletMove]:
         statement = SQL(
-            "SELECT topic, originator_id::text, state FROM {schema}.{table} "
-            "WHERE topic = ANY(%s) ORDER BY notification_id"
+            "SELECT notification_id, topic, originator_id::text, state FROM {schema}.{table} "
+            "WHERE topic = ANY(%s) AND notification_id <= %s ORDER BY notification_id"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         with self.datastore.get_connection() as connection, connection.transaction():
             connection.execute("SET LOCAL idle_in_transaction_session_timeout = 0")  # the caller paces the pages
             with connection.cursor(name="wallet_moves", row_factory=tuple_row, binary=True) as cursor:
-                cursor.execute(statement, (list(topics),))
+                cursor.execute(statement, (list(topics), LAST if stop is None else stop))
                 while page := cursor.fetchmany(ROWS_A_FETCH):
                     yield from wallet_moves_of(page)

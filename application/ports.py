@@ -129,6 +129,7 @@ class Metrics(Protocol):
 class WalletMove(NamedTuple):
     """What replay reads of a wallet event: `user_id` of a WalletOpened, `amount` of the others (else None)."""
 
+    position: int  # in the notification log
     topic: str
     wallet: Hashable  # the wallet's id as the store holds it: the same value for every event of one wallet
     user_id: str | None
@@ -140,5 +141,5 @@ class WalletMove(NamedTuple):
 class WalletMoves(Protocol):
     """An event store that reads replay's few fields of the wallet events straight from its rows."""
 
-    def wallet_moves(self, topics: Sequence[str]) -> Generator[WalletMove]:
-        """The events of `topics`, in log order."""
+    def wallet_moves(self, topics: Sequence[str], stop: int | None = None) -> Generator[WalletMove]:
+        """The events of `topics`, in log order (up to position `stop` when given)."""

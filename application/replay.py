@@ -53,18 +53,19 @@ def replay_balances(ledger: Ledger, as_of: datetime | None = None) -> dict[str, 
         return fold_balances(moves, as_of)
 
 
-def mapped_moves(ledger: Ledger) -> Generator[WalletMove]:
-    """The wallet events decoded whole by the ledger's mapper (every store has this path)."""
-    for _, event in ledger_events(ledger, topics=BALANCE_TOPICS):
+def mapped_moves(ledger: Ledger, stop: int | None = None) -> Generator[WalletMove]:
+    """The wallet events decoded whole by the ledger's mapper (every store has this path), up to `stop`."""
+    for position, event in ledger_events(ledger, stop=stop, topics=BALANCE_TOPICS):
         amount = getattr(event, "amount", None)
         user_id = getattr(event, "user_id", None)
-        yield WalletMove(get_topic(type(event)), event.originator_id, user_id, amount, event.timestamp.isoformat())
+        topic = get_topic(type(event))
+        yield WalletMove(position, topic, event.originator_id, user_id, amount, event.timestamp.isoformat())
 
 
 def fold_balances(moves: Iterable[WalletMove], as_of: datetime | None = None) -> dict[str, Decimal]:
     owners: dict[Hashable, str] = {}
     balances: dict[str, Decimal] = {}
-    for topic, wallet, user_id, amount, timestamp in moves:
+    for _, topic, wallet, user_id, amount, timestamp in moves:
         if as_of is not None and datetime.fromisoformat(timestamp) > as_of:
             continue
         if topic == OPENED:

@@ -104,6 +104,17 @@ def test_every_move_read_from_the_rows_is_the_mapped_event(ledger: Ledger) -> No
     assert all(isinstance(move.amount, Decimal) for move in from_rows if move.user_id is None)
 
 
+def test_the_moves_up_to_a_position_are_the_mapped_events_up_to_it(ledger: Ledger) -> None:
+    random_history(ledger, random.Random(8), changes=80)
+    assert isinstance(ledger.recorder, WalletMoves)
+    positions = [move.position for move in mapped_moves(ledger)]
+
+    for stop in [positions[0], *random.Random(9).sample(positions, 5), positions[-1], positions[-1] + 100]:
+        from_rows = [as_compared(move) for move in ledger.recorder.wallet_moves(BALANCE_TOPICS, stop)]
+        assert from_rows == [as_compared(move) for move in mapped_moves(ledger, stop)]
+        assert max(move.position for move in from_rows) == max(p for p in positions if p <= stop)
+
+
 def test_balances_as_of_any_moment_agree(ledger: Ledger) -> None:
     random_history(ledger, random.Random(5), changes=120)
     moments = sorted({datetime.fromisoformat(move.timestamp) for move in mapped_moves(ledger)})
