@@ -10,9 +10,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder
 from eventsourcing.postgres import ConnectionPool, PostgresFactory
-from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteApplicationRecorder, SQLiteFactory
+from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg.rows import DictRow
+
+from adapters.wallet_moves import PostgresWalletMovesRecorder, SqliteWalletMovesRecorder
 
 SCHEMA_LOCK = int.from_bytes(b"mcpayddl")  # a PostgreSQL advisory lock key: 8 bytes, a positive bigint
 REFUSED_WAIT_SECONDS = 0.2  # how long a request waits for a connection while PostgreSQL refuses them
@@ -35,7 +37,7 @@ class NamedTablesSQLiteFactory(SQLiteFactory):
         return recorder
 
     def application_recorder(self) -> ApplicationRecorder:
-        recorder = SQLiteApplicationRecorder(
+        recorder = SqliteWalletMovesRecorder(
             datastore=self.datastore, events_table_name=f"{self.env.name.lower()}_events"
         )
         if self.env_create_table():
@@ -73,6 +75,8 @@ class SerializedPostgresFactory(PostgresFactory):
     The library re-runs `CREATE OR REPLACE FUNCTION` at every start; processes starting together
     then fail with "tuple concurrently updated".
     """
+
+    application_recorder_class = PostgresWalletMovesRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)

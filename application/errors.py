@@ -67,3 +67,7 @@ class StoreUnavailable(ApplicationError):
 
 class SigningKeyMissing(ApplicationError):
     """A signed export or checkpoint was asked for, but no ledger signing key is configured."""
+
+
+class UnreadableEvent(ApplicationError):
+    """A stored event replay cannot read: not in the shape its type records, or about a wallet never opened."""

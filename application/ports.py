@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Hashable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 from uuid import UUID
 
 from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer
@@ -140,3 +140,22 @@ class Metrics(Protocol):
 
     def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
         """How many payments wait for an admin now, by status (pending bank transfers, needs_review)."""
+
+
+class WalletMove(NamedTuple):
+    """What replay reads of a wallet event: `user_id` of a WalletOpened, `amount` of the others (else None)."""
+
+    position: int  # in the notification log
+    topic: str
+    wallet: Hashable  # the wallet's id as the store holds it: the same value for every event of one wallet
+    user_id: str | None
+    amount: Decimal | None
+    timestamp: str  # ISO 8601, as recorded
+
+
+@runtime_checkable
+class WalletMoves(Protocol):
+    """An event store that reads replay's few fields of the wallet events straight from its rows."""
+
+    def wallet_moves(self, topics: Sequence[str], stop: int | None = None) -> Generator[WalletMove]:
+        """The events of `topics`, in log order (up to position `stop` when given)."""

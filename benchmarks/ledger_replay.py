@@ -5,8 +5,10 @@ service's own: payments initiated, referenced, checked out, confirmed and credit
 wallets, one in twenty refunded. They are real domain events from the aggregates, turned into stored
 events by the ledger's own mapper and inserted through its recorder in large batches (no HTTP).
 
-Then, on each store and in a fresh process: the raw rate (the same pages of the same table that replay
-reads, `select_notifications`, without decoding a row) and `application.replay.replay_balances`.
+Then, on each store and in a fresh process: the raw rate (the library's `select_notifications` pages of
+the table, without decoding a row), `application.replay.replay_balances` (the store's own reading of the
+wallet rows, ADR 41) and, as the same-run baseline, the same fold over the ledger mapper's whole events
+(`mapped_moves`, the path replay took before).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from eventsourcing.persistence import StoredEvent
 
 from adapters.persistence import persistence_env
 from application.ledger import Ledger
-from application.replay import BALANCE_TOPICS, PAGE, replay_balances
+from application.replay import BALANCE_TOPICS, PAGE, fold_balances, mapped_moves, replay_balances
 from benchmarks._machine import describe
 from benchmarks._postgres import fresh_schema, postgres_server, server_version
 from domain.indexes import PaymentReference
@@ -72,13 +74,17 @@ def _benchmark(store: str, url: str, written: dict[str, Any]) -> None:
     raw = _in_fresh_process(fetch_rows, url)
     raw_balances = _in_fresh_process(fetch_rows, url, BALANCE_TOPICS)
     replayed = _in_fresh_process(replay, url)
+    mapped = _in_fresh_process(replay, url, True)
     print(f"  {store}:")
     print(f"    raw row fetch, every row (select_notifications, {PAGE} a page, no decoding): {_rate(raw, 'rows')}")
     print(f"    raw row fetch, the wallet rows replay reads: {_rate(raw_balances, 'rows', raw['count'])}")
+    print(f"    replay through the mapper's whole events (baseline): {_rate(mapped, 'events')}")
     print(f"    replay_balances: {_rate(replayed, 'events')}")
     print(f"    replay runs at {replayed['rate'] / raw['rate']:.2f} x the raw fetch rate of the whole table")
-    agrees = replayed["total"] == written["total"] and replayed["balances"] == written["wallets"]
-    print(f"    {replayed['balances']:,} balances, total {replayed['total']} MC: {'as written' if agrees else 'WRONG'}")
+    print(f"    replay runs at {replayed['rate'] / mapped['rate']:.2f} x the mapper path")
+    for name, result in (("replay_balances", replayed), ("mapper path", mapped)):
+        agrees = result["total"] == written["total"] and result["balances"] == written["wallets"]
+        print(f"    {name}: {result['balances']:,} balances, total {result['total']} MC: {_verdict(agrees)}")
 
 
 def write_events(url: str, events: int) -> dict[str, Any]:
@@ -135,12 +141,12 @@ def fetch_rows(url: str, topics: Sequence[str] = ()) -> dict[str, Any]:
         ledger.close()
 
 
-def replay(url: str) -> dict[str, Any]:
+def replay(url: str, through_mapper: bool = False) -> dict[str, Any]:
     ledger = Ledger(env=persistence_env(url))
     try:
         events = ledger.recorder.max_notification_id() or 0
         started = time.perf_counter()
-        balances = replay_balances(ledger)
+        balances = fold_balances(mapped_moves(ledger)) if through_mapper else replay_balances(ledger)
         seconds = time.perf_counter() - started
     finally:
         ledger.close()
@@ -186,6 +192,10 @@ def _rate(measured: dict[str, Any], unit: str, log_events: int | None = None) ->
     if log_events is not None:
         text += f", {log_events / measured['seconds']:,.0f} log events/s"
     return text
+
+
+def _verdict(agrees: bool) -> str:
+    return "as written" if agrees else "WRONG"
 
 
 def _in_fresh_process(task: Any, *args: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import re
 import sys
 from collections.abc import Sequence
@@ -21,6 +22,8 @@ SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if not faulthandler.is_enabled():  # a crash in C code (a driver, a thread) prints every thread's traceback
+        faulthandler.enable()
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

@@ -32,8 +32,16 @@ PING_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
 
 
+class PoolOfAnotherLoop(RuntimeError):
+    """The pool was opened in an event loop that is still running elsewhere: asyncpg connections are bound to
+    their loop and its thread, and driving them from a second one corrupts the protocol's state."""
+
+
 class AsyncpgQueries:
-    """Every read-side question, one pooled asyncpg round trip each; word of progress by LISTEN."""
+    """Every read-side question, one pooled asyncpg round trip each; word of progress by LISTEN.
+
+    The pool belongs to the event loop that opened it. Asked from another loop, it opens a new pool there once
+    the first loop has closed (an app served again, a test's loop), and refuses while that loop still runs."""
 
     # Six pooled connections answer thousands of reads a second; with the listener and the lease connection,
     # two processes and the write side's pools still fit in PostgreSQL's default 100 connections.
@@ -41,6 +49,7 @@ class AsyncpgQueries:
         self._place = place
         self._sizes = (min_size, max_size)
         self._pool: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the pool (and its lock) belong to
         self._opening: asyncio.Lock | None = None
 
     async def payments_of(self, user_id: str) -> list[PaymentView]:
@@ -111,6 +120,7 @@ class AsyncpgQueries:
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def close(self) -> None:
+        self._settle_in(asyncio.get_running_loop())
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
@@ -137,6 +147,7 @@ class AsyncpgQueries:
         return int(value or 0)
 
     async def _connected(self) -> Any:
+        self._settle_in(asyncio.get_running_loop())
         if self._pool is not None:
             return self._pool
         if self._opening is None:
@@ -146,6 +157,14 @@ class AsyncpgQueries:
                 minimum, maximum = self._sizes
                 self._pool = await asyncpg.create_pool(**self._connect_kwargs(), min_size=minimum, max_size=maximum)
         return self._pool
+
+    def _settle_in(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:
+            return
+        if self._pool is not None and self._loop is not None and not self._loop.is_closed():
+            raise PoolOfAnotherLoop("the read side's asyncpg pool is in use by another event loop")
+        # A closed loop's pool cannot be closed any more (that needs its loop): it is dropped, its sockets with it.
+        self._pool, self._opening, self._loop = None, None, loop
 
     def _connect_kwargs(self) -> dict[str, Any]:
         place = dict(self._place.connection)

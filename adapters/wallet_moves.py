@@ -1,0 +1,93 @@
+"""The wallet events replay needs, read straight from the library's events table and decoded in part.
+
+The library's mapper decodes every field of a stored event (JSON, then a UUID, Decimals and a datetime
+through its transcoder) and builds the domain event. Replay needs three fields of it: these recorders
+select the rows of the given topics (up to a position) in one query, streamed in large pages, and decode only `user_id`,
+`amount` and `timestamp` (ADR 41). Same table, same format: they are the library's recorders otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from application.errors import UnreadableEvent
+from application.ports import WalletMove
+
+ROWS_A_FETCH = 10_000
+LAST = 2**63 - 1  # no stop: the highest position either store can give
+DECIMAL = "decimal_str"  # the library's transcoding names (eventsourcing.persistence)
+DATETIME = "datetime_iso"
+
+
+class Transcoded(msgspec.Struct):
+    """A value as the library's JSON transcoder writes a type JSON lacks: {"_type_": name, "_data_": text}."""
+
+    type: str = msgspec.field(name="_type_")
+    data: str = msgspec.field(name="_data_")
+
+
+class WalletState(msgspec.Struct):
+    """The fields of a stored wallet event's state that replay reads; the others are skipped unread."""
+
+    timestamp: Transcoded
+    user_id: str | None = None
+    amount: Transcoded | None = None
+
+
+_decode = msgspec.json.Decoder(WalletState).decode
+
+
+def wallet_move(position: int, topic: str, wallet: Any, state: bytes) -> WalletMove:
+    try:
+        decoded = _decode(state)
+    except msgspec.DecodeError as error:
+        raise UnreadableEvent(f"a {topic} event's state: {error}") from None
+    amount = decoded.amount
+    if (amount is not None and amount.type != DECIMAL) or decoded.timestamp.type != DATETIME:
+        raise UnreadableEvent(f"a {topic} event's amount or timestamp is not in the library's encoding")
+    moved = None if amount is None else Decimal(amount.data)
+    return WalletMove(position, topic, wallet, decoded.user_id, moved, decoded.timestamp.data)
+
+
+def wallet_moves_of(rows: Iterable[tuple[int, str, Any, bytes]]) -> Iterator[WalletMove]:
+    for position, topic, wallet, state in rows:
+        yield wallet_move(position, topic, wallet, state)
+
+
+class SqliteWalletMovesRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, with replay's reading of the wallet events."""
+
+    def wallet_moves(self, topics: Sequence[str], stop: int | None = None) -> Generator[WalletMove]:
+        marks = ", ".join("?" for _ in topics)
+        statement = (
+            f"SELECT rowid, topic, originator_id, state FROM {self.events_table_name} "  # noqa: S608 (our table)
+            f"WHERE topic IN ({marks}) AND rowid <= ? ORDER BY rowid"
+        )
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, [*topics, LAST if stop is None else stop])
+            while page := cursor.sqlite_cursor.fetchmany(ROWS_A_FETCH):
+                yield from wallet_moves_of(page)
+
+
+class PostgresWalletMovesRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, with replay's reading of the wallet events (a server-side cursor)."""
+
+    def wallet_moves(self, topics: Sequence[str], stop: int | None = None) -> Generator[WalletMove]:
+        statement = SQL(
+            "SELECT notification_id, topic, originator_id::text, state FROM {schema}.{table} "
+            "WHERE topic = ANY(%s) AND notification_id <= %s ORDER BY notification_id"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as connection, connection.transaction():
+            connection.execute("SET LOCAL idle_in_transaction_session_timeout = 0")  # the caller paces the pages
+            with connection.cursor(name="wallet_moves", row_factory=tuple_row, binary=True) as cursor:
+                cursor.execute(statement, (list(topics), LAST if stop is None else stop))
+                while page := cursor.fetchmany(ROWS_A_FETCH):
+                    yield from wallet_moves_of(page)
