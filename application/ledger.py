@@ -18,11 +18,12 @@ from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError, Recording
 from eventsourcing.utils import EnvType
 
-from application.errors import NotFound, StoreUnavailable
+from application.errors import StoreUnavailable
+from application.lookups import Lookups
 from application.transcodings import SNAPSHOT_TRANSCODINGS
 from application.write_mark import WriteMark
 from domain.checkpoint import LedgerCheckpoint
-from domain.indexes import GatewayObject, IdempotencyRecord, PaymentReference
+from domain.indexes import IdempotencyRecord
 from domain.payment import Payment
 from domain.wallet import Wallet
 
@@ -37,7 +38,7 @@ SAVE_ATTEMPTS = 8
 SNAPSHOT_INTERVAL = 10
 
 
-class Ledger(Application[UUID]):
+class Ledger(Application[UUID], Lookups):
     """Saves several aggregates atomically; every save is all-or-nothing."""
 
     name = "Ledger"
@@ -74,26 +75,6 @@ class Ledger(Application[UUID]):
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         if recordings:
             self.written.raise_to(recordings[-1].notification.id)
-
-    def payment(self, payment_id: UUID) -> Payment:
-        found = self.find(Payment, payment_id)
-        if found is None:
-            raise NotFound(f"no payment {payment_id}")
-        return found
-
-    def payment_by_reference(self, reference: str) -> Payment | None:
-        claim = self.find(PaymentReference, PaymentReference.create_id(reference))
-        return None if claim is None else self.payment(claim.payment_id)
-
-    def payment_by_gateway_object(self, gateway: str, object_id: str) -> Payment | None:
-        link = self.gateway_object(gateway, object_id)
-        return None if link is None or link.payment_id is None else self.payment(link.payment_id)
-
-    def gateway_object(self, gateway: str, object_id: str) -> GatewayObject | None:
-        return self.find(GatewayObject, GatewayObject.create_id(gateway, object_id))
-
-    def wallet_of(self, user_id: str) -> Wallet | None:
-        return self.find(Wallet, Wallet.create_id(user_id))
 
     def checkpoints(self) -> LedgerCheckpoint | None:
         return self.find(LedgerCheckpoint, LedgerCheckpoint.create_id())

@@ -9,16 +9,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from application.credits import CreditService
-from application.errors import NotFound
 from application.ledger import Ledger
-from domain.indexes import GatewayObject, PaymentReference, UnmatchedGatewayEvent
+from application.lookups import Lookups
 from domain.payment import Payment
-from domain.wallet import Wallet
 
 A = TypeVar("A", bound=Aggregate)
 
 
-class UnitOfWork:
+class UnitOfWork(Lookups):
     """Reads through the ledger once per aggregate; a later decision sees what an earlier one changed in place.
 
     Nothing reaches the store before `save`, which writes every staged aggregate in one transaction and only
@@ -30,29 +28,6 @@ class UnitOfWork:
         self._staged: dict[UUID, Aggregate] = {}
         self._after_save: list[Callable[[], None]] = []
         self._moving: dict[UUID, Payment] = {}
-
-    def payment(self, payment_id: UUID) -> Payment:
-        found = self._find(Payment, payment_id)
-        if found is None:
-            raise NotFound(f"no payment {payment_id}")
-        return found
-
-    def payment_by_reference(self, reference: str) -> Payment | None:
-        claim = self._find(PaymentReference, PaymentReference.create_id(reference))
-        return None if claim is None else self.payment(claim.payment_id)
-
-    def payment_by_gateway_object(self, gateway: str, object_id: str) -> Payment | None:
-        link = self.gateway_object(gateway, object_id)
-        return None if link is None or link.payment_id is None else self.payment(link.payment_id)
-
-    def gateway_object(self, gateway: str, object_id: str) -> GatewayObject | None:
-        return self._find(GatewayObject, GatewayObject.create_id(gateway, object_id))
-
-    def wallet_of(self, user_id: str) -> Wallet | None:
-        return self._find(Wallet, Wallet.create_id(user_id))
-
-    def unmatched(self, gateway: str, key: str) -> UnmatchedGatewayEvent | None:
-        return self._find(UnmatchedGatewayEvent, UnmatchedGatewayEvent.create_id(gateway, key))
 
     def stage(self, *aggregates: Aggregate | None) -> None:
         """To be saved with everything else this unit of work stages."""
@@ -85,7 +60,7 @@ class UnitOfWork:
         for callback in self._after_save:
             callback()
 
-    def _find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+    def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id not in self._seen:
             self._seen[aggregate_id] = self._ledger.find(kind, aggregate_id)
         found = self._seen[aggregate_id]
