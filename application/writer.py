@@ -9,11 +9,12 @@ Exactly-once rests on the same uniqueness records and aggregate versions as a si
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 
 from eventsourcing.persistence import IntegrityError
@@ -91,7 +92,11 @@ class GroupWriter:
                     self._queue.put(None)  # close after this group
                     break
                 group.append(item)
-            self._save(group)
+            try:
+                self._save(group)
+            except Exception as error:  # never leave a caller waiting on a group that could not be answered
+                for item in group:
+                    _fail(item.answer, error)
 
     def _save(self, group: list[_Item]) -> None:
         for _ in range(GROUP_ATTEMPTS):
@@ -102,13 +107,15 @@ class GroupWriter:
             except Exception:  # one event's failure must not decide the others': apply each alone
                 break
             for item, outcome in zip(group, outcomes, strict=True):
-                item.answer.set_result(outcome)
+                _answer(item.answer, outcome)
             return
         for item in group:
             try:
-                item.answer.set_result(self.apply_alone(item.event))
+                outcome = self.apply_alone(item.event)
             except Exception as error:  # handed to the caller, who maps it
-                item.answer.set_exception(error)
+                _fail(item.answer, error)
+            else:
+                _answer(item.answer, outcome)
 
     def _write(self, events: list[GatewayEvent]) -> list[str]:
         work = UnitOfWork(self._ledger)
@@ -116,3 +123,14 @@ class GroupWriter:
         work.save()
         self.groups_saved += 1
         return outcomes
+
+
+def _answer(answer: Future[str], outcome: str) -> None:
+    """The outcome, to a caller still waiting (one who went away, e.g. a closed connection, cancelled it)."""
+    with contextlib.suppress(InvalidStateError):
+        answer.set_result(outcome)
+
+
+def _fail(answer: Future[str], error: Exception) -> None:
+    with contextlib.suppress(InvalidStateError):
+        answer.set_exception(error)

@@ -117,3 +117,16 @@ def test_sixty_four_concurrent_credits_to_one_wallet_all_land(ledger: Ledger) ->
     assert answers == ["confirmed"] * 64
     assert service.wallet_of(ALICE).balance == Decimal("640.00")
     service.close()
+
+
+def test_a_caller_that_went_away_does_not_keep_the_others_of_its_group_from_their_answers(ledger: Ledger) -> None:
+    service = service_on(ledger)
+    first, second = pending(service, 2)
+    writer = HeldWriter(ledger)
+    blocker = writer.submit(GatewayEvent("stripe", Outcome.IRRELEVANT, None, "k"))
+    gone, waiting = writer.submit(paid(first)), writer.submit(paid(second))
+    assert gone.cancel()  # its connection closed while the group was being decided
+    writer.release.set()
+    assert (blocker.result(5), waiting.result(5)) == ("ignored", "confirmed")
+    assert writer.apply(paid(first)) == "duplicate"  # the one who went away was saved all the same
+    writer.close()
