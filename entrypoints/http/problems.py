@@ -36,6 +36,12 @@ PROBLEMS: list[tuple[type[Exception], int, str, str]] = [
     (IntegrityError, 503, "busy", "Too many concurrent changes, try again"),
 ]
 
+# What a client is told for the store's own errors (their text stays in the log).
+STORE_ERRORS: dict[type[Exception], str] = {
+    IntegrityError: "another change to the same payment or wallet was saved first, every retry too: try again",
+    OperationalError: "the event store cannot be reached right now: try again shortly",
+}
+
 HTTP_TITLES = {
     400: ("bad-request", "Malformed request"),
     401: ("unauthenticated", "Authentication required"),
@@ -56,9 +62,18 @@ def to_problem(error: Exception) -> ProblemDetailsException:
         return _http_problem(error)
     for kind, status, slug, title in PROBLEMS:
         if isinstance(error, kind):
-            return _problem(status, slug, title, str(error) or title, headers=_headers_of(error))
+            return _problem(status, slug, title, _detail(error, title), headers=_headers_of(error))
     logger.error("unhandled error", exc_info=error)
     return _problem(500, "internal", "Internal error", "an unexpected error occurred")
+
+
+def _detail(error: Exception, title: str) -> str:
+    """The error's own words, except the store's: its text names tables, keys and values, for the log only."""
+    for kind, detail in STORE_ERRORS.items():
+        if isinstance(error, kind):
+            logger.warning("the event store refused a change: %s", error)
+            return detail
+    return str(error) or title
 
 
 def problem_details_plugin() -> ProblemDetailsPlugin:
