@@ -37,6 +37,7 @@ from benchmarks._machine import describe
 from benchmarks._postgres import fresh_schema, postgres_server, server_version
 from benchmarks._serve import bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
+from benchmarks._wrk import WrkRun, drive_with_wrk, wrk_available
 from domain.indexes import PaymentReference
 from domain.money import Money
 from domain.payment import Payment
@@ -54,6 +55,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="clients delivering at once (default 16)")
     parser.add_argument("--users", type=int, help="wallets the payments credit (default: payments / 4)")
     parser.add_argument("--workers", type=worker_counts, default=[1, 2], help="worker counts (default 1,2)")
+    parser.add_argument(
+        "--driver",
+        choices=["wrk", "python"],
+        default="wrk" if wrk_available() else "python",
+        help="the load generator: wrk (default, when installed) or the Python client",
+    )
     args = parser.parse_args(argv)
     server = postgres_server()
     if server is None:
@@ -61,7 +68,7 @@ def main(argv: list[str]) -> None:
         return
     print(describe(server_version(server)))
     users = args.users or max(1, args.payments // 4)
-    print(f"  {args.payments:,} payments over {users:,} wallets, {args.concurrency} concurrent clients")
+    print(f"  {args.payments:,} payments over {users:,} wallets, {args.concurrency} concurrent clients ({args.driver})")
     baseline = insert_baseline(server, args.payments, args.concurrency)
     print(f"  baseline, single-row INSERT transactions: {baseline.summary('inserts')}")
     rates = {workers: _deliver(server, args, users, workers) for workers in args.workers}
@@ -78,7 +85,12 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
         log = Path(scratch) / "serve.log"
         with serving(url, log, workers) as served:
             simulator = StripeSimulator(served.webhook_secret("stripe"))
-            run = drive(served.url, webhooks(simulator, payments), args.concurrency, ok=_confirmed)
+            signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
+            run: Run | WrkRun = (
+                drive_with_wrk(served.url, signed, args.concurrency)
+                if args.driver == "wrk"
+                else drive(served.url, iter(signed), args.concurrency, ok=_confirmed)
+            )
             caught_up = read_model_catch_up(url)
         credits = credits_per_payment(url)
         if run.failures:

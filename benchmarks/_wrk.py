@@ -1,0 +1,153 @@
+"""Driving HTTP load with wrk (Debian's `wrk`): a Lua script sends each pre-signed request once.
+
+A Python client saturates first on two cores; wrk, in C, leaves the server the CPU it measures. Each wrk
+thread sends its share of the requests (every `threads`-th), counts the answers that say `"confirmed"`, and
+stops once its share is answered; a connection that asks for a request after its thread's share is exhausted
+gets `GET /healthz`, which is not counted (so does the one request wrk builds to check the script and never
+sends).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks._load import Request
+
+SCRIPT = r"""
+local requests = { %(requests)s }
+local counter = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  step = tonumber(args[1])
+  index = id + 1
+  share = math.floor((#requests - id + step - 1) / step)
+  answered, confirmed = 0, 0
+  -- wrk builds one request of the first thread to check the script, without sending it: that one is a probe
+  probing = (id == 0)
+end
+
+function request()
+  if probing then
+    probing = false
+    return wrk.format("GET", "/healthz")
+  end
+  local r = requests[index]
+  if r == nil then
+    return wrk.format("GET", "/healthz")
+  end
+  index = index + step
+  return wrk.format("POST", r[1], r[2], r[3])
+end
+
+function response(status, headers, body)
+  if status ~= 200 then
+    io.write("WRK-ERROR " .. status .. " " .. body .. "\n")
+  end
+  if body:find('"result"', 1, true) or status ~= 200 then
+    answered = answered + 1
+    if status == 200 and body:find('"confirmed"', 1, true) then confirmed = confirmed + 1 end
+    if answered == share then
+      io.stderr:write("WRK-THREAD-DONE\n")  -- unbuffered: the driver times the run from these
+      wrk.thread:stop()
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local answers, confirmations = 0, 0
+  for _, thread in ipairs(threads) do
+    answers = answers + thread:get("answered")
+    confirmations = confirmations + thread:get("confirmed")
+  end
+  io.write(string.format("WRK answered=%%d confirmed=%%d p50_ms=%%f p99_ms=%%f\n", answers,
+    confirmations, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+RESULT = re.compile(r"WRK answered=(\d+) confirmed=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+)")
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    answered: int
+    confirmed: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.answered / self.seconds if self.seconds else 0.0
+
+    @property
+    def failures(self) -> int:
+        return self.answered - self.confirmed
+
+    def summary(self, unit: str) -> str:
+        failed = f", {self.failures} not confirmed" if self.failures else ""
+        return (
+            f"{self.rate:,.0f} {unit}/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms "
+            f"({self.answered:,} in {self.seconds:.1f} s, wrk{failed})"
+        )
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def drive_with_wrk(base_url: str, requests: Sequence[Request], connections: int, threads: int = 2) -> WrkRun:
+    """Every request once, `connections` at a time over `threads` wrk threads, timed from wrk's start until
+    each thread has had its share answered (then wrk is interrupted and reports); at most two minutes."""
+    with tempfile.TemporaryDirectory(prefix="mcpay-wrk-") as scratch:
+        script = Path(scratch) / "requests.lua"
+        script.write_text(SCRIPT % {"requests": ",\n".join(_lua(request) for request in requests)})
+        command = ["wrk", f"-t{threads}", f"-c{max(connections, threads)}", "-d120s", "-s", str(script)]
+        started = time.perf_counter()
+        wrk = subprocess.Popen(  # noqa: S603 (wrk from PATH, our own script)
+            [*command, base_url, "--", str(threads)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert wrk.stderr is not None
+        finished = 0
+        for line in wrk.stderr:
+            finished += line.startswith("WRK-THREAD-DONE")
+            if finished == threads:
+                break
+        seconds = time.perf_counter() - started
+        wrk.send_signal(signal.SIGINT)
+        output, _ = wrk.communicate(timeout=30)
+    for line in output.splitlines():
+        if line.startswith("WRK-ERROR"):
+            print(f"  {line[:300]}")
+    found = RESULT.search(output)
+    if found is None:
+        raise RuntimeError(f"wrk said nothing the benchmark can read:\n{output}")
+    answered, confirmed, p50, p99 = found.groups()
+    return WrkRun(int(answered), int(confirmed), seconds, float(p50), float(p99))
+
+
+def _lua(request: Request) -> str:
+    headers = ", ".join(f"[ {_text(name)} ] = {_text(value)}" for name, value in request.headers.items())
+    body = (request.content or b"").decode()
+    return f"{{{_text(request.path)}, {{{headers}}}, {_text(body)}}}"
+
+
+def _text(value: str) -> str:
+    """A Lua long string: no escapes to get wrong (the level is chosen so the text cannot close it)."""
+    level = 0
+    while f"]{'=' * level}]" in value:
+        level += 1
+    return f"[{'=' * level}[{value}]{'=' * level}]"
