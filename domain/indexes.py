@@ -8,6 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import TransitionNotAllowed
+from domain.spend import spend_id_of
 
 _REFERENCES = uuid5(NAMESPACE_URL, "mcpay:payment-reference")
 _IDEMPOTENCY = uuid5(NAMESPACE_URL, "mcpay:idempotency-key")
@@ -40,6 +41,22 @@ class IdempotencyRecord(Aggregate):
         self.key = key
         self.fingerprint = fingerprint
         self.payment_id = payment_id
+
+
+class SpendRecord(Aggregate):
+    """Claims a user's order id with a payee for exactly one spend (its id is the spend's id), and remembers
+    what was signed, to tell the same spend sent again from another spend reusing the order id."""
+
+    @staticmethod
+    def create_id(user_id: str, payee: str, order_id: str) -> UUID:
+        return spend_id_of(user_id, payee, order_id)
+
+    @event("SpendRecorded")
+    def __init__(self, user_id: str, payee: str, order_id: str, fingerprint: str) -> None:
+        self.user_id = user_id
+        self.payee = payee
+        self.order_id = order_id
+        self.fingerprint = fingerprint
 
 
 class GatewayObject(Aggregate):

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidAmount
 from domain.money import CREDITS, Money, credits
+from domain.spend import InsufficientFunds, InvalidSpend, SpendOrder
 
 WALLET_NAMESPACE = uuid5(NAMESPACE_URL, "mcpay:wallet")
 
@@ -114,6 +115,43 @@ class Wallet(Aggregate):
         payment_id: UUID
         amount: Decimal
         reason: str
+        balance_after: Decimal
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _wallet(aggregate, self).balance = self.balance_after
+
+    def spend(self, order: SpendOrder, signature: str) -> None:
+        """Move credits to a payee, as the owner signed; only what the balance covers (never into debt)."""
+        if order.user_id != self.user_id:
+            raise InvalidSpend(f"a spend by {order.user_id} cannot come out of {self.user_id}'s wallet")
+        self._require_credits(order.amount)
+        if self.balance < order.amount.amount:
+            raise InsufficientFunds(f"the balance of {self.balance} {CREDITS} does not cover {order.amount}")
+        self.trigger_event(
+            self.CreditsSpent,
+            spend_id=order.spend_id,
+            payee=order.payee,
+            order_id=order.order_id,
+            amount=order.amount.amount,
+            memo=order.memo,
+            signed_at=order.signed_at,
+            message=order.message().decode(),
+            signature=signature,
+            balance_after=self.balance - order.amount.amount,
+        )
+
+    class CreditsSpent(Aggregate.Event):
+        """Credits moved to a payee. `message` is what the owner signed (canonical JSON) and `signature` their
+        ed25519 signature of it: an auditor checks the spend against the wallet owner's key alone."""
+
+        spend_id: UUID
+        payee: str
+        order_id: str
+        amount: Decimal
+        memo: str
+        signed_at: str
+        message: str
+        signature: str
         balance_after: Decimal
 
         def apply(self, aggregate: Aggregate) -> None:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Any
+
+from domain.canonical import canonical_json
 
 ZERO_HASH = "0" * 64
 EXPORT_SIGNATURE = "ExportSignature"
 
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_json(value: Any) -> str:
-    """Keys sorted at every level, no spaces, UTF-8 characters as they are (json.dumps with those options)."""
-    return _CANONICAL.encode(value)
+__all__ = [
+    "EXPORT_SIGNATURE",
+    "ZERO_HASH",
+    "canonical_json",
+    "link_hash",
+    "parse_rfc3339",
+    "rfc3339",
+    "seal",
+    "signature_line",
+]
 
 
 def link_hash(prev_hash: str, unsealed: dict[str, Any]) -> str:
