@@ -31,7 +31,9 @@ def test_a_refund_after_spending_leaves_a_debt_that_the_next_top_up_pays_first(
         admin = sign_in(app.client, ADMIN_KEY)
         payment, session = app.pending_payment("25.00")
         app.paid(payment)
-        assert spend(app.client, user, spend_body(user, "20.00", "order-1")).status_code == 201
+        first = spend_body(user, "20.00", "order-1")
+        spent = spend(app.client, user, first)
+        assert spent.status_code == 201, spent.text
 
         refunded = app.deliver("charge.refunded", charge(session, app.fake.charge_of(session), 2500))
 
@@ -55,6 +57,10 @@ def test_a_refund_after_spending_leaves_a_debt_that_the_next_top_up_pays_first(
         assert spend(app.client, user, spend_body(user, "10.00", "order-2")).status_code == 201
         payees = app.client.get("/api/admin/payees", headers=admin.auth).json()["items"]
         assert payees == [{"payee": "shop.example:seller-7", "balance": "30.00", "spends": 2}]
+        read_back = app.client.get(f"/api/wallet/spends/{spent.json()['spend_id']}", headers=user.auth)
+        replayed = spend(app.client, user, first)
+        assert read_back.json() == replayed.json() == spent.json()  # the balance it left then, its receipt
+        assert replayed.status_code == 200
 
 
 def test_a_dispute_of_spent_credits_reverses_them_in_full(fake: FakeStripe, sqlite_url: str) -> None:
