@@ -148,6 +148,10 @@ class Receipts:
     def public_key(self) -> str:
         return self._required().public_key
 
+    def check(self) -> None:
+        """SigningKeyMissing unless a key signs receipts."""
+        self._required()
+
     def of(self, spend: SpendView) -> Receipt:
         """The same receipt, byte for byte, however often it is asked for."""
         signer = self._required()
@@ -186,7 +190,7 @@ class SpendService:
 
     def spend(self, user_id: str, signed: SignedSpend) -> Spent:
         """Record the spend if its owner signed it, recently, and the balance covers it; answered after the commit."""
-        self._receipts.public_key  # noqa: B018  # refused before anything is recorded: no spend without a receipt
+        self._receipts.check()  # refused before anything is recorded: no spend without a receipt
         amount = stated_amount("amount", signed.amount, CREDITS)
         order = SpendOrder(user_id, signed.payee, signed.order_id, amount, signed.memo, signed.signed_at)
         if not self._signatures.verify(user_id, order.message(), signed.signature):
