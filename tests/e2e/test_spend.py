@@ -1,0 +1,241 @@
+"""Spending in a real browser: the Pay dialog signs with the kept key, the receipt is verified in the page,
+the spend shows in the wallet, every refusal is explained, and the admin desk shows what payees were paid."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from nacl.signing import VerifyKey
+from playwright.sync_api import Page, Request, Route, expect
+
+from domain.canonical import canonical_json
+from domain.money import Money
+from domain.spend import SpendOrder
+from tests.e2e.conftest import NewPage
+from tests.e2e.support import (
+    UUID,
+    Server,
+    buy_credits,
+    create_key,
+    expect_failure,
+    fill_spend,
+    import_key,
+    open_pay_dialog,
+    pay,
+    snap,
+    submit_spend,
+)
+
+pytestmark = pytest.mark.e2e
+SPENDS = "/api/wallet/spends"
+
+
+def spend_bodies(page: Page) -> list[dict[str, Any]]:
+    """Every body the page POSTs to the spends endpoint, in order."""
+    bodies: list[dict[str, Any]] = []
+
+    def record(request: Request) -> None:
+        if request.method == "POST" and request.url.endswith(SPENDS):
+            bodies.append(json.loads(request.post_data or "{}"))
+
+    page.on("request", record)
+    return bodies
+
+
+def payer(page: Page, credits: str, refused: int | None = None) -> str:
+    """A new user with `credits` MC bought, whose spends may be refused with `refused` on purpose."""
+    if refused is not None:
+        expect_failure(page, refused, SPENDS)
+    user_id = create_key(page)
+    buy_credits(page, credits)
+    return user_id
+
+
+def payee_name(label: str) -> str:
+    """A payee of this test alone: the server, and so every payee balance, is shared by the whole session."""
+    return f"{label}-{secrets.token_hex(4)}"
+
+
+def assert_signed_by(user_id: str, body: dict[str, Any]) -> None:
+    """The browser signed exactly the message API.md defines, by the user's key (checked with pynacl)."""
+    order = SpendOrder(
+        user_id, body["payee"], body["order_id"], Money(Decimal(body["amount"]), "MC"), body["memo"], body["signed_at"]
+    )
+    VerifyKey(bytes.fromhex(user_id)).verify(order.message(), bytes.fromhex(body["signature"]))
+    assert re.fullmatch(r"\d+\.\d{2}", body["amount"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["signed_at"])
+    signed = datetime.fromisoformat(body["signed_at"])
+    assert abs(datetime.now(UTC) - signed) < timedelta(minutes=1)
+
+
+def test_paying_signs_in_the_browser_and_shows_a_verified_receipt_and_the_spend(server: Server, page: Page) -> None:
+    user_id = payer(page, "25.00")
+    expect(page.locator("#balance")).to_have_text("25.00 MC")
+    bodies = spend_bodies(page)
+    payee = payee_name("mushroom-shop")
+
+    open_pay_dialog(page)
+    order_id = page.get_by_label("Order id").input_value()
+    assert re.fullmatch(rf"order-{UUID}", order_id)
+    fill_spend(page, payee, "7.5", memo="Oyster mushroom kit, größe L")
+    snap(page, "20-pay-dialog")
+    submit_spend(page)
+
+    dialog = page.get_by_role("dialog", name=f"Paid 7.50 MC to {payee}")
+    expect(dialog).to_be_visible()
+    receipt = dialog.locator("#receipt")
+    expect(receipt.locator("[data-field=payee]")).to_have_text(payee)
+    expect(receipt.locator("[data-field=order_id]")).to_have_text(order_id)
+    expect(receipt.locator("[data-field=amount]")).to_have_text("7.50 MC")
+    expect(receipt.locator("[data-field=memo]")).to_have_text("Oyster mushroom kit, größe L")
+    expect(receipt.locator("[data-field=balance_after]")).to_have_text("17.50 MC")
+    dialog.get_by_role("button", name="Verify receipt").click()
+    ledger_key = httpx.get(f"{server.url}/api/ledger/public-key").json()["public_key"]
+    expect(dialog.locator("#receipt-verified")).to_have_text(
+        f"Receipt verified: the ledger's key {ledger_key} signed this spend."
+    )
+    snap(page, "21-pay-receipt-verified")
+
+    assert len(bodies) == 1
+    assert bodies[0]["payee"] == payee and bodies[0]["order_id"] == order_id and bodies[0]["amount"] == "7.50"
+    assert_signed_by(user_id, bodies[0])
+    spend_id = receipt.locator("[data-field=spend_id]").inner_text()
+    signature = receipt.locator("[data-field=signature]").inner_text()
+    signed = {
+        "spend_id": spend_id, "order_id": order_id, "payee": payee, "amount": "7.50", "currency": "MC",
+        "user_id": user_id, "at": receipt.locator("[data-field=at]").get_attribute("datetime"),
+    }  # fmt: skip
+    VerifyKey(bytes.fromhex(ledger_key)).verify(canonical_json(signed).encode(), bytes.fromhex(signature))
+
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.locator("#balance")).to_have_text("17.50 MC")
+    row = page.locator("#transactions tbody tr").first
+    expect(row).to_have_attribute("data-type", "spend")
+    for text in ("Payment", payee, order_id, "Oyster mushroom kit", "\u22127.50 MC", "17.50 MC"):  # a minus sign
+        expect(row).to_contain_text(text)
+    expect(page.locator("#pay")).to_be_enabled()
+    snap(page, "22-wallet-with-a-spend")
+
+    row.get_by_role("link", name=payee).click()
+    page.wait_for_url(re.compile(rf"/#/spends/{spend_id}$"))
+    expect(page.get_by_role("heading", name=f"Paid 7.50 MC to {payee}")).to_be_visible()
+    page.get_by_role("button", name="Verify receipt").click()
+    expect(page.locator("#receipt-verified")).to_contain_text("Receipt verified")
+
+
+def test_paying_more_than_the_balance_says_not_enough_credits_and_sends_the_same_body_again(page: Page) -> None:
+    payer(page, "3.00", refused=422)
+    bodies = spend_bodies(page)
+
+    pay(page, payee_name("bakery"), "5")
+    error = page.locator("#pay-error")
+    expect(error).to_have_text(
+        "Not enough credits: your balance is 3.00 MC and this payment is 5.00 MC, so nothing was paid."
+    )
+    snap(page, "23-pay-not-enough-credits")
+    submit_spend(page)
+    expect(page.get_by_role("button", name="Sign and pay")).to_be_enabled()
+    expect(error).to_contain_text("Not enough credits")
+
+    assert len(bodies) == 2 and bodies[0] == bodies[1]  # the same dialog sends the same signed spend
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#balance")).to_have_text("3.00 MC")
+    expect(page.locator("#transactions tbody tr[data-type=spend]")).to_have_count(0)
+
+
+def test_an_answer_lost_on_the_way_back_is_retried_with_the_same_body_and_pays_once(page: Page) -> None:
+    payer(page, "10.00", refused=503)
+    bodies = spend_bodies(page)
+    lost: list[int] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        answer = route.fetch()  # the service records the spend...
+        if lost:
+            route.fulfill(response=answer)
+            return
+        lost.append(answer.status)
+        route.fulfill(status=503, json={"title": "proxy timed out"})  # ...but the payer never hears so
+
+    page.route(f"**{SPENDS}", lose_the_first_answer)
+    payee = payee_name("tea-house")
+    pay(page, payee, "4.00")
+    expect(page.locator("#pay-error")).to_contain_text("The payment may not have reached the service")
+    submit_spend(page)
+
+    expect(page.get_by_role("dialog", name=f"Paid 4.00 MC to {payee}")).to_be_visible()
+    assert lost == [201]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#balance")).to_have_text("6.00 MC")
+    expect(page.locator("#transactions tbody tr[data-type=spend]")).to_have_count(1)
+
+
+def test_an_order_id_used_again_for_another_amount_is_refused_with_the_409_message(page: Page) -> None:
+    payer(page, "10.00", refused=409)
+    payee = payee_name("bookshop")
+    order_id = f"order-{secrets.token_hex(6)}"
+    pay(page, payee, "2.00", order_id=order_id)
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#balance")).to_have_text("8.00 MC")
+
+    pay(page, payee, "3.00", order_id=order_id)
+
+    expect(page.locator("#pay-error")).to_have_text(
+        f"Order id {order_id} was already used with {payee} for a different payment, so nothing was paid. "
+        "Use another order id."
+    )
+    expect(page.locator("#pay-order-error")).to_have_text("Already used for a different payment.")
+    snap(page, "24-pay-order-already-used")
+    page.get_by_role("button", name="New order id").click()
+    assert page.get_by_label("Order id").input_value() != order_id
+    submit_spend(page)
+    expect(page.get_by_role("dialog", name=f"Paid 3.00 MC to {payee}")).to_be_visible()
+
+
+def test_a_signature_that_does_not_cover_the_sent_amount_is_refused(page: Page) -> None:
+    payer(page, "10.00", refused=422)
+
+    def change_the_amount(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        route.continue_(post_data=json.dumps({**body, "amount": "1.00"}))
+
+    page.route(f"**{SPENDS}", change_the_amount)
+    pay(page, payee_name("garage"), "2.00")
+
+    expect(page.locator("#pay-error")).to_contain_text("The signature was refused")
+    expect(page.locator("#pay-error")).to_have_attribute("data-problem", "bad-signature")
+
+
+def test_a_clock_minutes_behind_is_told_as_a_stale_signature(page: Page) -> None:
+    payer(page, "10.00", refused=422)
+    page.clock.set_system_time(datetime.now(UTC) - timedelta(minutes=10))
+    pay(page, payee_name("clockmaker"), "1.00")
+
+    expect(page.locator("#pay-error")).to_contain_text("Your device's clock is off (the service's time is ")
+    expect(page.locator("#pay-error")).to_have_attribute("data-problem", "stale-signature")
+
+
+def test_the_desk_shows_what_a_payee_was_paid(server: Server, page: Page, new_page: NewPage) -> None:
+    payer(page, "20.00")
+    payee = payee_name("desk-cafe")
+    for amount in ("4.00", "2.50"):
+        pay(page, payee, amount)
+        page.get_by_role("button", name="Done").click()
+    expect(page.locator("#balance")).to_have_text("13.50 MC")
+
+    desk = new_page()
+    import_key(desk, server.admins[0].seed)
+    desk.get_by_role("link", name="Admin desk").click()
+    row = desk.locator(f"#payees tbody tr[data-payee='{payee}']")
+    expect(row.locator("td[data-label=Balance]")).to_have_text("6.50 MC")
+    expect(row.locator("td[data-label=Spends]")).to_have_text("2")
+    expect(desk.locator("#debts-list")).to_be_visible()
+    desk.get_by_role("heading", name="Payee balances").scroll_into_view_if_needed()
+    snap(desk, "25-admin-desk-payees")
