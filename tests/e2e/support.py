@@ -25,6 +25,7 @@ class Admin:
 class Server:
     url: str
     admins: tuple[Admin, Admin]
+    stripe_webhook_secret: str
 
 
 @dataclass
@@ -142,13 +143,14 @@ def status_panel(page: Page, status: str) -> None:
     expect(page.locator("#payment-status")).to_have_attribute("data-status", status, timeout=15_000)
 
 
-def buy_credits(page: Page, amount: str) -> None:
-    """Top up through the demo card checkout (1 USD = 1 MC) and come back to the wallet."""
-    checkout(page, "stripe", amount, "USD")
+def buy_credits(page: Page, amount: str) -> str:
+    """Top up through the demo card checkout (1 USD = 1 MC) and come back to the wallet; answers the payment id."""
+    payment_id = checkout(page, "stripe", amount, "USD")
     page.get_by_role("button", name=re.compile(r"^Pay ")).click()
     status_panel(page, "confirmed")
     page.get_by_role("link", name="Back to wallet").click()
     expect(page.locator("#balance")).not_to_have_text("…")
+    return payment_id
 
 
 def open_pay_dialog(page: Page) -> None:

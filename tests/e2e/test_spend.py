@@ -15,6 +15,7 @@ import pytest
 from nacl.signing import VerifyKey
 from playwright.sync_api import Page, Request, Route, expect
 
+from adapters.stripe.simulator import sign as stripe_signature
 from domain.canonical import canonical_json
 from domain.money import Money
 from domain.spend import SpendOrder
@@ -239,3 +240,46 @@ def test_the_desk_shows_what_a_payee_was_paid(server: Server, page: Page, new_pa
     expect(desk.locator("#debts-list")).to_be_visible()
     desk.get_by_role("heading", name="Payee balances").scroll_into_view_if_needed()
     snap(desk, "25-admin-desk-payees")
+
+
+def refund_at_stripe(server: Server, reference: str, cents: int) -> None:
+    """Stripe tells of a full refund of the demo card payment with `reference`, signed as Stripe signs."""
+    charge = {
+        "id": f"ch_demo_{reference}", "object": "charge", "amount": cents, "amount_refunded": cents,
+        "currency": "usd", "payment_intent": f"pi_demo_{reference}",
+    }  # fmt: skip
+    event = {"id": f"evt_refund_{reference}", "object": "event", "type": "charge.refunded",
+             "created": int(datetime.now(UTC).timestamp()), "livemode": False, "data": {"object": charge}}  # fmt: skip
+    body = json.dumps(event).encode()
+    headers = {"Stripe-Signature": stripe_signature(body, server.stripe_webhook_secret)}
+    answer = httpx.post(f"{server.url}/api/webhooks/stripe", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_refund_of_credits_already_spent_shows_a_debt_that_the_next_top_up_pays(
+    server: Server, page: Page, new_page: NewPage
+) -> None:
+    user_id = create_key(page)
+    payment_id = buy_credits(page, "10.00")
+    reference = page.locator(f"#payments tbody tr[data-payment-id='{payment_id}'] a").inner_text()
+    pay(page, payee_name("florist"), "8.00")
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#balance")).to_have_text("2.00 MC")
+
+    refund_at_stripe(server, reference, 1000)
+    page.reload()
+
+    expect(page.locator("#balance")).to_have_text("-8.00 MC")
+    expect(page.locator("#debt")).to_contain_text("You owe 8.00 MC: your next top-up pays it first.")
+    expect(page.locator("#pay")).to_be_disabled()
+    snap(page, "26-wallet-in-debt")
+
+    desk = new_page()
+    import_key(desk, server.admins[1].seed)
+    desk.get_by_role("link", name="Admin desk").click()
+    expect(desk.locator(f"#debts tbody tr[data-user-id='{user_id}'] td[data-label=Owes]")).to_have_text("8.00 MC")
+
+    buy_credits(page, "10.00")
+    expect(page.locator("#balance")).to_have_text("2.00 MC")
+    expect(page.locator("#debt")).to_have_count(0)
+    expect(page.locator("#pay")).to_be_enabled()
