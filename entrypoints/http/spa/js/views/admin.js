@@ -7,7 +7,7 @@ import { formatMoney } from "../money.js";
 import { loadMore } from "../more.js";
 import * as session from "../session.js";
 import { gatewayName, statusBadge, statusLabel } from "../status.js";
-import { spendingSections } from "./desk_spending.js";
+import { spendingJumps, spendingSections } from "./desk_spending.js";
 
 const STATUSES = ["pending", "needs_review", "confirmed", "failed", "expired", "rejected", "refunded", "disputed"];
 const GATEWAYS = ["bank", "stripe", "clickpesa"];
@@ -64,7 +64,7 @@ export async function renderAdmin(container, { signal }) {
   replaceChildren(container,
     h("h1", { tabindex: "-1" }, "Admin desk"),
     h("p", { class: "lead" }, "Bank transfers awaiting confirmation come first, then payments under review and payments with gateway news held for an admin."),
-    filters, count, queue, spendingSections(signal));
+    spendingJumps(), filters, count, queue, spendingSections(signal));
   await refresh();
 }
 

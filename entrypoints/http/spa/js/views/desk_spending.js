@@ -5,6 +5,20 @@ import { api, ApiError } from "../api.js";
 import { formatTime, h, replaceChildren, shortKey } from "../dom.js";
 import { formatMoney } from "../money.js";
 
+// "Jump to" buttons for the top of the desk: the sections come after the payment queue, which can be long.
+// Buttons, not links: "#payees-title" would be read as a route.
+export function spendingJumps() {
+  const jump = (label, target) => h("button", {
+    type: "button", class: "button subtle small",
+    onclick: () => {
+      const heading = document.getElementById(target);
+      heading?.scrollIntoView({ block: "start" });
+      heading?.focus({ preventScroll: true });
+    },
+  }, label);
+  return h("p", { class: "jumps" }, "Jump to ", jump("Payee balances", "payees-title"), " ", jump("Debts", "debts-title"));
+}
+
 export function spendingSections(signal) {
   const payees = h("div", { class: "table-wrap", id: "payees-list" }, h("p", { class: "loading" }, "Loading payees…"));
   const debts = h("div", { class: "table-wrap", id: "debts-list" }, h("p", { class: "loading" }, "Loading debts…"));
@@ -21,9 +35,9 @@ export function spendingSections(signal) {
       cell("Since", item.since ? formatTime(item.since) : "–")),
   });
   return [
-    h("section", { "aria-labelledby": "payees-title" }, h("h2", { id: "payees-title" }, "Payee balances"),
+    h("section", { "aria-labelledby": "payees-title" }, h("h2", { id: "payees-title", tabindex: "-1" }, "Payee balances"),
       h("p", { class: "hint" }, "Credits paid to each payee by signed spends, highest first."), payees),
-    h("section", { "aria-labelledby": "debts-title" }, h("h2", { id: "debts-title" }, "Debts"),
+    h("section", { "aria-labelledby": "debts-title" }, h("h2", { id: "debts-title", tabindex: "-1" }, "Debts"),
       h("p", { class: "hint" }, "Wallets below zero: a refund or dispute took back credits already spent. Their next top-up pays the debt first."), debts),
   ];
 }

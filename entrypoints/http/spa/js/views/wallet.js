@@ -38,7 +38,7 @@ export async function renderWallet(container, { signal }) {
   const [wallet, list] = await Promise.all([api("/api/wallet"), api("/api/payments")]);
   if (signal.aborted) return;
   balance.textContent = formatMoney(wallet.balance, wallet.currency);
-  replaceChildren(debt, debtNotice(wallet, pay));
+  replaceChildren(debt, debtNotice(wallet, pay, balance));
   replaceChildren(payments, pagedTable({
     id: "payments", items: list.items, cursor: list.next_cursor, path: "/api/payments", signal,
     titles: ["Date", "Method", "Amount", "Credits", "Status", "Reference"], row: paymentRow,

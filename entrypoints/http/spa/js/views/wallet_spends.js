@@ -12,10 +12,11 @@ export function payButton() {
 }
 
 // A wallet below zero owes: refunds or disputes took back credits already spent. Spending waits for a top-up.
-export function debtNotice(wallet, pay) {
+export function debtNotice(wallet, pay, balance) {
   const owed = wallet.debt ?? (wallet.balance.startsWith("-") ? wallet.balance.slice(1) : "0.00");
   const inDebt = /[1-9]/.test(owed);
   pay.disabled = inDebt;
+  balance.classList.toggle("owed", inDebt);
   pay.title = inDebt ? "Spending is disabled while you owe credits" : "";
   if (!inDebt) return null;
   return h("p", { class: "debt", id: "debt", role: "status" },
