@@ -31,6 +31,8 @@ class _Instruments:
     gateway_call_seconds: Histogram
     clickpesa_calls: Counter
     awaiting_admin: Gauge
+    spends: Counter
+    spent_credits: Counter
 
 
 @cache
@@ -123,6 +125,10 @@ def _instruments(registry: CollectorRegistry) -> _Instruments:
             registry=registry,
             multiprocess_mode="mostrecent",
         ),
+        spends=Counter("mcpay_spends", "Spends recorded (signed by their wallet's owner).", registry=registry),
+        spent_credits=Counter(
+            "mcpay_credits_spent_mc", "Mycelium Credits moved from wallets to payees.", registry=registry
+        ),
     )
 
 
@@ -168,3 +174,7 @@ class PrometheusMetrics:
     def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
         for status in {*AWAITING_STATUSES, *counts}:
             self._m.awaiting_admin.labels(status).set(counts.get(status, 0))
+
+    def credits_spent(self, amount: Decimal) -> None:
+        self._m.spends.inc()
+        self._m.spent_credits.inc(float(amount))

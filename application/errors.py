@@ -71,3 +71,27 @@ class SigningKeyMissing(ApplicationError):
 
 class UnreadableEvent(ApplicationError):
     """A stored event replay cannot read: not in the shape its type records, or about a wallet never opened."""
+
+
+class Refusal(Invalid):
+    """A request refused with facts the client can act on (`details`, extra fields of the problem)."""
+
+    def __init__(self, message: str, **details: str) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class BadSignature(Refusal):
+    """A spend whose signature does not verify against the signed-in user's key over what it says."""
+
+
+class StaleSignature(Refusal):
+    """A spend signed too long ago, or in the future, by the server's clock."""
+
+
+class InsufficientCredits(Refusal):
+    """The balance does not cover the spend (a wallet in debt covers nothing); nothing was recorded."""
+
+
+class OrderAlreadyUsed(Conflict):
+    """A spend's order id was used, with the same payee, for another spend."""

@@ -36,3 +36,6 @@ class NoMetrics:
 
     def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
         pass
+
+    def credits_spent(self, amount: Decimal) -> None:
+        pass

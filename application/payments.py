@@ -52,6 +52,7 @@ class PaymentService:
         metrics: Metrics | None = None,
         clock: Clock | None = None,
         timing: CheckoutTiming | None = None,
+        writer: GroupWriter | None = None,
     ) -> None:
         self._ledger = ledger
         self._gateways = gateways
@@ -59,7 +60,8 @@ class PaymentService:
         self._ids = ids
         self._queries = queries
         self._metrics = metrics or NoMetrics()
-        self._writer = GroupWriter(ledger, GatewayEvents(self._metrics).decide)
+        # One writer per process, shared with spending (built in bootstrap); on its own, one for gateway events.
+        self._writer = writer or GroupWriter(ledger, GatewayEvents(self._metrics).decide)
         self._checkouts = Checkouts(ledger, gateways, self.apply, clock, timing)
 
     def offers(self) -> list[GatewayOffer]:
@@ -127,7 +129,8 @@ class PaymentService:
 
     def apply(self, event: GatewayEvent) -> str:
         """Move the payment the event names; exactly once, however often and in whatever order it is delivered."""
-        return self._writer.apply(event)
+        outcome: str = self._writer.apply(event)
+        return outcome
 
     def submit(self, event: GatewayEvent) -> Future[str]:
         """As `apply`, answered through a future (for callers on an event loop)."""

@@ -141,6 +141,9 @@ class Metrics(Protocol):
     def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
         """How many payments wait for an admin now, by status (pending bank transfers, needs_review)."""
 
+    def credits_spent(self, amount: Decimal) -> None:
+        """A spend of `amount` MC was recorded (counted after its commit)."""
+
 
 class WalletMove(NamedTuple):
     """What replay reads of a wallet event: `user_id` of a WalletOpened, `amount` of the others (else None)."""

@@ -17,7 +17,7 @@ from eventsourcing.persistence import IntegrityError, Notification
 from application.ledger import Ledger
 from application.ports import PaymentQueries
 from application.progress import Progress, unobserved
-from application.views import PaymentView, WalletView
+from application.views import PaymentView, SpendDetails, WalletView
 from domain.payment import Payment
 from domain.wallet import Wallet
 
@@ -30,6 +30,7 @@ PAYMENT_TOPIC = f"{Payment.__module__}:{Payment.__qualname__}."
 WALLET_TOPIC = f"{Wallet.__module__}:{Wallet.__qualname__}."
 # A wallet's events that move credits, and the kind of movement each lists as (paged by position, whatever kind).
 MOVEMENTS = {"CreditsToppedUp": "top_up", "CreditsReversed": "reversal", "CreditsReinstated": "reinstatement"}
+SPENT = "CreditsSpent"
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,29 @@ class WalletOpening:
 class WalletMovement:
     position: int
     wallet_id: UUID
-    kind: str  # one of MOVEMENTS' values
+    kind: str  # one of MOVEMENTS' values, or "spend"
     amount: Decimal
-    payment_id: UUID
+    payment_id: UUID | None  # None for a spend, which names its spend instead
     at: datetime
     balance_after: Decimal
+    spend: SpendDetails | None = None
+
+
+@dataclass(frozen=True)
+class WalletBalance:
+    """A wallet's balance after a batch, and since when it is below zero: `debt_from` starts the batch's last run
+    of negative balances (None: not in debt); unless `debt_restarted`, a debt from before the batch goes on."""
+
+    last: WalletMovement
+    debt_from: datetime | None
+    debt_restarted: bool
+
+
+@dataclass(frozen=True)
+class PayeeTotal:
+    payee: str
+    amount: Decimal
+    spends: int
 
 
 @dataclass(frozen=True)
@@ -80,10 +99,28 @@ class ProjectedBatch:
     movements: tuple[WalletMovement, ...] = ()
     changes: tuple[PaymentChange, ...] = ()
 
-    def balances(self) -> list[WalletMovement]:
-        """Each wallet's last movement in the batch: its balance now."""
-        last = {movement.wallet_id: movement for movement in self.movements}
-        return list(last.values())
+    def balances(self) -> list[WalletBalance]:
+        """Each wallet's last movement in the batch (its balance now) and its debt."""
+        balances: dict[UUID, WalletBalance] = {}
+        for movement in self.movements:
+            before = balances.get(movement.wallet_id)
+            if movement.balance_after >= 0:
+                balances[movement.wallet_id] = WalletBalance(movement, None, False)
+            elif before is not None and before.debt_from is not None:
+                balances[movement.wallet_id] = WalletBalance(movement, before.debt_from, before.debt_restarted)
+            else:
+                balances[movement.wallet_id] = WalletBalance(movement, movement.at, before is not None)
+        return list(balances.values())
+
+    def payees(self) -> list[PayeeTotal]:
+        """What the batch's spends moved to each payee."""
+        totals: dict[str, PayeeTotal] = {}
+        for movement in self.movements:
+            if movement.spend is not None:
+                payee = movement.spend.payee
+                total = totals.get(payee, PayeeTotal(payee, Decimal("0.00"), 0))
+                totals[payee] = PayeeTotal(payee, total.amount + movement.amount, total.spends + 1)
+        return list(totals.values())
 
 
 class ReadModelStore(Protocol):
@@ -167,6 +204,13 @@ def _wallet_rows(event: Any, position: int, wallets: list[WalletOpening], moveme
     kind = type(event).__name__
     if kind == "WalletOpened":
         wallets.append(WalletOpening(wallet_id, event.user_id, event.timestamp, position))
+    elif kind == SPENT:
+        spend = SpendDetails(UUID(str(event.spend_id)), event.payee, event.order_id, event.memo, event.signed_at)
+        movements.append(
+            WalletMovement(
+                position, wallet_id, "spend", event.amount, None, event.timestamp, event.balance_after, spend
+            )
+        )
     elif kind in MOVEMENTS:
         movements.append(
             WalletMovement(

@@ -27,9 +27,9 @@ class LedgerEntryView:
 
     position: int
     user_id: str
-    kind: str  # "top_up", "reversal" or "reinstatement"
+    kind: str  # "top_up", "reversal", "reinstatement" or "spend"
     amount: Decimal
-    payment_id: UUID
+    payment_id: UUID | None  # None for a spend
     at: datetime
     balance_after: Decimal
 

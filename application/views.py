@@ -60,14 +60,53 @@ class PaymentView:
 
 
 @dataclass(frozen=True)
+class SpendDetails:
+    """What a spend names beyond its amount: the payee, the order and what its owner signed."""
+
+    spend_id: UUID
+    payee: str
+    order_id: str
+    memo: str
+    signed_at: str  # as the owner wrote it (the signature covers these characters)
+
+
+@dataclass(frozen=True)
 class WalletEntry:
     """One movement of a wallet's credits, as the read model holds it."""
 
-    kind: str  # "top_up", "reversal" or "reinstatement"
+    kind: str  # "top_up", "reversal", "reinstatement" (each names its payment) or "spend" (its spend)
     amount: Decimal
-    payment_id: UUID
+    payment_id: UUID | None
     at: datetime
     balance_after: Decimal
+    spend: SpendDetails | None = None
+
+
+@dataclass(frozen=True)
+class SpendView:
+    """A recorded spend: its owner, amount, when it was recorded and the balance it left."""
+
+    user_id: str
+    amount: Decimal
+    at: datetime  # the CreditsSpent event's timestamp
+    balance_after: Decimal
+    details: SpendDetails
+
+
+@dataclass(frozen=True)
+class PayeeView:
+    payee: str
+    balance: Decimal
+    spends: int
+
+
+@dataclass(frozen=True)
+class DebtView:
+    """A wallet below zero (credits reversed after they were spent) and since when."""
+
+    user_id: str
+    balance: Decimal
+    since: datetime | None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""Group commit: the gateway events that arrive together are decided in arrival order and saved in one transaction.
+"""Group commit: the changes that arrive together (gateway events, spends) are decided in arrival order and saved in
+one transaction.
 
 One writer per process, on a thread of its own (the event store is synchronous). It takes everything queued,
-decides each event against one unit of work (two events for one payment or wallet see each other), saves the
+decides each one (by its type: `by_kind`) against one unit of work (two events for one payment or wallet see each other), saves the
 whole group at once and only then answers each caller. A conflict with another process drops the group, which
 is decided again from fresh reads; when that fails too, each event is applied on its own, retried as before.
 Exactly-once rests on the same uniqueness records and aggregate versions as a single save (ADR 32).
@@ -13,13 +14,13 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from application.gateways import GatewayEvent
 from application.ledger import Ledger, retry_on_conflict
 from application.unit_of_work import UnitOfWork
 
@@ -28,13 +29,27 @@ logger = logging.getLogger("mcpay.writer")
 GROUP_LIMIT = 256
 GROUP_ATTEMPTS = 2  # the whole group, before each event is applied on its own
 
-Decide = Callable[[UnitOfWork, GatewayEvent], str]
+# What an item does, staged in the unit of work; answers its outcome (a refusal is an outcome, not an exception:
+# raising would make the whole group be applied again one item at a time).
+Decide = Callable[[UnitOfWork, Any], Any]
+
+
+def by_kind(decisions: Mapping[type, Decide]) -> Decide:
+    """One writer for every kind of change: each item is decided by the function of its type."""
+
+    def decide(work: UnitOfWork, item: Any) -> Any:
+        for kind, decision in decisions.items():
+            if isinstance(item, kind):
+                return decision(work, item)
+        raise TypeError(f"the writer decides no {type(item).__name__}")
+
+    return decide
 
 
 @dataclass(frozen=True)
 class _Item:
-    event: GatewayEvent
-    answer: Future[str]
+    event: Any  # a GatewayEvent, a spend... whatever `Decide` takes
+    answer: Future[Any]
 
 
 class GroupWriter:
@@ -47,9 +62,9 @@ class GroupWriter:
         self._start = threading.Lock()
         self.groups_saved = 0  # for tests and metrics: how many transactions the writer made
 
-    def submit(self, event: GatewayEvent) -> Future[str]:
+    def submit(self, event: Any) -> Future[Any]:
         """The event's outcome, once the group it joined is saved."""
-        answer: Future[str] = Future()
+        answer: Future[Any] = Future()
         if threading.current_thread() is self._thread:  # a decision applying another event: no waiting on itself
             answer.set_result(self.apply_alone(event))
             return answer
@@ -57,10 +72,10 @@ class GroupWriter:
         self._ensure_running()
         return answer
 
-    def apply(self, event: GatewayEvent) -> str:
+    def apply(self, event: Any) -> Any:
         return self.submit(event).result()
 
-    def apply_alone(self, event: GatewayEvent) -> str:
+    def apply_alone(self, event: Any) -> Any:
         """One event in a unit of work of its own, retried on conflict (no group)."""
         return retry_on_conflict(lambda: self._write([event])[0])
 
@@ -117,7 +132,7 @@ class GroupWriter:
             else:
                 _answer(item.answer, outcome)
 
-    def _write(self, events: list[GatewayEvent]) -> list[str]:
+    def _write(self, events: list[Any]) -> list[Any]:
         work = UnitOfWork(self._ledger)
         outcomes = [self._decide(work, event) for event in events]
         work.save()
@@ -125,12 +140,12 @@ class GroupWriter:
         return outcomes
 
 
-def _answer(answer: Future[str], outcome: str) -> None:
+def _answer(answer: Future[Any], outcome: Any) -> None:
     """The outcome, to a caller still waiting (one who went away, e.g. a closed connection, cancelled it)."""
     with contextlib.suppress(InvalidStateError):
         answer.set_result(outcome)
 
 
-def _fail(answer: Future[str], error: Exception) -> None:
+def _fail(answer: Future[Any], error: Exception) -> None:
     with contextlib.suppress(InvalidStateError):
         answer.set_exception(error)

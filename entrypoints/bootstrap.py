@@ -24,7 +24,8 @@ from adapters.system import RandomIdentifiers, SystemClock
 from application.admin import AdminService
 from application.audit.service import LedgerAudit
 from application.checkouts import CheckoutTiming
-from application.gateways import GatewayOffer
+from application.gateway_events import GatewayEvents
+from application.gateways import GatewayEvent, GatewayOffer
 from application.identity import IdentityService, IdentityStore
 from application.ledger import Ledger
 from application.metered import MeteredGateway, reversal_sources
@@ -35,6 +36,8 @@ from application.pricing import minimums
 from application.projection import Lease
 from application.reading import PaymentReader, ReadSide
 from application.reconciliation import Reconciler, ReversalChecks
+from application.spending import Receipts, SpendDecision, SpendDecisions, SpendService
+from application.writer import Decide, GroupWriter, by_kind
 from domain.money import MINOR_DIGITS
 from entrypoints.read_side import build_read_side
 from entrypoints.settings import Settings, SettingsError
@@ -64,7 +67,11 @@ class Services:
         reader: PaymentReader,
         metrics: Metrics | None = None,
         background_lease: Lease | None = None,
+        spending: SpendService,
+        writer: GroupWriter,
     ) -> None:
+        self.spending = spending
+        self.writer = writer
         self.metrics = metrics or NoMetrics()
         self.background_lease = background_lease or LocalLease()
         self.read_side = read_side
@@ -82,6 +89,7 @@ class Services:
 
     def close(self) -> None:
         self.payments.close()
+        self.writer.close()
         for gateway in self.gateways.values():
             close = getattr(gateway, "close", None)  # gateways holding connections (ClickPesa's HTTP client)
             if callable(close):
@@ -124,6 +132,14 @@ def bootstrap(
         abandoned_after=timedelta(seconds=settings.checkout_abandoned_after_seconds),
         replay_wait=timedelta(seconds=settings.checkout_replay_wait_seconds),
     )
+    # One writer per process: gateway events and spends are decided in its groups, saved in one transaction each.
+    decisions: dict[type, Decide] = {
+        GatewayEvent: GatewayEvents(metrics).decide,
+        SpendDecision: SpendDecisions(metrics).decide,
+    }
+    writer = GroupWriter(ledger, by_kind(decisions))
+    signer = _ledger_signer(settings)
+    spending = SpendService(ledger, writer, Ed25519Signatures(), clock, Receipts(signer), read.spends)
     payments = PaymentService(
         ledger,
         chosen,
@@ -133,6 +149,7 @@ def bootstrap(
         metrics=metrics,
         clock=clock,
         timing=timing,
+        writer=writer,
     )
     reconcile_age = timedelta(seconds=settings.reconcile_min_age_seconds)
     reversals = ReversalChecks(
@@ -160,11 +177,13 @@ def bootstrap(
         reconciler,
         gateways=chosen,
         admin=admin,
-        audit=LedgerAudit(ledger, _ledger_signer(settings), clock),
+        audit=LedgerAudit(ledger, signer, clock),
         read_side=read.read_side,
         reader=PaymentReader(read.read_side.model, read.read_side, payments),
         metrics=metrics,
         background_lease=read.background_lease,
+        spending=spending,
+        writer=writer,
     )
 
 

@@ -14,6 +14,7 @@ from application.ports import Metrics, PaymentQueries
 from application.projection import CaughtUpPaymentQueries, Lease, Projector
 from application.queries import AsyncReadModel
 from application.reading import ReadSide
+from application.spending import CaughtUpSpends, SpendQueries
 
 CATCH_UP_SECONDS = 2.0  # how long a use case waits for the read model before reading it as it is
 
@@ -23,6 +24,7 @@ class ReadSideParts:
     read_side: ReadSide
     queries: PaymentQueries  # for the synchronous use cases: caught up before each answer
     background_lease: Lease  # held by the one process of the deployment that runs reconciliation and checkpoints
+    spends: SpendQueries  # caught up like `queries`
 
 
 def build_read_side(database_url: str, ledger: Ledger, metrics: Metrics) -> ReadSideParts:
@@ -33,6 +35,7 @@ def build_read_side(database_url: str, ledger: Ledger, metrics: Metrics) -> Read
         projector = Projector(ledger, store, AdvisoryLease(store.place))
         model = AsyncpgQueries(store.place)
         reads: PaymentQueries = store
+        spends: SpendQueries = store
         background: Lease = AdvisoryLease(store.place, duty="background jobs", key=store.place.key_for("background"))
     else:
         embedded = SqliteReadModel(sqlite_datastore(persistence_env(database_url).get("SQLITE_DBNAME")), ledger.name)
@@ -40,6 +43,8 @@ def build_read_side(database_url: str, ledger: Ledger, metrics: Metrics) -> Read
         projector = Projector(ledger, embedded, LocalLease())
         model = SqliteQueries(embedded, ledger.recorder.max_notification_id)
         reads = embedded
+        spends = embedded
         background = LocalLease()  # one process per SQLite file (more workers are refused at start)
     read_side = ReadSide(projector, model, ledger.written, metrics)
-    return ReadSideParts(read_side, CaughtUpPaymentQueries(projector, reads, CATCH_UP_SECONDS), background)
+    caught_up = CaughtUpPaymentQueries(projector, reads, CATCH_UP_SECONDS)
+    return ReadSideParts(read_side, caught_up, background, CaughtUpSpends(projector, spends, CATCH_UP_SECONDS))

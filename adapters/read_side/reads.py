@@ -11,7 +11,7 @@ from uuid import UUID
 from adapters.read_side import pages, sql
 from application.paging import Listed, PageQuery, PaymentKey
 from application.queries import BalanceView, LedgerEntryView, PaymentListing
-from application.views import PaymentView, WalletEntry, WalletView
+from application.views import DebtView, PayeeView, PaymentView, SpendView, WalletEntry, WalletView
 
 
 class ProjectionReads:
@@ -64,6 +64,16 @@ class ProjectionReads:
 
     def ledger_page(self, after: int, limit: int) -> list[LedgerEntryView]:
         return [sql.ledger_entry(row, self.values) for row in self._rows(sql.LEDGER_PAGE, (after, limit))]
+
+    def spend(self, spend_id: UUID) -> SpendView | None:
+        rows = self._rows(sql.SPEND, (self.values.uuid(spend_id),))
+        return sql.spend_view(rows[0], self.values) if rows else None
+
+    def payees(self) -> list[PayeeView]:
+        return sql.payees(self._rows(sql.PAYEES, ()))
+
+    def debts(self) -> list[DebtView]:
+        return sql.debts(self._rows(sql.DEBTS, ()), self.values)
 
     def _views(self, statement: str, params: Sequence[Any]) -> list[PaymentView]:
         return [sql.payment_view(row, self.values) for row in self._rows(statement, params)]

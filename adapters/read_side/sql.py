@@ -15,18 +15,26 @@ from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
-from application.projection import PaymentChange, ProjectedBatch, ProjectedPayment, WalletMovement, WalletOpening
+from application.projection import (
+    PayeeTotal,
+    PaymentChange,
+    ProjectedBatch,
+    ProjectedPayment,
+    WalletBalance,
+    WalletMovement,
+    WalletOpening,
+)
 from application.queries import BalanceView, LedgerEntryView
-from application.views import PaymentView, WalletEntry, WalletView
+from application.views import DebtView, PayeeView, PaymentView, SpendDetails, SpendView, WalletEntry, WalletView
 from domain.approval import AdminApproval
 from domain.money import Money
 from domain.payment import HeldEvent
 from domain.wallet import Wallet
 
-TABLES = ("read_wallet_entries", "read_wallets", "read_payment_changes", "read_payments")
+TABLES = ("read_payees", "read_wallet_entries", "read_wallets", "read_payment_changes", "read_payments")
 # Raise SCHEMA_VERSION with every change to the tables below: a read model of an older version is then dropped
 # and projected again at start (ADR 34). A change without it is caught too, by the digest of the DDL text.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: spends in the wallet entries, payees, debts (ADR 47)
 PLACEHOLDER = re.compile(r"\$(\d+)")
 
 _TABLES = """
@@ -76,18 +84,30 @@ CREATE TABLE IF NOT EXISTS {s}read_wallets (
     user_id text NOT NULL UNIQUE,
     balance {numeric} NOT NULL,
     updated_at {timestamp} NOT NULL,
-    position bigint NOT NULL
+    position bigint NOT NULL,
+    debt_since {timestamp}
 );
 CREATE TABLE IF NOT EXISTS {s}read_wallet_entries (
     position bigint PRIMARY KEY,
     wallet_id {uuid} NOT NULL,
     kind text NOT NULL,
     amount {numeric} NOT NULL,
-    payment_id {uuid} NOT NULL,
+    payment_id {uuid},
     at {timestamp} NOT NULL,
-    balance_after {numeric} NOT NULL
+    balance_after {numeric} NOT NULL,
+    spend_id {uuid},
+    payee text,
+    order_id text,
+    memo text,
+    signed_at text
 );
-CREATE INDEX IF NOT EXISTS read_wallet_entries_by_wallet ON {s}read_wallet_entries (wallet_id, position DESC)
+CREATE INDEX IF NOT EXISTS read_wallet_entries_by_wallet ON {s}read_wallet_entries (wallet_id, position DESC);
+CREATE UNIQUE INDEX IF NOT EXISTS read_wallet_entries_by_spend ON {s}read_wallet_entries (spend_id);
+CREATE TABLE IF NOT EXISTS {s}read_payees (
+    payee text PRIMARY KEY,
+    balance_minor bigint NOT NULL,
+    spends bigint NOT NULL
+)
 """
 
 PAYMENT_COLUMNS = (
@@ -115,13 +135,23 @@ INSERT_WALLET = """
 INSERT INTO {s}read_wallets (wallet_id, user_id, balance, updated_at, position) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (wallet_id) DO NOTHING
 """
+ENTRY_COLUMNS = "kind, amount, payment_id, at, balance_after, spend_id, payee, order_id, memo, signed_at"
 # Plain INSERT: a movement applied twice is a primary-key violation, and its whole batch rolls back.
-INSERT_MOVEMENT = """
-INSERT INTO {s}read_wallet_entries (position, wallet_id, kind, amount, payment_id, at, balance_after)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT_MOVEMENT = f"""
+INSERT INTO {{s}}read_wallet_entries (position, wallet_id, {ENTRY_COLUMNS})
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 """
+# $5: below zero now; $6: the debt (re)started within the batch, at $7 (else one from before goes on).
 UPDATE_BALANCE = """
-UPDATE {s}read_wallets SET balance = $1, updated_at = $2, position = $3 WHERE wallet_id = $4 AND position < $3
+UPDATE {s}read_wallets SET balance = $1, updated_at = $2, position = $3,
+    debt_since = CASE WHEN $5 THEN (CASE WHEN $6 THEN $7 ELSE COALESCE(debt_since, $7) END) ELSE NULL END
+WHERE wallet_id = $4 AND position < $3
+"""
+# Payee balances in minor units (integers): added up in SQL exactly, on SQLite as on PostgreSQL.
+ADD_TO_PAYEE = """
+INSERT INTO {s}read_payees AS p (payee, balance_minor, spends) VALUES ($1, $2, $3)
+ON CONFLICT (payee) DO UPDATE SET balance_minor = p.balance_minor + excluded.balance_minor,
+    spends = p.spends + excluded.spends
 """
 PAYMENTS_OF = f"""
 SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments WHERE user_id = $1 ORDER BY created_at DESC, payment_id DESC
@@ -144,16 +174,23 @@ DESK_PRIORITY = (
     "ELSE 0 END"
 )
 WALLET = """
-SELECT w.user_id, w.balance, e.kind, e.amount, e.payment_id, e.at, e.balance_after
+SELECT w.user_id, w.balance, e.kind, e.amount, e.payment_id, e.at, e.balance_after, e.spend_id, e.payee, e.order_id,
+    e.memo, e.signed_at
 FROM {s}read_wallets w LEFT JOIN {s}read_wallet_entries e ON e.wallet_id = w.wallet_id
 WHERE w.wallet_id = $1 ORDER BY e.position DESC
 """
 BALANCE = "SELECT user_id, balance FROM {s}read_wallets WHERE wallet_id = $1"
 BALANCES = "SELECT user_id, balance FROM {s}read_wallets WHERE user_id > $1 ORDER BY user_id LIMIT $2"
-ENTRIES_PAGE = """
-SELECT position, kind, amount, payment_id, at, balance_after FROM {s}read_wallet_entries
+ENTRIES_PAGE = f"""
+SELECT position, {ENTRY_COLUMNS} FROM {{s}}read_wallet_entries
 WHERE wallet_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3
 """
+SPEND = """
+SELECT w.user_id, e.amount, e.at, e.balance_after, e.spend_id, e.payee, e.order_id, e.memo, e.signed_at
+FROM {s}read_wallet_entries e JOIN {s}read_wallets w ON w.wallet_id = e.wallet_id WHERE e.spend_id = $1
+"""
+PAYEES = "SELECT payee, balance_minor, spends FROM {s}read_payees"
+DEBTS = "SELECT user_id, balance, debt_since FROM {s}read_wallets WHERE debt_since IS NOT NULL"
 LEDGER_PAGE = """
 SELECT e.position, w.user_id, e.kind, e.amount, e.payment_id, e.at, e.balance_after
 FROM {s}read_wallet_entries e JOIN {s}read_wallets w ON w.wallet_id = e.wallet_id
@@ -316,19 +353,46 @@ def wallet_params(row: WalletOpening, values: Values) -> tuple[Any, ...]:
 
 
 def movement_params(row: WalletMovement, values: Values) -> tuple[Any, ...]:
+    spend = row.spend
     return (
         row.position,
         values.uuid(row.wallet_id),
         row.kind,
         values.decimal(row.amount),
-        values.uuid(row.payment_id),
+        None if row.payment_id is None else values.uuid(row.payment_id),
         values.time(row.at),
         values.decimal(row.balance_after),
+        None if spend is None else values.uuid(spend.spend_id),
+        None if spend is None else spend.payee,
+        None if spend is None else spend.order_id,
+        None if spend is None else spend.memo,
+        None if spend is None else spend.signed_at,
     )
 
 
-def balance_params(row: WalletMovement, values: Values) -> tuple[Any, ...]:
-    return (values.decimal(row.balance_after), values.time(row.at), row.position, values.uuid(row.wallet_id))
+def balance_params(row: WalletBalance, values: Values) -> tuple[Any, ...]:
+    last = row.last
+    return (
+        values.decimal(last.balance_after),
+        values.time(last.at),
+        last.position,
+        values.uuid(last.wallet_id),
+        values.flag(row.debt_from is not None),
+        values.flag(row.debt_restarted),
+        values.time(row.debt_from or last.at),
+    )
+
+
+def payee_params(row: PayeeTotal) -> tuple[Any, ...]:
+    return (row.payee, to_minor(row.amount), row.spends)
+
+
+def to_minor(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_exact())
+
+
+def from_minor(minor: int) -> Decimal:
+    return Decimal(int(minor)).scaleb(-2)
 
 
 def batch_statements(batch: ProjectedBatch, values: Values) -> list[tuple[str, list[tuple[Any, ...]]]]:
@@ -339,6 +403,7 @@ def batch_statements(batch: ProjectedBatch, values: Values) -> list[tuple[str, l
         (INSERT_WALLET, [wallet_params(row, values) for row in batch.wallets]),
         (INSERT_MOVEMENT, [movement_params(row, values) for row in batch.movements]),
         (UPDATE_BALANCE, [balance_params(row, values) for row in batch.balances()]),
+        (ADD_TO_PAYEE, [payee_params(row) for row in batch.payees()]),
     ]
     return [(sql, rows) for sql, rows in steps if rows]
 
@@ -379,13 +444,44 @@ def wallet_view(user_id: str, rows: Sequence[Mapping[str, Any]], values: Values)
 
 
 def wallet_entry(row: Mapping[str, Any], values: Values) -> WalletEntry:
+    payment = row["payment_id"]
     return WalletEntry(
         kind=row["kind"],
         amount=values.read_decimal(row["amount"]),
-        payment_id=values.read_uuid(row["payment_id"]),
+        payment_id=None if payment is None else values.read_uuid(payment),
         at=values.read_time(row["at"]),
         balance_after=values.read_decimal(row["balance_after"]),
+        spend=None if row["spend_id"] is None else spend_details(row, values),
     )
+
+
+def spend_details(row: Mapping[str, Any], values: Values) -> SpendDetails:
+    return SpendDetails(values.read_uuid(row["spend_id"]), row["payee"], row["order_id"], row["memo"], row["signed_at"])
+
+
+def spend_view(row: Mapping[str, Any], values: Values) -> SpendView:
+    return SpendView(
+        user_id=row["user_id"],
+        amount=values.read_decimal(row["amount"]),
+        at=values.read_time(row["at"]),
+        balance_after=values.read_decimal(row["balance_after"]),
+        details=spend_details(row, values),
+    )
+
+
+def payees(rows: Sequence[Mapping[str, Any]]) -> list[PayeeView]:
+    """Highest balance first (sorted here: SQLite holds decimals as text)."""
+    views = [PayeeView(row["payee"], from_minor(row["balance_minor"]), int(row["spends"])) for row in rows]
+    return sorted(views, key=lambda view: (-view.balance, view.payee))
+
+
+def debts(rows: Sequence[Mapping[str, Any]], values: Values) -> list[DebtView]:
+    """Deepest first."""
+    views = [
+        DebtView(row["user_id"], values.read_decimal(row["balance"]), values.read_time(row["debt_since"]))
+        for row in rows
+    ]
+    return sorted(views, key=lambda view: (view.balance, view.user_id))
 
 
 def balance_view(row: Mapping[str, Any], values: Values) -> BalanceView:
@@ -398,7 +494,7 @@ def ledger_entry(row: Mapping[str, Any], values: Values) -> LedgerEntryView:
         user_id=row["user_id"],
         kind=row["kind"],
         amount=values.read_decimal(row["amount"]),
-        payment_id=values.read_uuid(row["payment_id"]),
+        payment_id=None if row["payment_id"] is None else values.read_uuid(row["payment_id"]),
         at=values.read_time(row["at"]),
         balance_after=values.read_decimal(row["balance_after"]),
     )

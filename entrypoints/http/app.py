@@ -33,6 +33,7 @@ from entrypoints.http.payments import PaymentsController, WalletController
 from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.rate_limits import SignInLimits
 from entrypoints.http.read_your_writes import ReadYourWrites
+from entrypoints.http.spends import PayeesAndDebtsController, SpendsController, ledger_public_key
 from entrypoints.http.webhooks import WebhooksController
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings, load_settings
@@ -84,6 +85,9 @@ def create_app(services: Services) -> Litestar:
             WalletController,
             WebhooksController,
             AdminController,
+            SpendsController,
+            ledger_public_key,
+            PayeesAndDebtsController,
             AuditController,
             DemoCheckoutController,
             payment_events,
@@ -105,7 +109,8 @@ def create_app(services: Services) -> Litestar:
             title="mcpay",
             version="1.0.0",
             path="/schema",
-            description="Top up a wallet of Mycelium Credits through Stripe, ClickPesa or bank transfer.",
+            description="Top up a wallet of Mycelium Credits through Stripe, ClickPesa or bank transfer, and spend "
+            "them with payees by signed spends.",
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),

@@ -31,7 +31,7 @@ DESCRIPTIONS = {
     401: "Missing, invalid, expired or ended session token (signing in: a challenge or signature that is not valid)",
     403: "The session's key lacks the role this needs",
     404: "Unknown, or not the caller's",
-    409: "Conflicts with what is recorded (an Idempotency-Key reused with another body, a settled payment, "
+    409: "Conflicts with what is recorded (an Idempotency-Key or order_id reused with another body, a settled payment, "
     "a demo checkout of a payment its gateway refused or that has no checkout page)",
     413: "Request body over the 64 KiB limit",
     415: "The body is not declared as application/json",
@@ -44,11 +44,24 @@ INITIATE_CONFLICT = (
     "`/problems/checkout-in-progress`: the first request with this key is still opening the checkout "
     "(waited for a few seconds); send the same request again after `Retry-After` seconds"
 )
-OWN_DESCRIPTIONS = {("POST", "/api/payments/initiate", 409): INITIATE_CONFLICT}
+SPEND_CONFLICT = "`/problems/order-already-used`: this order_id was used with this payee for another spend"
+SPEND_REFUSED = (
+    "Refused, nothing recorded: `/problems/bad-signature`, `/problems/stale-signature` (`server_time`), "
+    "`/problems/insufficient-funds` (`balance`, `amount`), `/problems/invalid` (a malformed field)"
+)
+NO_SIGNING_KEY = "`/problems/signing-key-missing`: no LEDGER_SIGNING_KEY is configured; or the store is unavailable"
+OWN_DESCRIPTIONS = {
+    ("POST", "/api/payments/initiate", 409): INITIATE_CONFLICT,
+    ("POST", "/api/wallet/spends", 409): SPEND_CONFLICT,
+    ("POST", "/api/wallet/spends", 422): SPEND_REFUSED,
+    ("POST", "/api/wallet/spends", 503): NO_SIGNING_KEY,
+    ("GET", "/api/ledger/public-key", 503): NO_SIGNING_KEY,
+}
 RETRY_AFTER = {("POST", "/api/payments/initiate", 409)}
 ONLY_SOME = {
     ("POST", "/api/auth/session"): (401,),
     ("POST", "/api/payments/initiate"): (409, 502),
+    ("POST", "/api/wallet/spends"): (409,),
     ("POST", "/api/admin/payments/{payment_id}/confirm"): (409,),
     ("POST", "/api/admin/payments/{payment_id}/reject"): (409,),
     ("POST", "/demo/checkout/{payment_id}/pay"): (409,),

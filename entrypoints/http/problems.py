@@ -19,10 +19,14 @@ logger = logging.getLogger("mcpay.http")
 PROBLEMS: list[tuple[type[Exception], int, str, str]] = [
     (errors.IdempotencyConflict, 409, "idempotency-conflict", "Idempotency-Key reused"),
     (errors.CheckoutInProgress, 409, "checkout-in-progress", "Checkout still being opened"),
+    (errors.OrderAlreadyUsed, 409, "order-already-used", "Order already used for another spend"),
     (errors.Conflict, 409, "conflict", "Conflict"),
     (errors.MalformedCursor, 400, "bad-cursor", "Malformed cursor"),
     (errors.Malformed, 400, "bad-request", "Malformed request"),
     (errors.NotFound, 404, "not-found", "Not found"),
+    (errors.BadSignature, 422, "bad-signature", "Signature does not verify"),
+    (errors.StaleSignature, 422, "stale-signature", "Signature too old or ahead of time"),
+    (errors.InsufficientCredits, 422, "insufficient-funds", "Not enough credits"),
     (errors.Invalid, 422, "invalid", "Invalid request"),
     (DomainError, 422, "invalid", "Invalid request"),
     (errors.Unauthenticated, 401, "unauthenticated", "Authentication required"),
@@ -62,7 +66,8 @@ def to_problem(error: Exception) -> ProblemDetailsException:
         return _http_problem(error)
     for kind, status, slug, title in PROBLEMS:
         if isinstance(error, kind):
-            return _problem(status, slug, title, _detail(error, title), headers=_headers_of(error))
+            extra = error.details if isinstance(error, errors.Refusal) else {}
+            return _problem(status, slug, title, _detail(error, title), headers=_headers_of(error), **extra)
     logger.error("unhandled error", exc_info=error)
     return _problem(500, "internal", "Internal error", "an unexpected error occurred")
 

@@ -34,7 +34,7 @@ WebhookResult = Literal[
     "ignored",
     "unmatched",
 ]
-MovementType = Literal["top_up", "reversal", "reinstatement"]
+MovementType = Literal["top_up", "reversal", "reinstatement", "spend"]
 GATEWAYS: tuple[str, ...] = get_args(GatewayName)  # application.gateways.GATEWAY_NAMES, as a type
 
 
@@ -53,6 +53,7 @@ SignatureHex = Annotated[
 Amount = Annotated[AmountInput, checked_here(**amount_schema())]
 UserId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="The user's ed25519 public key (hex).")]
 DecimalText = Annotated[str, msgspec.Meta(pattern=r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$", examples=["25.00"])]
+SpendName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 
 
 class ChallengeRequest(msgspec.Struct):
@@ -187,17 +188,30 @@ class PaymentList(msgspec.Struct):
         return cls([Payment.of(view) for view in page.items], page.next_cursor)
 
 
-class WalletTransaction(msgspec.Struct):
+class WalletTransaction(msgspec.Struct, omit_defaults=True):
+    """`payment_id` on a top_up, reversal or reinstatement; `spend_id`, `payee`, `order_id` and `memo` on a spend.
+    `balance_after` below zero is a debt (credits reversed after they were spent)."""
+
     type: MovementType
     amount: DecimalText
-    payment_id: UUID
     at: datetime
     balance_after: DecimalText
+    payment_id: UUID | None = None
+    spend_id: UUID | None = None
+    payee: SpendName | None = None
+    order_id: SpendName | None = None
+    memo: str | None = None
 
     @classmethod
     def of(cls, entry: WalletEntry) -> WalletTransaction:
         kind = cast(MovementType, entry.kind)
-        return cls(kind, str(entry.amount), entry.payment_id, entry.at, str(entry.balance_after))
+        moved = cls(kind, str(entry.amount), entry.at, str(entry.balance_after), entry.payment_id)
+        spend = entry.spend
+        if spend is None:
+            return moved
+        return msgspec.structs.replace(
+            moved, spend_id=spend.spend_id, payee=spend.payee, order_id=spend.order_id, memo=spend.memo
+        )
 
 
 class WalletTransactionList(msgspec.Struct):
@@ -211,7 +225,8 @@ class WalletTransactionList(msgspec.Struct):
 
 class Wallet(msgspec.Struct):
     user_id: UserId
-    balance: DecimalText
+    balance: Annotated[DecimalText, msgspec.Meta(description="Below zero when credits were reversed after spending.")]
+    debt: Annotated[DecimalText, msgspec.Meta(description="What the next top-ups pay first: -balance, else 0.00.")]
     currency: str
     transactions: Annotated[list[WalletTransaction], msgspec.Meta(description="The newest 50, newest first.")]
     next_cursor: Annotated[
@@ -222,7 +237,9 @@ class Wallet(msgspec.Struct):
     @classmethod
     def of(cls, wallet: WalletPage) -> Wallet:
         page = WalletTransactionList.of(wallet.transactions)
-        return cls(wallet.balance.user_id, str(wallet.balance.balance), "MC", page.items, page.next_cursor)
+        balance = wallet.balance.balance
+        debt = f"{max(-balance, Decimal('0.00')):.2f}"
+        return cls(wallet.balance.user_id, str(balance), debt, "MC", page.items, page.next_cursor)
 
 
 class WebhookReceipt(msgspec.Struct):

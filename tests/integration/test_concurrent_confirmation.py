@@ -118,7 +118,7 @@ def assert_credited_exactly_once(url: str, payments: Sequence[PaymentView]) -> N
         assert [services.payments.payment(p.payment_id).status for p in payments] == ["confirmed"] * len(payments)
         wallet = services.payments.wallet_of(USER)
         assert wallet.balance == sum((payment.credits for payment in payments), Decimal("0.00"))
-        assert sorted(entry.payment_id for entry in wallet.entries) == sorted(p.payment_id for p in payments)
+        assert sorted(str(entry.payment_id) for entry in wallet.entries) == sorted(str(p.payment_id) for p in payments)
         counts = event_counts(services.ledger)
         assert counts["CreditsToppedUp"] == len(payments)
         assert counts["PaymentConfirmed"] == len(payments)

@@ -53,6 +53,9 @@ class RecordedMetrics:
     def credits_reversed(self, gateway: str, reason: str, amount: Decimal) -> None:
         self.calls.append(("credits_reversed", (gateway, reason, amount)))
 
+    def credits_spent(self, amount: Decimal) -> None:
+        self.calls.append(("credits_spent", (amount,)))
+
     def reconciliation_ran(self, result: str, outcomes: Mapping[str, int]) -> None:
         self.calls.append(("reconciliation_ran", (result, dict(outcomes))))
 
