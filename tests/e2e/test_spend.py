@@ -36,6 +36,7 @@ from tests.e2e.support import (
 
 pytestmark = pytest.mark.e2e
 SPENDS = "/api/wallet/spends"
+MEMO = 'Oyster mushroom kit "L", größe ½ \\ 🍄'  # quotes, a backslash and non-ASCII: signed byte for byte
 
 
 def spend_bodies(page: Page) -> list[dict[str, Any]]:
@@ -85,7 +86,7 @@ def test_paying_signs_in_the_browser_and_shows_a_verified_receipt_and_the_spend(
     open_pay_dialog(page)
     order_id = page.get_by_label("Order id").input_value()
     assert re.fullmatch(rf"order-{UUID}", order_id)
-    fill_spend(page, payee, "7.5", memo="Oyster mushroom kit, größe L")
+    fill_spend(page, payee, "7.5", memo=MEMO)
     snap(page, "20-pay-dialog")
     submit_spend(page)
 
@@ -95,7 +96,7 @@ def test_paying_signs_in_the_browser_and_shows_a_verified_receipt_and_the_spend(
     expect(receipt.locator("[data-field=payee]")).to_have_text(payee)
     expect(receipt.locator("[data-field=order_id]")).to_have_text(order_id)
     expect(receipt.locator("[data-field=amount]")).to_have_text("7.50 MC")
-    expect(receipt.locator("[data-field=memo]")).to_have_text("Oyster mushroom kit, größe L")
+    expect(receipt.locator("[data-field=memo]")).to_have_text(MEMO)
     expect(receipt.locator("[data-field=balance_after]")).to_have_text("17.50 MC")
     dialog.get_by_role("button", name="Verify receipt").click()
     ledger_key = httpx.get(f"{server.url}/api/ledger/public-key").json()["public_key"]
@@ -129,6 +130,34 @@ def test_paying_signs_in_the_browser_and_shows_a_verified_receipt_and_the_spend(
     expect(page.get_by_role("heading", name=f"Paid 7.50 MC to {payee}")).to_be_visible()
     page.get_by_role("button", name="Verify receipt").click()
     expect(page.locator("#receipt-verified")).to_contain_text("Receipt verified")
+
+
+@pytest.mark.parametrize(
+    ("forgery", "reason"),
+    [
+        ({"amount": "0.50"}, "the signed amount is not the spend's"),
+        ({"amount": "0.50", "signed": {"amount": "0.50"}}, "the signature does not verify"),
+        ({"receipt": {"public_key": "ab" * 32}}, "the receipt names another key than the ledger's"),
+    ],
+)
+def test_verify_receipt_catches_a_receipt_changed_on_the_way(page: Page, forgery: dict[str, Any], reason: str) -> None:
+    payer(page, "5.00")
+    pay(page, payee_name("market"), "2.00")
+    spend_id = page.locator("#receipt [data-field=spend_id]").inner_text()
+    page.get_by_role("button", name="Done").click()
+
+    def forge(route: Route) -> None:
+        spend = route.fetch().json()
+        spend["amount"] = forgery.get("amount", spend["amount"])
+        spend["receipt"]["signed"].update(forgery.get("signed", {}))
+        spend["receipt"].update(forgery.get("receipt", {}))
+        route.fulfill(json=spend)
+
+    page.route(f"**{SPENDS}/{spend_id}", forge)
+    page.goto(f"/#/spends/{spend_id}")
+    page.get_by_role("button", name="Verify receipt").click()
+    expect(page.locator("#receipt-verified")).to_have_text(f"This receipt does not verify: {reason}.")
+    expect(page.locator("#receipt-verified")).to_have_attribute("data-valid", "false")
 
 
 def test_paying_more_than_the_balance_says_not_enough_credits_and_sends_the_same_body_again(page: Page) -> None:
