@@ -1,6 +1,7 @@
 // The Pay dialog: payee, order id, amount and memo, signed here with the kept key and sent as a spend;
 // then the receipt. The same fields sent again carry the same signed body, so a retry after a lost answer
-// finds the spend already made (the order id is its idempotency key) instead of making a second one.
+// finds the spend already made (the order id is its idempotency key) instead of making a second one. A spend
+// whose answer never came back is offered again, as it was signed, the next time the dialog opens.
 
 import { api } from "../api.js";
 import { h, replaceChildren, trapFocus } from "../dom.js";
@@ -12,6 +13,8 @@ import { receiptDetails } from "./receipt.js";
 
 const RESIGN_AFTER_MS = 4 * 60_000; // the service refuses signatures older than 5 minutes
 const NAME_RULE = "1 to 64 characters: letters, digits and . _ : -";
+
+let unanswered = null; // { userId, order, kept }: the last spend sent whose answer was lost
 
 export function openPayDialog(opener, { onClose }) {
   const dialog = h("dialog", { class: "modal", id: "pay-dialog", "aria-labelledby": "pay-title" });
@@ -70,9 +73,19 @@ function buildForm(dialog, markPaid) {
   });
 
   let kept = null; // { fingerprint, body, refused }: the last signed body, sent again while the fields are unchanged
+  const userId = session.currentUser().user_id;
+  if (unanswered?.userId === userId) {
+    ({ kept } = unanswered);
+    const { order } = unanswered;
+    [payee.input.value, orderId.input.value, amount.input.value, memo.input.value] = [order.payee, order.orderId, order.amount, order.memo];
+    formError.before(h("p", { class: "warning", id: "pay-unanswered", role: "status" },
+      "The answer to your last payment was lost on the way. Press Sign and pay to send the same signed payment "
+      + "again: it is paid at most once."));
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     formError.textContent = "";
+    dialog.querySelector("#pay-unanswered")?.remove();
     const order = readOrder({ payee, orderId, amount, memo });
     if (!order) return;
     const fingerprint = JSON.stringify(order);
@@ -81,8 +94,9 @@ function buildForm(dialog, markPaid) {
     submit.disabled = true;
     submit.textContent = "Signing and paying…";
     try {
-      if (!reuse) kept = { fingerprint, body: await signedSpend(order, session.currentUser().user_id, session.signWithKey) };
+      if (!reuse) kept = { fingerprint, body: await signedSpend(order, userId, session.signWithKey) };
       const spend = await api("/api/wallet/spends", { method: "POST", body: kept.body });
+      unanswered = null;
       markPaid();
       showReceipt(dialog, spend);
     } catch (error) {
@@ -90,6 +104,7 @@ function buildForm(dialog, markPaid) {
       // A refusal that signing again cannot cure by itself is dropped, so the next press signs anew.
       if (["bad-signature", "stale-signature"].includes(problem.kind)) kept = null;
       else if (kept) kept.refused = problem.nothingRecorded;
+      unanswered = problem.nothingRecorded ? null : { userId, order, kept };
       formError.textContent = problem.message;
       formError.dataset.problem = problem.kind;
       if (problem.kind === "order-already-used") orderId.show("Already used for a different payment.");
