@@ -154,7 +154,7 @@ def test_verify_receipt_catches_a_receipt_changed_on_the_way(page: Page, forgery
         route.fulfill(json=spend)
 
     page.route(f"**{SPENDS}/{spend_id}", forge)
-    page.goto(f"/#/spends/{spend_id}")
+    page.locator(f"#transactions tr[data-spend-id='{spend_id}']").get_by_role("link").click()
     page.get_by_role("button", name="Verify receipt").click()
     expect(page.locator("#receipt-verified")).to_have_text(f"This receipt does not verify: {reason}.")
     expect(page.locator("#receipt-verified")).to_have_attribute("data-valid", "false")
