@@ -110,7 +110,8 @@ const MOVEMENTS = { top_up: "Top-up", reversal: "Reversal", reinstatement: "Disp
 const DEBITS = new Set(["reversal", "spend"]);
 
 function transactionRow(entry) {
-  return h("tr", { dataset: { type: entry.type, spendId: entry.spend_id } },
+  const dataset = entry.type === "spend" ? { type: entry.type, spendId: entry.spend_id } : { type: entry.type };
+  return h("tr", { dataset },
     cell("Date", formatTime(entry.at)),
     cell("Type", MOVEMENTS[entry.type] ?? entry.type),
     cell("Details", entry.type === "spend" ? spendDetails(entry) : null),
