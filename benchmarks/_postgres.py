@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 import psycopg
 
+from benchmarks._machine import describe
+
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -20,6 +22,16 @@ def postgres_server() -> str | None:
             return url
     except psycopg.Error:
         return None
+
+
+def described_server() -> str | None:
+    """The server, once the machine and its version are printed (None, saying so, when there is none)."""
+    server = postgres_server()
+    if server is None:
+        print("  skipped: no PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL)")
+        return None
+    print(describe(server_version(server)))
+    return server
 
 
 def server_version(server: str) -> str:

@@ -33,11 +33,10 @@ from application.ledger import Ledger
 from application.replay import ledger_events
 from application.views import PaymentView
 from benchmarks._load import Request, drive
-from benchmarks._machine import describe
-from benchmarks._postgres import fresh_schema, postgres_server, server_version
+from benchmarks._postgres import described_server, fresh_schema
 from benchmarks._serve import bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
-from benchmarks._wrk import WrkRun, drive_with_wrk, wrk_available
+from benchmarks._wrk import WrkRun, add_driver_argument, drive_with_wrk
 from domain.indexes import PaymentReference
 from domain.money import Money
 from domain.payment import Payment
@@ -55,18 +54,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="clients delivering at once (default 16)")
     parser.add_argument("--users", type=int, help="wallets the payments credit (default: payments / 4)")
     parser.add_argument("--workers", type=worker_counts, default=[1, 2], help="worker counts (default 1,2)")
-    parser.add_argument(
-        "--driver",
-        choices=["wrk", "python"],
-        default="wrk" if wrk_available() else "python",
-        help="the load generator: wrk (default, when installed) or the Python client",
-    )
+    add_driver_argument(parser)
     args = parser.parse_args(argv)
-    server = postgres_server()
+    server = described_server()
     if server is None:
-        print("  skipped: no PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL)")
         return
-    print(describe(server_version(server)))
     users = args.users or max(1, args.payments // 4)
     print(f"  {args.payments:,} payments over {users:,} wallets, {args.concurrency} concurrent clients ({args.driver})")
     baseline = insert_baseline(server, args.payments, args.concurrency)

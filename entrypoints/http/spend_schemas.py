@@ -24,7 +24,8 @@ SignedAt = Annotated[
     str,
     checked_here(
         "RFC 3339 UTC (e.g. 2026-03-01T12:00:00Z), exactly as signed; more than 5 minutes old or more than 1 minute "
-        "ahead of the server's clock: 422 stale-signature."
+        "ahead of the server's clock: 422 stale-signature.",
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|\+00:00)$",
     ),
 ]
 SpendSignature = Annotated[
@@ -32,7 +33,8 @@ SpendSignature = Annotated[
     checked_here(
         "The ed25519 signature (128 hex digits), by the signed-in user's key, of the UTF-8 bytes of the canonical "
         'JSON of {"type": "mcpay.spend.v1", "user_id", "payee", "order_id", "amount": "<MC, 2 decimals>", '
-        '"currency": "MC", "memo", "signed_at"}; one that does not verify: 422 bad-signature.'
+        '"currency": "MC", "memo", "signed_at"}; one that does not verify: 422 bad-signature.',
+        pattern="^[0-9a-f]{128}$",
     ),
 ]
 Hex128 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{128}$")]

@@ -241,6 +241,7 @@ def test_stripe_top_up_from_initiation_to_credited_wallet(client: Client, user: 
     assert body == {
         "user_id": user.user_id,
         "balance": "25.00",
+        "debt": "0.00",
         "currency": "MC",
         "transactions": [
             {"type": "top_up", "amount": "25.00", "payment_id": payment["payment_id"], "balance_after": "25.00"}

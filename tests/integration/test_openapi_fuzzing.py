@@ -3,7 +3,8 @@ operation are accepted (positive data acceptance) and invalid ones refused, answ
 documented, with an admin and auditor's session.
 
 What no schema can generate, the test supplies as a client holding it would: valid requests carry a cursor the
-list gave out, and webhooks signed with this deployment's secret, as the gateway signs them. The app runs under
+list gave out, webhooks signed with this deployment's secret, as the gateway signs them, and spends signed by the
+signed-in key just now, for an amount the wallet covers. The app runs under
 uvicorn with its lifespan, as `mcpay serve` runs it. (Schemathesis' lazy pytest fixture does not work with
 pytest 9, so each operation's strategy is run here with hypothesis directly.)
 """
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ KEY = SigningKey.generate()
 
 
 WEBHOOKS = {"/api/webhooks/stripe": "stripe", "/api/webhooks/clickpesa": "clickpesa"}
+SPENDS = "/api/wallet/spends"
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def fuzz(live: LiveApp, case: Case[Any], mode: GenerationMode) -> None:
     if mode is GenerationMode.POSITIVE and case.operation.path in WEBHOOKS:
         deliver_signed(live, case, WEBHOOKS[case.operation.path])
         return
+    if mode is GenerationMode.POSITIVE and case.operation.path == SPENDS and case.method.upper() == "POST":
+        sign_spend(case)
     if mode is GenerationMode.POSITIVE and case.query and "cursor" in case.query:
         continue_listing(live, case)
     case.call_and_validate(base_url=live.url, headers=live.auth, checks=ALL_CHECKS, timeout=10)
@@ -135,6 +140,23 @@ def continue_listing(live: LiveApp, case: Case[Any]) -> None:
         del case.query["cursor"]
     else:
         case.query["cursor"] = cursor
+
+
+def sign_spend(case: Case[Any]) -> None:
+    """The generated payee, order and memo, signed now by the wallet's owner for 0.01 MC (the wallet holds 15)."""
+    assert isinstance(case.body, dict), case.body
+    body = dict(case.body)
+    body.update(amount="0.01", signed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    message = {
+        "type": "mcpay.spend.v1",
+        "user_id": KEY.verify_key.encode().hex(),
+        "currency": "MC",
+        "memo": body.get("memo", ""),
+        **{name: body[name] for name in ("payee", "order_id", "amount", "signed_at")},
+    }
+    canonical = json.dumps(message, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    body["signature"] = KEY.sign(canonical).signature.hex()
+    case.body = body
 
 
 def deliver_signed(live: LiveApp, case: Case[Any], gateway: str) -> None:

@@ -297,6 +297,26 @@ def test_concurrent_spends_never_take_the_balance_below_zero(client: Client, use
     ]
 
 
+def test_transactions_page_through_spends_and_top_ups_without_repeats_or_gaps(client: Client, user: SignedIn) -> None:
+    for number in range(3):
+        fund(client, user, "5.00")
+        assert spend(client, user, spend_body(user, "1.00", f"order-{number}")).status_code == 201
+    everything = client.get("/api/wallet/transactions", params={"limit": 50}, headers=user.auth).json()["items"]
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/wallet/transactions", params=params, headers=user.auth).json()
+        pages += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+        fund(client, user, "5.00")  # written between pages: never in a later page of this listing
+
+    assert pages == everything
+    assert [item["type"] for item in pages] == ["spend", "top_up"] * 3
+    assert [item["balance_after"] for item in pages] == ["12.00", "13.00", "8.00", "9.00", "4.00", "5.00"]
+
+
 def test_admins_see_payee_balances_and_users_may_not(client: Client, user: SignedIn) -> None:
     fund(client, user, "20.00")
     for order, amount, payee in (("o1", "2.00", "cafe"), ("o2", "3.50", "cafe"), ("o3", "9.00", "books")):

@@ -1,5 +1,6 @@
 """Two `mcpay serve` processes on one PostgreSQL: both answer reads, each shows what the other just wrote, one
-of them does the projection work, and when that one is killed the other takes it over."""
+of them does the projection work, and when that one is killed the other takes it over. Concurrent spends from one
+wallet through both take exactly what the balance covers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,13 @@ from tests.integration.serve_processes import (
     serving,
     sign_in,
 )
+from tests.integration.spend_support import spend_body
+from tests.integration.support import SignedIn
+from tests.integration.support import sign_in as signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
+
+SPENDS = 16
 
 
 @pytest.fixture
@@ -134,3 +142,40 @@ def test_each_process_shows_what_the_other_wrote_one_projects_and_the_other_take
     assert balance(survivor.url, auth) == "30.00"
     assert projecting_pids(database_url) == [survivor.process.pid if survivor.process else -1]
     assert_projected_exactly_once(database_url)
+
+
+def funded(url: str, amount: str) -> SignedIn:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        user = signed_in(client)
+        body = {"amount": amount, "currency": "USD", "gateway": "stripe"}
+        payment = client.post("/api/payments/initiate", json=body, headers=user.auth).json()
+        paid = client.post(f"/demo/checkout/{payment['payment_id']}/pay")
+        assert paid.status_code in (200, 303), paid.text
+    return user
+
+
+def test_concurrent_spends_on_two_processes_take_exactly_what_the_balance_covers(
+    servers: list[Served], database_url: str
+) -> None:
+    user = funded(servers[0].url, "10.00")
+    bodies = [(servers[n % 2].url, spend_body(user, "1.50", f"order-{n}")) for n in range(SPENDS)]
+
+    def spend(target: tuple[str, dict[str, str]]) -> httpx.Response:
+        url, body = target
+        return httpx.post(f"{url}/api/wallet/spends", json=body, headers=user.auth, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=SPENDS) as pool:
+        answers = list(pool.map(spend, bodies))
+
+    outcomes = Counter(
+        "spent" if answer.status_code == 201 else answer.json().get("type", str(answer.status_code))
+        for answer in answers
+    )
+    assert outcomes == {"spent": 6, "/problems/insufficient-funds": 10}, [a.text for a in answers]
+    for server in servers:
+        wallet = httpx.get(f"{server.url}/api/wallet", headers=user.auth, timeout=10).json()
+        assert (wallet["balance"], wallet["debt"]) == ("1.00", "0.00")
+    with ledger_at(database_url) as ledger:
+        spent = [event for _, event in ledger_events(ledger) if type(event).__name__ == "CreditsSpent"]
+    assert len(spent) == 6
+    assert min(event.balance_after for event in spent) == Decimal("1.00")
