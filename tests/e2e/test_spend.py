@@ -322,3 +322,20 @@ def test_a_refund_of_credits_already_spent_shows_a_debt_that_the_next_top_up_pay
     expect(page.locator("#balance")).to_have_text("2.00 MC")
     expect(page.locator("#debt")).to_have_count(0)
     expect(page.locator("#pay")).to_be_enabled()
+
+
+def test_a_service_without_a_receipt_key_says_spending_is_off(page: Page) -> None:
+    """The answer a live deployment without LEDGER_SIGNING_KEY gives (ADR 47); the demo server always has a key,
+    so it is put in place of the server's answer here."""
+    payer(page, "5.00", refused=503)
+    problem = {"type": "/problems/signing-key-missing", "title": "No ledger signing key", "status": 503}
+    page.route(f"**{SPENDS}", lambda route: route.fulfill(status=503, json=problem))
+    pay(page, payee_name("bakery"), "1.00")
+
+    expect(page.locator("#pay-error")).to_have_text(
+        "Spending is switched off on this service: it has no key to sign receipts with, so nothing was paid. "
+        "Tell the service's operator."
+    )
+    page.get_by_role("button", name="Cancel").click()
+    open_pay_dialog(page)
+    expect(page.locator("#pay-unanswered")).to_have_count(0)  # nothing is left to send again

@@ -4,12 +4,14 @@ import { ApiError } from "./api.js";
 import { formatTime } from "./dom.js";
 import { formatMoney } from "./money.js";
 
+const KNOWN = ["insufficient-funds", "bad-signature", "stale-signature", "order-already-used", "signing-key-missing"];
+
 function kind(error) {
-  if (!(error instanceof ApiError) || error.status >= 500) return "unreached"; // it may have been recorded
+  if (!(error instanceof ApiError)) return "unreached";
   const type = error.problem.type ?? "";
-  for (const known of ["insufficient-funds", "bad-signature", "stale-signature", "order-already-used"]) {
-    if (type.endsWith(`/${known}`)) return known;
-  }
+  const known = KNOWN.find((slug) => type.endsWith(`/${slug}`));
+  if (known) return known;
+  if (error.status >= 500) return "unreached"; // it may have been recorded
   return error.status === 409 ? "order-already-used" : "refused";
 }
 
@@ -25,6 +27,8 @@ export function spendProblem(error, order) {
       + "the time the payment was signed at was refused, so nothing was paid. Set the clock right and pay again.",
     "order-already-used": () => `Order id ${order.orderId} was already used with ${order.payee} for a different payment, `
       + "so nothing was paid. Use another order id.",
+    "signing-key-missing": () => "Spending is switched off on this service: it has no key to sign receipts with, "
+      + "so nothing was paid. Tell the service's operator.",
     refused: () => `The payment was refused: ${error.message}`,
     unreached: () => `The payment may not have reached the service (${error.message}). `
       + "Press Pay again: the same signed payment is sent, and it can never be paid twice.",
