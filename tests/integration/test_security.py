@@ -31,6 +31,7 @@ from entrypoints.settings import Settings
 from tests.integration import clickpesa_fake
 from tests.integration.clickpesa_fake import checksum_of
 from tests.integration.fake_stripe import Failure, FakeStripe, running_fake_stripe
+from tests.integration.spend_support import spend_body
 from tests.integration.stripe_support import charge, served, stripe_event, stripe_signature
 from tests.integration.support import SESSION_SECRET, FakeClock, SignedIn, last_position, sign_in
 
@@ -40,6 +41,7 @@ Client = TestClient[Litestar]
 ADMIN = SigningKey.generate()
 AUDITOR = SigningKey.generate()
 PAYMENT_ID = re.compile(r"\{payment_id(:\w+)?\}")
+SPEND_ID = re.compile(r"\{spend_id(:\w+)?\}")
 
 
 def public(key: SigningKey) -> str:
@@ -117,11 +119,13 @@ def api_routes(app: Litestar, prefix: str) -> list[tuple[str, str]]:
 class Alice:
     person: SignedIn
     payments: list[dict[str, Any]]
+    spend: dict[str, Any]
 
     @property
     def traces(self) -> list[str]:
         """What must never show in another user's answers."""
-        return [self.person.user_id] + [p[field] for p in self.payments for field in ("payment_id", "reference")]
+        named = [p[field] for p in self.payments for field in ("payment_id", "reference")]
+        return [self.person.user_id, *named, self.spend["spend_id"], self.spend["order_id"]]
 
 
 def alice_with_payments(client: Client | httpx.Client) -> Alice:
@@ -131,7 +135,9 @@ def alice_with_payments(client: Client | httpx.Client) -> Alice:
     pending = initiate(client, alice, "1000.00", "USD", "bank")
     failed = initiate(client, alice, "10000", "TZS", "clickpesa")
     assert client.post(f"/demo/checkout/{failed['payment_id']}/fail", follow_redirects=False).status_code == 303
-    return Alice(alice, [paid, pending, failed])
+    spent = client.post("/api/wallet/spends", json=spend_body(alice, "5.00", "alices-order"), headers=alice.auth)
+    assert spent.status_code == 201, spent.text
+    return Alice(alice, [paid, pending, failed], spent.json())
 
 
 def test_no_user_route_shows_another_users_payments_wallet_or_events(services: Services, app: Litestar) -> None:
@@ -144,10 +150,10 @@ def test_no_user_route_shows_another_users_payments_wallet_or_events(services: S
         routes = [r for prefix in ("/api/payments", "/api/wallet", "/api/auth") for r in api_routes(app, prefix)]
         for method, template in [(m, t) for m, t in routes if m == "GET"]:
             for payment in alice.payments:
-                path = PAYMENT_ID.sub(payment["payment_id"], template)
+                path = SPEND_ID.sub(alice.spend["spend_id"], PAYMENT_ID.sub(payment["payment_id"], template))
                 for stranger in (bob, admin):
                     answer = client.get(path, headers=stranger.auth)
-                    if PAYMENT_ID.search(template):
+                    if PAYMENT_ID.search(template) or SPEND_ID.search(template):
                         assert_problem(answer, 404)
                         query = client.get(path, params={"token": stranger.token})
                         assert query.status_code in (401, 404), query.text  # token-in-URL routes too
