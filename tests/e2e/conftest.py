@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -69,6 +70,7 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     workdir = tmp_path_factory.mktemp("mcpay-e2e")
     admins = (_admin(), _admin())
     port = _free_port()
+    stripe_secret = f"whsec_{secrets.token_hex(16)}"  # the demo checkout signs with it, and so can a test
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -79,6 +81,7 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "DEMO_PAYMENT": "true",
         "ADMIN_PUBLIC_KEYS": ",".join(admin.public_key for admin in admins),
         "BANK_CONFIRMATIONS_REQUIRED": "2",
+        "STRIPE_WEBHOOK_SECRET": stripe_secret,
     }
     log = workdir / "server.log"
     mcpay = Path(sys.executable).parent / "mcpay"
@@ -88,7 +91,7 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         )
     try:
         _wait_ready(url, process, log)
-        yield Server(url=url, admins=admins)
+        yield Server(url=url, admins=admins, stripe_webhook_secret=stripe_secret)
     finally:
         process.terminate()
         try:

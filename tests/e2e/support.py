@@ -25,6 +25,7 @@ class Admin:
 class Server:
     url: str
     admins: tuple[Admin, Admin]
+    stripe_webhook_secret: str
 
 
 @dataclass
@@ -140,3 +141,39 @@ def checkout(page: Page, gateway: str, amount: str, currency: str) -> str:
 
 def status_panel(page: Page, status: str) -> None:
     expect(page.locator("#payment-status")).to_have_attribute("data-status", status, timeout=15_000)
+
+
+def buy_credits(page: Page, amount: str) -> str:
+    """Top up through the demo card checkout (1 USD = 1 MC) and come back to the wallet; answers the payment id."""
+    payment_id = checkout(page, "stripe", amount, "USD")
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    status_panel(page, "confirmed")
+    page.get_by_role("link", name="Back to wallet").click()
+    expect(page.locator("#balance")).not_to_have_text("…")
+    return payment_id
+
+
+def open_pay_dialog(page: Page) -> None:
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page.get_by_role("dialog", name="Pay")).to_be_visible()
+    expect(page.get_by_label("Payee")).to_be_focused()
+
+
+def fill_spend(page: Page, payee: str, amount: str, memo: str = "", order_id: str | None = None) -> None:
+    dialog = page.get_by_role("dialog", name="Pay")
+    dialog.get_by_label("Payee").fill(payee)
+    dialog.get_by_label("Amount (MC)").fill(amount)
+    dialog.get_by_label("Memo (optional)").fill(memo)
+    if order_id is not None:
+        dialog.get_by_label("Order id").fill(order_id)
+
+
+def submit_spend(page: Page) -> None:
+    page.get_by_role("button", name="Sign and pay").click()
+
+
+def pay(page: Page, payee: str, amount: str, memo: str = "", order_id: str | None = None) -> None:
+    """The Pay dialog from the wallet, filled in and submitted."""
+    open_pay_dialog(page)
+    fill_spend(page, payee, amount, memo, order_id)
+    submit_spend(page)

@@ -7,6 +7,7 @@ import * as session from "./session.js";
 import { renderAdmin } from "./views/admin.js";
 import { renderBank } from "./views/bank.js";
 import { renderPayment } from "./views/payment.js";
+import { renderSpend } from "./views/receipt.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderWallet } from "./views/wallet.js";
 
@@ -15,6 +16,7 @@ const ROUTES = [
   [/^\/$/, renderWallet],
   [new RegExp(`^/payments/${UUID}$`), renderPayment],
   [new RegExp(`^/bank/${UUID}$`), renderBank],
+  [new RegExp(`^/spends/${UUID}$`), renderSpend],
   [/^\/admin$/, renderAdmin],
 ];
 

@@ -84,6 +84,16 @@ export async function signText(privateKey, text) {
   return bytesToHex(signature);
 }
 
+const SIGNATURE_HEX = /^[0-9a-f]{128}$/;
+const PUBLIC_KEY_HEX = /^[0-9a-f]{64}$/;
+
+// True when `signatureHex` is `publicKeyHex`'s ed25519 signature of the UTF-8 bytes of `text`.
+export async function verifyText(publicKeyHex, text, signatureHex) {
+  if (!PUBLIC_KEY_HEX.test(publicKeyHex) || !SIGNATURE_HEX.test(signatureHex)) return false;
+  const key = await crypto.subtle.importKey("raw", hexToBytes(publicKeyHex), ED25519, false, ["verify"]);
+  return crypto.subtle.verify(ED25519, key, hexToBytes(signatureHex), new TextEncoder().encode(text));
+}
+
 export function backupText(seedHex, publicKey) {
   return [
     "# mcpay private key: an ed25519 seed, hex. Anyone holding this file can sign in as you.",

@@ -100,6 +100,12 @@ export async function forgetSavedKey() {
   await store.forgetKey();
 }
 
+// Signs with the kept key (a spend, say): the key never leaves its locked CryptoKey.
+export function signWithKey(text) {
+  if (!key || key.signedOut) throw new Error("no key is signed in");
+  return signText(key.privateKey, text);
+}
+
 export function savedKey() {
   return key;
 }

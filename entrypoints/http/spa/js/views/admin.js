@@ -1,5 +1,5 @@
 // The admin desk (#/admin): the payment queue with filters, bank transfers confirmed with the amount
-// received (maker-checker), rejections, and payments under review resolved.
+// received (maker-checker), rejections, and payments under review resolved; then payee balances and debts.
 
 import { api, ApiError } from "../api.js";
 import { announce, formatTime, h, replaceChildren, shortKey } from "../dom.js";
@@ -7,6 +7,7 @@ import { formatMoney } from "../money.js";
 import { loadMore } from "../more.js";
 import * as session from "../session.js";
 import { gatewayName, statusBadge, statusLabel } from "../status.js";
+import { spendingJumps, spendingSections } from "./desk_spending.js";
 
 const STATUSES = ["pending", "needs_review", "confirmed", "failed", "expired", "rejected", "refunded", "disputed"];
 const GATEWAYS = ["bank", "stripe", "clickpesa"];
@@ -63,7 +64,7 @@ export async function renderAdmin(container, { signal }) {
   replaceChildren(container,
     h("h1", { tabindex: "-1" }, "Admin desk"),
     h("p", { class: "lead" }, "Bank transfers awaiting confirmation come first, then payments under review and payments with gateway news held for an admin."),
-    filters, count, queue);
+    spendingJumps(), filters, count, queue, spendingSections(signal));
   await refresh();
 }
 

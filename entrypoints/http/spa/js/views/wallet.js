@@ -1,4 +1,5 @@
-// The wallet: balance, Buy Credits, the user's payments and the wallet's transactions.
+// The wallet: balance (or debt), Buy Credits, Pay, the user's payments and the wallet's transactions, spends
+// among them.
 
 import { api } from "../api.js";
 import { downloadText, formatTime, h, replaceChildren, shortKey } from "../dom.js";
@@ -8,11 +9,14 @@ import { loadMore } from "../more.js";
 import * as session from "../session.js";
 import { gatewayName, statusBadge } from "../status.js";
 import { openBuyDialog } from "./buy.js";
+import { debtNotice, payButton, spendDetails } from "./wallet_spends.js";
 
 export async function renderWallet(container, { signal }) {
   const balance = h("p", { class: "balance", id: "balance", "aria-live": "polite" }, "…");
   const buy = h("button", { type: "button", class: "button primary", id: "buy-credits" }, "Buy Credits");
   buy.addEventListener("click", () => openBuyDialog(buy));
+  const pay = payButton();
+  const debt = h("div", { id: "debt-notice" });
   const payments = h("div", { class: "table-wrap" }, h("p", { class: "loading" }, "Loading payments…"));
   const transactions = h("div", { class: "table-wrap" }, h("p", { class: "loading" }, "Loading transactions…"));
   const me = session.currentUser();
@@ -25,7 +29,8 @@ export async function renderWallet(container, { signal }) {
       balance,
       h("p", { class: "hint" }, "Mycelium Credits (MC). Your public key: ",
         h("code", { title: me.public_key }, shortKey(me.public_key))),
-      h("div", { class: "actions" }, buy)),
+      debt,
+      h("div", { class: "actions" }, buy, pay)),
     h("section", { "aria-labelledby": "payments-title" }, h("h2", { id: "payments-title" }, "Payments"), payments),
     h("section", { "aria-labelledby": "transactions-title" },
       h("h2", { id: "transactions-title" }, "Transactions"), transactions),
@@ -33,6 +38,7 @@ export async function renderWallet(container, { signal }) {
   const [wallet, list] = await Promise.all([api("/api/wallet"), api("/api/payments")]);
   if (signal.aborted) return;
   balance.textContent = formatMoney(wallet.balance, wallet.currency);
+  replaceChildren(debt, debtNotice(wallet, pay, balance));
   replaceChildren(payments, pagedTable({
     id: "payments", items: list.items, cursor: list.next_cursor, path: "/api/payments", signal,
     titles: ["Date", "Method", "Amount", "Credits", "Status", "Reference"], row: paymentRow,
@@ -40,7 +46,7 @@ export async function renderWallet(container, { signal }) {
   }));
   replaceChildren(transactions, pagedTable({
     id: "transactions", items: wallet.transactions, cursor: wallet.next_cursor, path: "/api/wallet/transactions",
-    signal, titles: ["Date", "Type", "Amount", "Balance after"], row: transactionRow,
+    signal, titles: ["Date", "Type", "Details", "Amount", "Balance after"], row: transactionRow,
     empty: "No transactions yet.", label: "Load more transactions",
   }));
 }
@@ -100,12 +106,15 @@ export function paymentHref(payment) {
   return payment.gateway === "bank" ? `#/bank/${payment.payment_id}` : `#/payments/${payment.payment_id}`;
 }
 
-const MOVEMENTS = { top_up: "Top-up", reversal: "Reversal", reinstatement: "Dispute won: credits back" };
+const MOVEMENTS = { top_up: "Top-up", reversal: "Reversal", reinstatement: "Dispute won: credits back", spend: "Payment" };
+const DEBITS = new Set(["reversal", "spend"]);
 
 function transactionRow(entry) {
-  return h("tr", {},
+  const dataset = entry.type === "spend" ? { type: entry.type, spendId: entry.spend_id } : { type: entry.type };
+  return h("tr", { dataset },
     cell("Date", formatTime(entry.at)),
     cell("Type", MOVEMENTS[entry.type] ?? entry.type),
-    cell("Amount", `${entry.type === "reversal" ? "−" : "+"}${formatMoney(entry.amount, "MC")}`),
+    cell("Details", entry.type === "spend" ? spendDetails(entry) : null),
+    cell("Amount", `${DEBITS.has(entry.type) ? "−" : "+"}${formatMoney(entry.amount.replace(/^-/, ""), "MC")}`),
     cell("Balance after", formatMoney(entry.balance_after, "MC")));
 }
