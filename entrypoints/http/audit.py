@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -48,8 +49,14 @@ with `mcpay ledger verify FILE --public-key HEX`. 503 when no signing key is con
 
 
 class AuditBalances(msgspec.Struct):
+    """Every account in MC, in double entry (they add up to zero): `balances` by wallet owner's user_id (below
+    zero: a debt), `payees` by payee, `gateways` by gateway (below zero by what was bought through it and not
+    refunded or disputed)."""
+
     as_of: datetime
     balances: dict[str, str]
+    payees: dict[str, str]
+    gateways: dict[str, str]
 
 
 AfterPosition = Annotated[int, Parameter(ge=0, description="Lines after this position (0: from the start).")]
@@ -88,9 +95,14 @@ class AuditController(Controller):
 
     @get("/balances", sync_to_thread=True, operation_id="balancesAsOf")
     def balances(self, services: ServicesDep, as_of: AsOf = None) -> AuditBalances:
-        """Every wallet's balance in MC, rebuilt by replaying the events recorded up to `as_of`."""
+        """Every account's balance in MC (wallets, payees, gateways), rebuilt by replaying the events recorded up
+        to `as_of`."""
         rebuilt = services.audit.balances(query_time("as_of", as_of))
-        return AuditBalances(rebuilt.as_of, {user: str(balance) for user, balance in rebuilt.balances.items()})
+        return AuditBalances(rebuilt.as_of, _texts(rebuilt.balances), _texts(rebuilt.payees), _texts(rebuilt.gateways))
+
+
+def _texts(balances: Mapping[str, Decimal]) -> dict[str, str]:
+    return {name: str(balance) for name, balance in balances.items()}
 
 
 def _chunks(lines: Iterable[str]) -> Iterator[bytes]:

@@ -21,6 +21,7 @@ from application.audit.verify import Verification, verify_export
 from application.following import FollowingPaymentQueries
 from application.ledger import Ledger
 from application.payments import PaymentService
+from application.replay import replay_accounts
 from domain.spend import SPEND_MESSAGE_TYPE, spend_id_of
 from tests.audit_support import (
     CAROL,
@@ -132,6 +133,17 @@ def rebuilt(lines: list[Line], at: int, **fields: str) -> Line:
     signed.update({name: value for name, value in fields.items() if name in signed})
     line["data"]["message"] = canonical_json(signed)
     return line
+
+
+def test_replay_rebuilds_the_same_accounts_from_the_store(ledger: Ledger, export: list[str]) -> None:
+    verified, replayed = verify(export), replay_accounts(ledger)
+
+    assert (replayed.wallets, replayed.payees, replayed.gateways) == (
+        verified.balances,
+        verified.payees,
+        verified.gateways,
+    )
+    assert replayed.balanced
 
 
 def resigned(lines: list[Line], at: int, key: Any = CAROL_KEY, **fields: str) -> Line:
