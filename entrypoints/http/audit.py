@@ -95,8 +95,7 @@ class AuditController(Controller):
 
     @get("/balances", sync_to_thread=True, operation_id="balancesAsOf")
     def balances(self, services: ServicesDep, as_of: AsOf = None) -> AuditBalances:
-        """Every account's balance in MC (wallets, payees, gateways), rebuilt by replaying the events recorded up
-        to `as_of`."""
+        """Every account in MC (wallets, payees, gateways), rebuilt by replaying the events up to `as_of`."""
         rebuilt = services.audit.balances(query_time("as_of", as_of))
         return AuditBalances(rebuilt.as_of, _texts(rebuilt.balances), _texts(rebuilt.payees), _texts(rebuilt.gateways))
 
