@@ -28,7 +28,10 @@ One JSON object per line (NDJSON), one line per event, in notification order:
   `GatewayObject`, `IdempotencyRecord`, `UnmatchedGatewayEvent`, `LedgerCheckpoint`, ...); `version`: the
   event's version in that stream (1, 2, 3, ... with no gaps).
 - `type`: the event class (`PaymentInitiated`, `PaymentConfirmed`, `PaymentRefunded`, `PaymentDisputed`,
-  `WalletOpened`, `CreditsToppedUp`, `CreditsReversed`, `LedgerCheckpointRecorded`, ...).
+  `WalletOpened`, `CreditsToppedUp`, `CreditsReversed`, `CreditsReinstated`, `CreditsSpent`,
+  `LedgerCheckpointRecorded`, ...). A `CreditsSpent` carries the spend (`spend_id`, `payee`, `order_id`, `amount`,
+  `memo`, `signed_at`, `balance_after`), the `message` its owner signed (the canonical JSON of the spend order) and
+  their ed25519 `signature` of it: anyone checks it against the wallet owner's `user_id` (their public key).
 - `timestamp`: when the event was recorded, RFC 3339 UTC with microseconds (`2026-03-01T12:00:00.000000Z`).
 - `data`: the event's own attributes, none of the fields above repeated: amounts and rates as plain decimal
   strings (`"25.00"`), UUIDs as strings, times RFC 3339 UTC, maps as objects, sets as sorted arrays.

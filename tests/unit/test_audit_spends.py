@@ -191,6 +191,10 @@ FORGERIES: dict[str, tuple[Forgery, str]] = {
         lambda lines, at: inserted(lines, at + 1, resigned(lines, at, amount="500.00", order_id="order-9", spend_id=ORDER_9), lines[at]),
         "spends 500.00 MC from a balance of 15.00 MC: a spend never overdraws",
     ),
+    "an amount not written as signed amounts are": (
+        lambda lines, at: replaced(lines, at, changed(lines, at, amount="10.0")),
+        "spends '10.0', not a positive amount of MC with exactly 2 decimals",
+    ),
     "a spend id that is not its order's": (
         lambda lines, at: replaced(lines, at, changed(lines, at, spend_id=ORDER_2)),
         f"spend_id {ORDER_2} is not the id of user {CAROL}'s order order-1 with shop.example",
