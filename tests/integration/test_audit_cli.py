@@ -188,7 +188,7 @@ def test_verify_names_the_line_of_a_spend_forged_into_an_export_re_signed_with_t
     pay(services.payments, CAROL, "25.00")
     spend(services.ledger, CAROL_KEY, "20.00", "shop.example", "order-7")
     services.close()
-    out, printed = export(tmp_path, capsys)
+    out, _ = export(tmp_path, capsys)
     lines = parsed(out.read_text(encoding="utf-8").splitlines())
     at = first(lines, "CreditsSpent")
     lines[at]["data"]["payee"] = "thief"  # and the signed message to match: only the owner's signature is left
