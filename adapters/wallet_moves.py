@@ -1,9 +1,10 @@
-"""The wallet events replay needs, read straight from the library's events table and decoded in part.
+"""The events replay needs, read straight from the library's events table and decoded in part.
 
 The library's mapper decodes every field of a stored event (JSON, then a UUID, Decimals and a datetime
-through its transcoder) and builds the domain event. Replay needs three fields of it: these recorders
-select the rows of the given topics (up to a position) in one query, streamed in large pages, and decode only `user_id`,
-`amount` and `timestamp` (ADR 41). Same table, same format: they are the library's recorders otherwise.
+through its transcoder) and builds the domain event. Replay needs a few fields of it: these recorders
+select the rows of the given topics (up to a position) in one query, streamed in large pages, and decode only
+`user_id`, `amount`, `timestamp`, and the `payment_id`, `gateway` and `payee` that name the other account of
+a move (ADR 41, ADR 48). Same table, same format: they are the library's recorders otherwise.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ ROWS_A_FETCH = 10_000
 LAST = 2**63 - 1  # no stop: the highest position either store can give
 DECIMAL = "decimal_str"  # the library's transcoding names (eventsourcing.persistence)
 DATETIME = "datetime_iso"
+UUID_HEX = "uuid_hex"
 
 
 class Transcoded(msgspec.Struct):
@@ -35,11 +37,14 @@ class Transcoded(msgspec.Struct):
 
 
 class WalletState(msgspec.Struct):
-    """The fields of a stored wallet event's state that replay reads; the others are skipped unread."""
+    """The fields of a stored event's state that replay reads; the others are skipped unread."""
 
     timestamp: Transcoded
     user_id: str | None = None
     amount: Transcoded | None = None
+    payment_id: Transcoded | None = None
+    gateway: str | None = None
+    payee: str | None = None
 
 
 _decode = msgspec.json.Decoder(WalletState).decode
@@ -50,11 +55,24 @@ def wallet_move(position: int, topic: str, wallet: Any, state: bytes) -> WalletM
         decoded = _decode(state)
     except msgspec.DecodeError as error:
         raise UnreadableEvent(f"a {topic} event's state: {error}") from None
-    amount = decoded.amount
-    if (amount is not None and amount.type != DECIMAL) or decoded.timestamp.type != DATETIME:
-        raise UnreadableEvent(f"a {topic} event's amount or timestamp is not in the library's encoding")
-    moved = None if amount is None else Decimal(amount.data)
-    return WalletMove(position, topic, wallet, decoded.user_id, moved, decoded.timestamp.data)
+    amount, payment = decoded.amount, decoded.payment_id
+    if (
+        (amount is not None and amount.type != DECIMAL)
+        or (payment is not None and payment.type != UUID_HEX)
+        or decoded.timestamp.type != DATETIME
+    ):
+        raise UnreadableEvent(f"a {topic} event's amount, payment_id or timestamp is not in the library's encoding")
+    return WalletMove(
+        position,
+        topic,
+        wallet,
+        decoded.user_id,
+        None if amount is None else Decimal(amount.data),
+        decoded.timestamp.data,
+        None if payment is None else payment.data,
+        decoded.gateway,
+        decoded.payee,
+    )
 
 
 def wallet_moves_of(rows: Iterable[tuple[int, str, Any, bytes]]) -> Iterator[WalletMove]:

@@ -146,7 +146,9 @@ class Metrics(Protocol):
 
 
 class WalletMove(NamedTuple):
-    """What replay reads of a wallet event: `user_id` of a WalletOpened, `amount` of the others (else None)."""
+    """What replay reads of an event that moves MC, or names whose account a payment's MC come from:
+    `user_id` of a WalletOpened, `amount` of the moves, `payment_id` of the moves a payment causes (and of the
+    PaymentInitiated, with its `gateway`), `payee` of a spend (else None)."""
 
     position: int  # in the notification log
     topic: str
@@ -154,6 +156,9 @@ class WalletMove(NamedTuple):
     user_id: str | None
     amount: Decimal | None
     timestamp: str  # ISO 8601, as recorded
+    payment_id: str | None = None  # 32 lowercase hex digits
+    gateway: str | None = None
+    payee: str | None = None
 
 
 @runtime_checkable

@@ -2,12 +2,12 @@
 
 Writes `--events` events (1,000,000 by default; BENCH_REPLAY_EVENTS for a quick run) shaped like the
 service's own: payments initiated, referenced, checked out, confirmed and credited to one of 20,000
-wallets, one in twenty refunded. They are real domain events from the aggregates, turned into stored
+wallets, one in twenty refunded, one in ten followed by a spend of half its credits with one of 50 payees. They are real domain events from the aggregates, turned into stored
 events by the ledger's own mapper and inserted through its recorder in large batches (no HTTP).
 
 Then, on each store and in a fresh process: the raw rate (the library's `select_notifications` pages of
 the table, without decoding a row), `application.replay.replay_balances` (the store's own reading of the
-wallet rows, ADR 41) and, as the same-run baseline, the same fold over the ledger mapper's whole events
+wallet rows and the payments' gateways, ADR 41 and 48) and, as the same-run baseline, the same fold over the ledger mapper's whole events
 (`mapped_moves`, the path replay took before).
 """
 
@@ -30,15 +30,17 @@ from eventsourcing.persistence import StoredEvent
 
 from adapters.persistence import persistence_env
 from application.ledger import Ledger
-from application.replay import BALANCE_TOPICS, PAGE, fold_balances, mapped_moves, replay_balances
+from application.replay import BALANCE_TOPICS, PAGE, fold_accounts, mapped_moves, replay_accounts
 from benchmarks._machine import describe
 from benchmarks._postgres import fresh_schema, postgres_server, server_version
 from domain.indexes import PaymentReference
 from domain.money import Money
 from domain.payment import Payment
+from domain.spend import SpendOrder
 from domain.wallet import Wallet
 
 USERS = 20_000
+SPEND_EVERY = 10  # payments
 BATCH = 10_000  # stored events per insert
 
 
@@ -83,8 +85,11 @@ def _benchmark(store: str, url: str, written: dict[str, Any]) -> None:
     print(f"    replay runs at {replayed['rate'] / raw['rate']:.2f} x the raw fetch rate of the whole table")
     print(f"    replay runs at {replayed['rate'] / mapped['rate']:.2f} x the mapper path")
     for name, result in (("replay_balances", replayed), ("mapper path", mapped)):
-        agrees = result["total"] == written["total"] and result["balances"] == written["wallets"]
-        print(f"    {name}: {result['balances']:,} balances, total {result['total']} MC: {_verdict(agrees)}")
+        agrees = all(result[name] == written[name] for name in ("total", "wallets", "spent")) and result["balanced"]
+        print(
+            f"    {name}: {result['wallets']:,} balances, total {result['total']} MC, {result['spent']} MC spent, "
+            f"the accounts {'add up to zero' if result['balanced'] else 'DO NOT add up'}: {_verdict(agrees)}"
+        )
 
 
 def write_events(url: str, events: int) -> dict[str, Any]:
@@ -108,6 +113,7 @@ def write_events(url: str, events: int) -> dict[str, Any]:
         "payments": synthetic.payments,
         "wallets": len(synthetic.wallets),
         "total": str(sum(wallet.balance for wallet in synthetic.wallets.values())),
+        "spent": str(synthetic.spent),
     }
 
 
@@ -146,11 +152,18 @@ def replay(url: str, through_mapper: bool = False) -> dict[str, Any]:
     try:
         events = ledger.recorder.max_notification_id() or 0
         started = time.perf_counter()
-        balances = fold_balances(mapped_moves(ledger)) if through_mapper else replay_balances(ledger)
+        accounts = fold_accounts(mapped_moves(ledger)) if through_mapper else replay_accounts(ledger)
         seconds = time.perf_counter() - started
     finally:
         ledger.close()
-    return {"seconds": seconds, "count": events, "balances": len(balances), "total": str(sum(balances.values()))}
+    return {
+        "seconds": seconds,
+        "count": events,
+        "wallets": len(accounts.wallets),
+        "total": str(sum(accounts.wallets.values())),
+        "spent": str(sum(accounts.payees.values())),
+        "balanced": accounts.balanced,
+    }
 
 
 @dataclass
@@ -159,6 +172,7 @@ class _Synthetic:
 
     events: int = 0
     payments: int = 0
+    spent: Decimal = Decimal("0.00")
 
     def __post_init__(self) -> None:
         self.wallets: dict[str, Wallet] = {}
@@ -180,6 +194,13 @@ class _Synthetic:
             key = f"stripe:ch_{number}:refunded:{price.amount}"
             taken = payment.refund(price, price, key, {"gateway_event_id": f"evt_re_{number}"})
             wallet.reverse(payment.id, taken, f"refunded: {key}")
+        elif number % SPEND_EVERY == 0:
+            half = Money((price.amount / 2).quantize(Decimal("0.01")), "MC")
+            order = SpendOrder(
+                user, f"shop-{number // SPEND_EVERY % 50}", f"order-{number}", half, "", "2026-01-01T00:00:00Z"
+            )
+            wallet.spend(order, "00" * 64)  # replay moves balances; verify is what checks signatures
+            self.spent += half.amount
         pending = [*payment.collect_events(), *claim.collect_events(), *wallet.collect_events()]
         self.events += len(pending)
         yield from pending

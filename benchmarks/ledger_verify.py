@@ -2,7 +2,8 @@
 
 Builds an export of `--lines` ledger lines (1,000,000 by default) shaped like the service's own:
 payments initiated, referenced, checked out, confirmed and credited, one in twenty refunded,
-a signed checkpoint every 100,000 lines. Then, each in a fresh process, it reads the file (only
+one in ten followed by a spend its owner signed (checked against the owner's key), a signed
+checkpoint every 100,000 lines. Then, each in a fresh process, it reads the file (only
 reading and JSON-decoding each line: the floor any verifier pays) and verifies it in full
 (`application.audit.verify.verify_export`). Peak RSS per process shows memory stays bounded:
 the verifier keeps per-stream state, never the file.
@@ -24,13 +25,17 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from nacl.signing import SigningKey
+
 from adapters.identity import Ed25519Signatures
 from adapters.ledger_signing import Ed25519LedgerSigner
 from application.audit.chain import ZERO_HASH, canonical_json, rfc3339, seal, signature_line
 from application.audit.verify import verify_export
+from domain.spend import SPEND_MESSAGE_TYPE, spend_id_of
 
 SIGNER = Ed25519LedgerSigner("be" * 32)
 USERS = 20_000
+SPEND_EVERY = 10  # payments
 CHECKPOINT_EVERY = 100_000
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -69,7 +74,7 @@ def build_export(path: str, lines: int) -> float:
             prev = line["hash"]
             file.write(canonical_json(line) + "\n")
 
-        while synthetic.position + 12 <= lines:  # room for a whole payment (refund and checkpoint included)
+        while synthetic.position + 13 <= lines:  # room for a whole payment (refund, spend and checkpoint included)
             if synthetic.position // CHECKPOINT_EVERY > synthetic.checkpoints:
                 for line in synthetic.checkpoint(prev):
                     write(line)
@@ -99,7 +104,11 @@ def verify_file(path: str) -> dict[str, Any]:
     with open(path, "rb") as file:
         result = verify_export(file, SIGNER.public_key, Ed25519Signatures())
     seconds = time.perf_counter() - started
-    verdict = f"ok, {len(result.balances):,} balances rebuilt" if result.ok else f"FAILED {result.problem}"
+    verdict = (
+        f"ok, {len(result.balances):,} balances and {len(result.payees):,} payees rebuilt"
+        if result.ok
+        else f"FAILED {result.problem}"
+    )
     return {"seconds": seconds, "count": result.lines, "peak_mb": _peak_mb(), "verdict": verdict}
 
 
@@ -112,6 +121,8 @@ class _Synthetic:
         self.checkpoints = 0
         self.balances: dict[str, Decimal] = {}
         self.wallet_versions: dict[str, int] = {}
+        self.keys: dict[int, SigningKey] = {}
+        self.users: dict[str, int] = {}  # user_id: the number of their wallet
 
     def line(self, stream: UUID, stream_type: str, version: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         self.position += 1
@@ -128,12 +139,21 @@ class _Synthetic:
     def wallet(self, user: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         version = self.wallet_versions.get(user, 0) + 1
         self.wallet_versions[user] = version
-        return self.line(UUID(int=(1 << 120) + int(user, 16)), "Wallet", version, kind, data)
+        return self.line(UUID(int=(1 << 120) + self.users[user]), "Wallet", version, kind, data)
+
+    def key(self, index: int) -> SigningKey:
+        """Each user's own key: their user_id is its public half, and they sign their spends with it."""
+        key = self.keys.get(index)
+        if key is None:
+            key = self.keys[index] = SigningKey(index.to_bytes(32, "big"))
+            self.users[key.verify_key.encode().hex()] = index
+        return key
 
     def payment(self) -> Iterator[dict[str, Any]]:
         self.payments += 1
         number = self.payments
-        user, pid, reference = f"{number % USERS:064x}", UUID(int=number), f"MC{number:012d}"
+        key = self.key(number % USERS)
+        user, pid, reference = key.verify_key.encode().hex(), UUID(int=number), f"MC{number:012d}"
         amount = str(Decimal(5 + number % 200).quantize(Decimal("0.01")))
         yield self.line(pid, "Payment", 1, "PaymentInitiated", {
             "payment_id": str(pid), "user_id": user, "gateway": "stripe", "reference": reference,
@@ -167,6 +187,21 @@ class _Synthetic:
                 "payment_id": str(pid), "amount": amount, "reason": "refunded",
                 "balance_after": str(self.balances[user]),
             })  # fmt: skip
+        elif number % SPEND_EVERY == 0:
+            yield self.spend(key, user, number, str((Decimal(amount) / 2).quantize(Decimal("0.01"))))
+
+    def spend(self, key: SigningKey, user: str, number: int, amount: str) -> dict[str, Any]:
+        payee, order_id, signed_at = f"shop-{number // SPEND_EVERY % 50}", f"order-{number}", "2026-01-01T00:00:00Z"
+        message = canonical_json({
+            "type": SPEND_MESSAGE_TYPE, "user_id": user, "payee": payee, "order_id": order_id, "amount": amount,
+            "currency": "MC", "memo": "", "signed_at": signed_at,
+        })  # fmt: skip
+        self.balances[user] -= Decimal(amount)
+        return self.wallet(user, "CreditsSpent", {
+            "spend_id": str(spend_id_of(user, payee, order_id)), "payee": payee, "order_id": order_id,
+            "amount": amount, "memo": "", "signed_at": signed_at, "message": message,
+            "signature": key.sign(message.encode()).signature.hex(), "balance_after": str(self.balances[user]),
+        })  # fmt: skip
 
     def checkpoint(self, head_hash: str) -> Iterator[dict[str, Any]]:
         """Vouches for the chain hash at the last line written, as `mcpay ledger checkpoint` does."""

@@ -12,7 +12,7 @@ from importlib.metadata import version
 from nacl.signing import SigningKey
 
 from adapters.read_side.schema_version import ReadSchemaTooNew
-from application.replay import check_balances
+from application.replay import check_ledger
 from entrypoints import ledger_cli, projections_cli, serve, webhook_sign
 from entrypoints.bootstrap import bootstrap
 from entrypoints.progress import ProgressBar, add_no_progress
@@ -102,16 +102,19 @@ def _replay(args: argparse.Namespace) -> int:
     services = bootstrap(load_settings())
     try:
         with ProgressBar("replaying", enabled=not args.no_progress) as progress:
-            checks = check_balances(services.ledger, progress.report)
+            checked = check_ledger(services.ledger, progress.report)
     finally:
         services.close()
-    disagreements = [check for check in checks if not check.agrees]
+    disagreements = [check for check in checked.wallets if not check.agrees]
     print(f"{'user_id':64}  {'replayed MC':>14}  {'wallet MC':>14}")
-    for check in checks:
+    for check in checked.wallets:
         mark = "" if check.agrees else "  MISMATCH"
         print(f"{check.user_id:64}  {check.replayed:>14}  {check.wallet:>14}{mark}")
-    print(f"{len(checks)} wallets, {len(disagreements)} disagreements")
-    return 1 if disagreements else 0
+    print(f"{len(checked.wallets)} wallets, {len(disagreements)} disagreements")
+    ledger_cli.print_accounts(checked.payees, checked.gateways)
+    if not checked.balanced:
+        print("mcpay: the accounts do not add up to zero: a move lacks its counterpart", file=sys.stderr)
+    return 0 if checked.agrees else 1
 
 
 def _reconcile(args: argparse.Namespace) -> int:

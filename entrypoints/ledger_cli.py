@@ -102,10 +102,12 @@ def verify_file(args: argparse.Namespace) -> int:
         print_balances(
             result.balances, f"balances rebuilt up to line {result.problem.line}, where verification stopped"
         )
+        print_accounts(result.payees, result.gateways)
         print(f"FAILED: {result.problem}")
         print(f"mcpay: the export failed verification: {result.problem}", file=sys.stderr)
         return 1
     print_balances(result.balances, "balances rebuilt from the events alone")
+    print_accounts(result.payees, result.gateways)
     print(
         f"verified: {result.lines} lines, {result.checkpoints} checkpoints, "
         f"head_hash {result.head_hash}, signed by {keys[0]}"
@@ -153,6 +155,7 @@ def balances_as_of(text: str) -> int:
     finally:
         services.close()
     print_balances(rebuilt.balances, f"balances as of {moment.isoformat()}")
+    print_accounts(rebuilt.payees, rebuilt.gateways)
     return 0
 
 
@@ -161,4 +164,20 @@ def print_balances(balances: Mapping[str, Decimal], title: str) -> None:
     print(f"{'user_id':64}  {'balance MC':>14}")
     for user_id, balance in balances.items():
         print(f"{user_id:64}  {balance:>14}")
-    print(f"{len(balances)} wallets, {sum(balances.values(), Decimal('0.00'))} MC in all")
+    print(f"{len(balances)} wallets, {_total(balances)} MC in all")
+
+
+def print_accounts(payees: Mapping[str, Decimal], gateways: Mapping[str, Decimal]) -> None:
+    """The other side of every wallet's moves: what was spent with each payee, and each gateway's account
+    (below zero by what was bought through it and not reversed). With the wallets they add up to zero."""
+    print(f"{'account':64}  {'balance MC':>14}")
+    for payee, balance in payees.items():
+        print(f"{'payee ' + payee:64}  {balance:>14}")
+    for gateway, balance in gateways.items():
+        print(f"{'gateway ' + gateway:64}  {balance:>14}")
+    spent, bought = _total(payees), _total(gateways)
+    print(f"{len(payees)} payees, {spent} MC in all; {len(gateways)} gateway accounts, {bought} MC in all")
+
+
+def _total(balances: Mapping[str, Decimal]) -> Decimal:
+    return sum(balances.values(), Decimal("0.00"))

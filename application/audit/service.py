@@ -15,7 +15,7 @@ from application.audit.lines import ledger_line
 from application.errors import SigningKeyMissing
 from application.ledger import Ledger, retry_on_conflict
 from application.ports import Clock, LedgerSigner
-from application.replay import ledger_events, replay_balances
+from application.replay import ledger_events, replay_accounts
 from domain.checkpoint import LedgerCheckpoint
 
 CHECKPOINT_TOPIC = f"{LedgerCheckpoint.__module__}:{LedgerCheckpoint.__qualname__}."
@@ -33,7 +33,9 @@ class Checkpoint:
 @dataclass(frozen=True)
 class Balances:
     as_of: datetime
-    balances: dict[str, Decimal]
+    balances: dict[str, Decimal]  # every wallet's
+    payees: dict[str, Decimal]
+    gateways: dict[str, Decimal]  # below zero by what was bought through each and not reversed
 
 
 class ChainHashes:
@@ -111,9 +113,15 @@ class LedgerAudit:
         return retry_on_conflict(attempt)
 
     def balances(self, as_of: datetime | None = None) -> Balances:
-        """Every wallet's balance rebuilt from the events recorded up to `as_of` (default: now)."""
+        """Every account's balance rebuilt from the events recorded up to `as_of` (default: now)."""
         moment = as_of or self._clock.now()
-        return Balances(moment, dict(sorted(replay_balances(self._ledger, moment).items())))
+        accounts = replay_accounts(self._ledger, moment)
+        return Balances(
+            moment,
+            dict(sorted(accounts.wallets.items())),
+            dict(sorted(accounts.payees.items())),
+            dict(sorted(accounts.gateways.items())),
+        )
 
     def _page(self, after: int, limit: int, stop: int, prev_hash: str) -> Iterator[str]:
         last = None

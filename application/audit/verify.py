@@ -29,8 +29,10 @@ class Verification:
     lines: int
     head_hash: str
     checkpoints: int
-    balances: Mapping[str, Decimal] = field(default_factory=dict)
+    balances: Mapping[str, Decimal] = field(default_factory=dict)  # every wallet's
     problem: LedgerProblem | None = None
+    payees: Mapping[str, Decimal] = field(default_factory=dict)
+    gateways: Mapping[str, Decimal] = field(default_factory=dict)  # below zero by what was bought through each
 
     @property
     def ok(self) -> bool:
@@ -80,7 +82,7 @@ class _ExportCheck:
         self._public_key = public_key
         self._signatures = signatures
         self._trusted = trusted
-        self._book = LedgerBook()
+        self._book = LedgerBook(signatures)
         self._recent = _RecentHashes()
         self._versions: dict[str, int] = {}
         self._number = 0
@@ -91,8 +93,15 @@ class _ExportCheck:
         self._signed = False
 
     def result(self, problem: LedgerProblem | None) -> Verification:
+        accounts = self._book.accounts
         return Verification(
-            self._count, self._head, self._checkpoints, dict(sorted(self._book.balances.items())), problem
+            self._count,
+            self._head,
+            self._checkpoints,
+            dict(sorted(accounts.wallets.items())),
+            problem,
+            dict(sorted(accounts.payees.items())),
+            dict(sorted(accounts.gateways.items())),
         )
 
     def read(self, raw: bytes | str) -> None:
@@ -162,6 +171,7 @@ class _ExportCheck:
 
     def _signature(self, number: int, line: dict[str, Any]) -> None:
         self._book.raise_open_problem()
+        self._book.raise_unbalanced(number)
         _require_fields(number, line, SIGNATURE_FIELDS, "ExportSignature")
         if line["count"] != self._count:
             raise LedgerProblem(number, f"ExportSignature counts {line['count']} lines, the export has {self._count}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -27,7 +28,10 @@ One JSON object per line (NDJSON), one line per event, in notification order:
   `GatewayObject`, `IdempotencyRecord`, `UnmatchedGatewayEvent`, `LedgerCheckpoint`, ...); `version`: the
   event's version in that stream (1, 2, 3, ... with no gaps).
 - `type`: the event class (`PaymentInitiated`, `PaymentConfirmed`, `PaymentRefunded`, `PaymentDisputed`,
-  `WalletOpened`, `CreditsToppedUp`, `CreditsReversed`, `LedgerCheckpointRecorded`, ...).
+  `WalletOpened`, `CreditsToppedUp`, `CreditsReversed`, `CreditsReinstated`, `CreditsSpent`,
+  `LedgerCheckpointRecorded`, ...). A `CreditsSpent` carries the spend (`spend_id`, `payee`, `order_id`, `amount`,
+  `memo`, `signed_at`, `balance_after`), the `message` its owner signed (the canonical JSON of the spend order) and
+  their ed25519 `signature` of it: anyone checks it against the wallet owner's `user_id` (their public key).
 - `timestamp`: when the event was recorded, RFC 3339 UTC with microseconds (`2026-03-01T12:00:00.000000Z`).
 - `data`: the event's own attributes, none of the fields above repeated: amounts and rates as plain decimal
   strings (`"25.00"`), UUIDs as strings, times RFC 3339 UTC, maps as objects, sets as sorted arrays.
@@ -48,8 +52,14 @@ with `mcpay ledger verify FILE --public-key HEX`. 503 when no signing key is con
 
 
 class AuditBalances(msgspec.Struct):
+    """Every account in MC, in double entry (they add up to zero): `balances` by wallet owner's user_id (below
+    zero: a debt), `payees` by payee, `gateways` by gateway (below zero by what was bought through it and not
+    refunded or disputed)."""
+
     as_of: datetime
     balances: dict[str, str]
+    payees: dict[str, str]
+    gateways: dict[str, str]
 
 
 AfterPosition = Annotated[int, Parameter(ge=0, description="Lines after this position (0: from the start).")]
@@ -88,9 +98,13 @@ class AuditController(Controller):
 
     @get("/balances", sync_to_thread=True, operation_id="balancesAsOf")
     def balances(self, services: ServicesDep, as_of: AsOf = None) -> AuditBalances:
-        """Every wallet's balance in MC, rebuilt by replaying the events recorded up to `as_of`."""
+        """Every account in MC (wallets, payees, gateways), rebuilt by replaying the events up to `as_of`."""
         rebuilt = services.audit.balances(query_time("as_of", as_of))
-        return AuditBalances(rebuilt.as_of, {user: str(balance) for user, balance in rebuilt.balances.items()})
+        return AuditBalances(rebuilt.as_of, _texts(rebuilt.balances), _texts(rebuilt.payees), _texts(rebuilt.gateways))
+
+
+def _texts(balances: Mapping[str, Decimal]) -> dict[str, str]:
+    return {name: str(balance) for name, balance in balances.items()}
 
 
 def _chunks(lines: Iterable[str]) -> Iterator[bytes]:

@@ -11,7 +11,7 @@ from application.audit.chain import canonical_json, rfc3339
 from entrypoints.bootstrap import bootstrap
 from entrypoints.cli import main
 from entrypoints.settings import Settings
-from tests.audit_support import ALICE, SERVICE_KEY, pay, refund
+from tests.audit_support import ALICE, CAROL, CAROL_KEY, SERVICE_KEY, first, parsed, pay, rechain, refund, spend
 from tests.integration.support import SESSION_SECRET
 
 pytestmark = pytest.mark.integration
@@ -156,3 +156,48 @@ def test_replay_as_of_prints_the_balances_as_they_stood_then(
     assert main(["ledger", "replay"]) == 0
     assert f"{ALICE}            0.00            0.00" in capsys.readouterr().out
     assert main(["ledger", "replay", "--as-of", "last week"]) == 2
+
+
+def test_replay_and_verify_show_the_payees_and_gateway_accounts_beside_the_wallets(
+    environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services = bootstrap(Settings(database_url=environment, session_secret=SESSION_SECRET))
+    payment = pay(services.payments, CAROL, "25.00")
+    spend(services.ledger, CAROL_KEY, "20.00", "shop.example", "order-7")
+    refund(services.payments, payment, "25.00")
+    services.close()
+
+    assert main(["ledger", "replay"]) == 0
+    replayed = capsys.readouterr().out
+    out, printed = export(tmp_path, capsys)
+    assert main(["ledger", "verify", str(out), "--public-key", printed.splitlines()[0]]) == 0
+    verified = capsys.readouterr().out
+
+    for output in (replayed, verified):
+        assert f"{'payee shop.example':64}  {'20.00':>14}" in output
+        assert f"{'gateway stripe':64}  {'0.00':>14}" in output
+        assert "1 payees, 20.00 MC in all; 1 gateway accounts, 0.00 MC in all" in output
+    assert f"{CAROL}          -20.00          -20.00" in replayed
+    assert f"{CAROL}          -20.00" in verified
+
+
+def test_verify_names_the_line_of_a_spend_forged_into_an_export_re_signed_with_the_ledger_key(
+    environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services = bootstrap(Settings(database_url=environment, session_secret=SESSION_SECRET))
+    pay(services.payments, CAROL, "25.00")
+    spend(services.ledger, CAROL_KEY, "20.00", "shop.example", "order-7")
+    services.close()
+    out, _ = export(tmp_path, capsys)
+    lines = parsed(out.read_text(encoding="utf-8").splitlines())
+    at = first(lines, "CreditsSpent")
+    lines[at]["data"]["payee"] = "thief"  # and the signed message to match: only the owner's signature is left
+    lines[at]["data"]["message"] = lines[at]["data"]["message"].replace('"shop.example"', '"thief"')
+    out.write_text("".join(rechain(lines, SERVICE_KEY)), encoding="utf-8")
+
+    assert main(["ledger", "verify", str(out), "--public-key", SERVICE_KEY.public_key]) == 1
+
+    assert (
+        f"FAILED: line {at + 1}: the spend's signature does not verify with the key of its wallet's owner {CAROL}"
+        in capsys.readouterr().out
+    )

@@ -19,7 +19,7 @@ from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.cli import main
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from tests.audit_support import ALICE, pay, refund
+from tests.audit_support import ALICE, CAROL, CAROL_KEY, pay, refund, spend
 from tests.integration.support import SESSION_SECRET, sign_in
 
 pytestmark = pytest.mark.integration
@@ -120,11 +120,44 @@ def test_balances_as_they_stood_before_and_after_a_reversal(client: TestClient[A
     now = client.get("/api/audit/balances", headers=auditor)
 
     assert before.status_code == 200
-    assert before.json() == {"as_of": credited.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "balances": {ALICE: "25.00"}}
+    assert before.json() == {
+        "as_of": credited.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "balances": {ALICE: "25.00"},
+        "payees": {},
+        "gateways": {"stripe": "-25.00"},
+    }
     assert after.json()["balances"] == {ALICE: "0.00"}
+    assert after.json()["gateways"] == {"stripe": "0.00"}
     assert now.json()["balances"] == {ALICE: "0.00"}
     assert client.get("/api/audit/balances", params={"as_of": "2026-01-01"}, headers=auditor).status_code == 422
     assert client.get("/api/audit/balances", params={"as_of": "soon"}, headers=auditor).status_code == 422
+
+
+def test_spends_travel_signed_in_the_export_and_move_balances_to_their_payees(
+    client: TestClient[Any], audited: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payment = pay(audited.payments, CAROL, "25.00")
+    order = spend(audited.ledger, CAROL_KEY, "20.00", "shop.example", "order-7")
+    refund(audited.payments, payment, "25.00")  # after the spend: Carol owes 20
+    auditor = sign_in(client, AUDITOR).auth
+
+    export = client.get("/api/audit/export", headers=auditor).text
+    page = client.get("/api/audit/ledger", headers=auditor).text
+    balances = client.get("/api/audit/balances", headers=auditor).json()
+
+    spent = [json.loads(line) for line in export.splitlines() if '"CreditsSpent"' in line]
+    assert [line["data"]["message"] for line in spent] == [order.message().decode()]
+    assert spent[0]["data"]["signature"] == CAROL_KEY.sign(order.message()).signature.hex()
+    assert spent[0]["data"]["spend_id"] == str(order.spend_id)
+    assert json.dumps(spent[0], sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" in page
+    assert balances["balances"] == {CAROL: "-20.00"}
+    assert (balances["payees"], balances["gateways"]) == ({"shop.example": "20.00"}, {"stripe": "0.00"})
+    (tmp_path / "export.ndjson").write_text(export, encoding="utf-8")
+    public_key = json.loads(export.splitlines()[-1])["public_key"]
+    assert main(["ledger", "verify", str(tmp_path / "export.ndjson"), "--public-key", public_key]) == 0
+    printed = capsys.readouterr().out
+    assert f"{CAROL}          -20.00" in printed
+    assert "payee shop.example" in printed
 
 
 def test_a_live_service_without_a_signing_key_refuses_to_export(sqlite_url: str) -> None:

@@ -15,9 +15,21 @@ from adapters.persistence import persistence_env
 from application.errors import UnreadableEvent
 from application.ledger import Ledger
 from application.ports import WalletMove, WalletMoves
-from application.replay import BALANCE_TOPICS, fold_balances, mapped_moves, replay_balances
+from application.replay import (
+    BALANCE_TOPICS,
+    OPENED,
+    TOPPED_UP,
+    fold_accounts,
+    fold_balances,
+    ledger_events,
+    mapped_moves,
+    replay_accounts,
+    replay_balances,
+)
 from domain.indexes import PaymentReference
 from domain.money import Money
+from domain.payment import Payment
+from domain.spend import SpendOrder
 from domain.wallet import Wallet
 
 pytestmark = pytest.mark.integration
@@ -33,9 +45,14 @@ def ledger(request: pytest.FixtureRequest) -> Ledger:
     return built
 
 
+GATEWAYS = ("stripe", "clickpesa", "bank")
+PAYEES = ("shop.example", "seller:7", "market.example:order-desk")
+
+
 def random_history(ledger: Ledger, rng: random.Random, changes: int = 600) -> dict[str, Decimal]:
-    """Wallets topped up, reversed and reinstated at random, saved a few aggregates at a time among other
-    aggregates' events; the balances the wallet aggregates hold at the end."""
+    """Wallets topped up through payments of every gateway, reversed, reinstated and spent from at random
+    (into debt too), saved a few aggregates at a time among other aggregates' events; the balances the wallet
+    aggregates hold at the end."""
     wallets = [Wallet(user_id=f"{rng.getrandbits(256):064x}") for _ in range(rng.randint(3, 12))]
     credited: list[tuple[Wallet, uuid.UUID]] = []
     amounts: dict[uuid.UUID, Decimal] = {}  # what each payment credited ...
@@ -43,23 +60,37 @@ def random_history(ledger: Ledger, rng: random.Random, changes: int = 600) -> di
     pending: list[object] = list(wallets)
     for number in range(changes):
         wallet, action = rng.choice(wallets), rng.random()
-        if action < 0.6 or not credited:
+        if action < 0.5 or not credited:
             payment_id = uuid.UUID(int=rng.getrandbits(128))
             amount = credits(rng)
+            price = Money(amount.amount, "USD")
+            gateway = rng.choice(GATEWAYS)
+            ledger.save(Payment.initiate(payment_id, wallet.user_id, gateway, "MCR1", price, Decimal(1)))  # first
             wallet.top_up(payment_id, amount)
             credited.append((wallet, payment_id))
             amounts[payment_id], taken_back[payment_id] = amount.amount, Decimal(0)
+        elif action < 0.65:
+            if wallet.balance > 0:
+                order = SpendOrder(
+                    wallet.user_id,
+                    rng.choice(PAYEES),
+                    f"o{number}",
+                    part_of(wallet.balance, rng),
+                    "",
+                    "2026-12-01T12:00:00Z",
+                )
+                wallet.spend(order, "00" * 64)  # replay reads the move, verify checks signatures
         else:
             wallet, payment_id = rng.choice(credited)
             left, taken = amounts[payment_id] - taken_back[payment_id], taken_back[payment_id]
             if action < 0.85 and left > 0:
                 part = part_of(left, rng)
-                wallet.reverse(payment_id, Money(part, "MC"), "refunded")
-                taken_back[payment_id] += part
+                wallet.reverse(payment_id, part, "refunded")
+                taken_back[payment_id] += part.amount
             elif taken > 0:
                 part = part_of(taken, rng)
-                wallet.reinstate(payment_id, Money(part, "MC"), "dispute won")
-                taken_back[payment_id] -= part
+                wallet.reinstate(payment_id, part, "dispute won")
+                taken_back[payment_id] -= part.amount
         pending.append(wallet)
         if rng.random() < 0.2:
             pending.append(PaymentReference(reference=f"MCR{number:011d}", payment_id=uuid.uuid4()))
@@ -74,8 +105,8 @@ def credits(rng: random.Random) -> Money:
     return Money(cents(rng.randint(1, 10**9)), "MC")
 
 
-def part_of(amount: Decimal, rng: random.Random) -> Decimal:
-    return amount if rng.random() < 0.5 else cents(rng.randint(1, int(amount * 100)))
+def part_of(amount: Decimal, rng: random.Random) -> Money:
+    return Money(amount if rng.random() < 0.5 else cents(rng.randint(1, int(amount * 100))), "MC")
 
 
 def cents(count: int) -> Decimal:
@@ -98,7 +129,10 @@ def test_replay_from_the_rows_equals_replay_of_the_mapped_events(ledger: Ledger,
     assert list(replayed.items()) == list(mapped.items())  # the same balances, in the same order
     assert replayed == held
     kinds = {move.topic.rpartition(".")[2] for move in mapped_moves(ledger)}
-    assert kinds == {"WalletOpened", "CreditsToppedUp", "CreditsReversed", "CreditsReinstated"}
+    assert kinds == {
+        "PaymentInitiated", "WalletOpened", "CreditsToppedUp", "CreditsReversed", "CreditsReinstated", "CreditsSpent"
+    }  # fmt: skip
+    assert any(getattr(event, "balance_after", 0) < 0 for _, event in ledger_events(ledger))  # debts, on the way
 
 
 def test_every_move_read_from_the_rows_is_the_mapped_event(ledger: Ledger) -> None:
@@ -130,21 +164,44 @@ def test_balances_as_of_any_moment_agree(ledger: Ledger) -> None:
         assert replay_balances(ledger, moment) == fold_balances(mapped_moves(ledger), moment)
 
 
+def test_every_account_replays_from_the_rows_as_from_the_mapped_events_and_adds_up_to_zero(ledger: Ledger) -> None:
+    held = random_history(ledger, random.Random(10), changes=300)
+    spent: dict[str, Decimal] = {}
+    for _, event in ledger_events(ledger):
+        if isinstance(event, Wallet.CreditsSpent):
+            spent[event.payee] = spent.get(event.payee, Decimal(0)) + event.amount
+
+    accounts = replay_accounts(ledger)
+
+    mapped = fold_accounts(mapped_moves(ledger))
+    assert (accounts.wallets, accounts.payees, accounts.gateways) == (mapped.wallets, mapped.payees, mapped.gateways)
+    assert (accounts.wallets, accounts.payees) == (held, spent)
+    assert set(accounts.gateways) == set(GATEWAYS)
+    assert accounts.balanced
+    assert sum(accounts.gateways.values()) == -sum([*held.values(), *spent.values()])
+
+
 STATE = b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-01-01T00:00:00+00:00"},"amount":%s}'
-UNREADABLE = {
-    "amount not in the library's encoding": (False, STATE % b'"12.50"'),
-    "a wallet never opened": (True, STATE % b'{"_type_":"decimal_str","_data_":"12.50"}'),
+PAID = b'{"_type_":"decimal_str","_data_":"12.50"},"payment_id":{"_type_":"uuid_hex","_data_":"%s"}'
+UNREADABLE = {  # whether the event's wallet was opened, its state, and what replay says of it
+    "amount not in the library's encoding": (True, STATE % b'"12.50"', "event's state"),
+    "a wallet never opened": (False, STATE % PAID % uuid.uuid4().hex.encode(), "which no WalletOpened event opened"),
+    "a payment never initiated": (
+        True,
+        STATE % PAID % uuid.uuid4().hex.encode(),
+        "which no PaymentInitiated event initiated",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", UNREADABLE)
 def test_an_unreadable_wallet_event_is_an_error_and_frees_the_store(ledger: Ledger, case: str) -> None:
     random_history(ledger, random.Random(7), changes=20)
-    unopened, state = UNREADABLE[case]
-    wallet = uuid.uuid4() if unopened else next(move.wallet for move in mapped_moves(ledger))
-    ledger.recorder.insert_events([StoredEvent(uuid.UUID(str(wallet)), 10**6, BALANCE_TOPICS[1], state)])
+    opened, state, said = UNREADABLE[case]
+    wallet = next(move.wallet for move in mapped_moves(ledger) if move.topic == OPENED) if opened else uuid.uuid4()
+    ledger.recorder.insert_events([StoredEvent(uuid.UUID(str(wallet)), 10**6, TOPPED_UP, state)])
 
-    with pytest.raises(UnreadableEvent):
+    with pytest.raises(UnreadableEvent, match=said):
         replay_balances(ledger)
 
     if isinstance(ledger.recorder, PostgresApplicationRecorder):  # no transaction left open on the events table
