@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
+from types import TracebackType
+from typing import Self
 
 from adapters.bank import BankAccount, BankGateway
 from adapters.clickpesa.client import ClickPesaClient
@@ -45,7 +47,7 @@ DEMO_BANK = BankAccount("Demo Bank of Zanzibar", "Mycelium Demo Ltd", "015012345
 
 
 class Services:
-    """Everything the entry points use, built once."""
+    """Everything the entry points use, built once; `with bootstrap(settings) as services:` closes it after."""
 
     def __init__(
         self,
@@ -79,6 +81,14 @@ class Services:
         self.simulators = simulators
         self.reconciler = reconciler
         self.gateways = dict(gateways or {})
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
 
     def close(self) -> None:
         self.payments.close()
