@@ -18,16 +18,8 @@ import pytest
 from adapters.read_side.postgres import PostgresPlace
 from application.replay import ledger_events
 from tests.conftest import POSTGRES_SKIP_REASON
-from tests.integration.serve_processes import (
-    Served,
-    free_port,
-    fresh_schema,
-    initiate,
-    ledger_at,
-    serve_env,
-    serving,
-    sign_in,
-)
+from tests.integration.serve_processes import Served, initiate, ledger_at, serve_env, serving, sign_in
+from tests.processes import free_port, fresh_schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
