@@ -44,7 +44,16 @@ INITIATE_CONFLICT = (
     "`/problems/checkout-in-progress`: the first request with this key is still opening the checkout "
     "(waited for a few seconds); send the same request again after `Retry-After` seconds"
 )
-OWN_DESCRIPTIONS = {("POST", "/api/payments/initiate", 409): INITIATE_CONFLICT}
+AMOUNT_REFUSED = (
+    "`/problems/invalid-amount`: the amount is not one of its currency (not plain decimal text, not positive and "
+    "below 1e12, or with more decimal places than the currency has); `/problems/invalid`: anything else that is not acceptable"
+)
+OWN_DESCRIPTIONS = {
+    ("POST", "/api/payments/initiate", 409): INITIATE_CONFLICT,
+    ("POST", "/api/payments/initiate", 422): f"{AMOUNT_REFUSED} (a gateway or currency not offered, an amount "
+    "outside the gateway's `min_amount` and `max_amount`)",
+    ("POST", "/api/admin/payments/{payment_id}/confirm", 422): AMOUNT_REFUSED,
+}
 RETRY_AFTER = {("POST", "/api/payments/initiate", 409)}
 ONLY_SOME = {
     ("POST", "/api/auth/session"): (401,),

@@ -23,6 +23,7 @@ PROBLEMS: list[tuple[type[Exception], int, str, str]] = [
     (errors.MalformedCursor, 400, "bad-cursor", "Malformed cursor"),
     (errors.Malformed, 400, "bad-request", "Malformed request"),
     (errors.NotFound, 404, "not-found", "Not found"),
+    (errors.AmountRefused, 422, "invalid-amount", "Invalid amount"),
     (errors.Invalid, 422, "invalid", "Invalid request"),
     (DomainError, 422, "invalid", "Invalid request"),
     (errors.Unauthenticated, 401, "unauthenticated", "Authentication required"),

@@ -41,7 +41,7 @@ def _admin() -> Admin:
 
 @pytest.fixture(scope="session")
 def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`mcpay serve` on a free port, demo mode, a fresh SQLite file, two admins, maker-checker on."""
+    """`mcpay serve` on a free port, demo mode, a fresh SQLite file, two admins, maker-checker on, yen too."""
     workdir = tmp_path_factory.mktemp("mcpay-e2e")
     admins = (_admin(), _admin())
     port = free_port()
@@ -55,6 +55,7 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "DEMO_PAYMENT": "true",
         "ADMIN_PUBLIC_KEYS": ",".join(admin.public_key for admin in admins),
         "BANK_CONFIRMATIONS_REQUIRED": "2",
+        "CREDIT_RATES": "USD=1,EUR=1.08,TZS=0.00037,JPY=0.0067",  # the defaults, and a currency of no decimals
     }
     mcpay = Path(sys.executable).parent / "mcpay"
     with running([str(mcpay), "serve"], env, url, workdir / "server.log"):
