@@ -14,13 +14,12 @@ from application.errors import Conflict, Invalid
 from application.ledger import Ledger, retry_on_conflict
 from application.metrics import NoMetrics
 from application.ports import Metrics, PaymentQueries
+from application.queries import STATUSES
 from application.views import PaymentView
 from domain.approval import Verdict
 from domain.errors import SelfApproval, TransitionNotAllowed
 from domain.money import Money
 from domain.payment import Payment, PaymentStatus
-
-STATUSES = tuple(status.value for status in PaymentStatus)
 
 
 @dataclass(frozen=True)

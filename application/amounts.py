@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from application.errors import Invalid
+from application.errors import AmountRefused
 from domain.errors import InvalidAmount
 from domain.money import Money
 
@@ -14,4 +14,4 @@ def stated_amount(field: str, value: Decimal | str | int, currency: str) -> Mone
     try:
         return Money.of(value, currency)
     except InvalidAmount as error:
-        raise Invalid(f"{field}: {error}") from None
+        raise AmountRefused(f"{field}: {error}") from None

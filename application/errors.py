@@ -13,6 +13,11 @@ class Invalid(ApplicationError):
     """Well-formed but not acceptable (unsupported gateway or currency, below a minimum)."""
 
 
+class AmountRefused(Invalid):
+    """An amount as the request states it is not one of its currency: not plain decimal text, not positive, or
+    with more decimal places than the currency has. (A well-formed amount outside a gateway's limits is `Invalid`.)"""
+
+
 class MalformedCursor(ApplicationError):
     """A list's cursor that this list did not give out (garbled, or another list's)."""
 

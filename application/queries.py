@@ -13,6 +13,9 @@ from uuid import UUID
 
 from application.paging import Listed, PageQuery, PaymentKey
 from application.views import PaymentView, WalletEntry, WalletView
+from domain.payment import PaymentStatus
+
+STATUSES = tuple(status.value for status in PaymentStatus)  # what a listing's `status` may name
 
 
 @dataclass(frozen=True)

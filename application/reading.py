@@ -7,11 +7,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from typing import Protocol
 from uuid import UUID
 
 import anyio
 
-from application.admin import STATUSES
 from application.errors import Invalid
 from application.gateways import GATEWAY_NAMES
 from application.paging import (
@@ -25,10 +25,9 @@ from application.paging import (
     payment_key,
     position_key,
 )
-from application.payments import PaymentService
 from application.ports import Metrics
 from application.projection import Projector
-from application.queries import AsyncReadModel, BalanceView, PaymentListing
+from application.queries import STATUSES, AsyncReadModel, BalanceView, PaymentListing
 from application.views import PaymentView, WalletEntry
 from application.write_mark import WriteMark
 from domain.payment import PaymentStatus
@@ -228,10 +227,18 @@ class PaymentWatch:
     since: int
 
 
+class OwnPayment(Protocol):
+    """One payment as the write model holds it now, if it is the user's (NotFound otherwise): where a watch
+    starts, so that a payment just initiated is found before the read model has taken it in."""
+
+    def payment_of(self, user_id: str, payment_id: UUID) -> PaymentView:
+        """The payment as it stands."""
+
+
 class PaymentReader:
     """Lists and live status for async handlers, from the read model."""
 
-    def __init__(self, model: AsyncReadModel, read_side: ReadSide, payments: PaymentService) -> None:
+    def __init__(self, model: AsyncReadModel, read_side: ReadSide, payments: OwnPayment) -> None:
         self._model = model
         self._side = read_side
         self._payments = payments

@@ -1,11 +1,8 @@
-"""The PostgreSQL server the benchmarks use, and a fresh schema per run, dropped afterwards."""
+"""The PostgreSQL server the benchmarks use (each run in a schema of its own: `tests.processes.fresh_schema`)."""
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 
@@ -38,17 +35,3 @@ def server_version(server: str) -> str:
     with psycopg.connect(server) as connection:
         row = connection.execute("SHOW server_version").fetchone()
     return str(row[0]) if row else "unknown"
-
-
-@contextmanager
-def fresh_schema(server: str) -> Iterator[str]:
-    """A DATABASE_URL whose tables live in a new schema `bench_<random>`, dropped when the block ends."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in server else "?"
-    try:
-        yield f"{server}{separator}schema={schema}"
-    finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from entrypoints.bootstrap import webhook_secret
 from entrypoints.settings import Settings
+from tests.processes import free_port, running
 
 SESSION_SECRET = "benchmark-session-secret-0123456789abcdef"  # noqa: S105 - demo mode: webhook secrets derive from it
 QUIET = {
@@ -47,7 +43,7 @@ def bench_settings(database_url: str) -> Settings:
 def serving(database_url: str, log: Path, workers: int = 1) -> Iterator[Server]:
     """`python -m entrypoints.cli serve --workers N` on `database_url`, its output in `log`, until the block
     ends (more than one worker: PostgreSQL only; `pid` is then the supervisor's)."""
-    port = _free_port()
+    port = free_port()
     inherited = {name: value for name, value in os.environ.items() if name not in NOT_INHERITED}
     env = {
         **inherited,
@@ -59,46 +55,11 @@ def serving(database_url: str, log: Path, workers: int = 1) -> Iterator[Server]:
         "SESSION_SECRET": SESSION_SECRET,
     }
     url = f"http://127.0.0.1:{port}"
-    with log.open("ab") as output:
-        process = subprocess.Popen(  # noqa: S603 - this project's own CLI, arguments built here
-            [sys.executable, "-m", "entrypoints.cli", "serve", "--workers", str(workers)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_ready(url, process, log)
+    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--workers", str(workers)]
+    with running(command, env, url, log, stop_timeout=15) as process:
         store = database_url.split(":", 1)[0]
         print(f"  mcpay serve pid {process.pid} on {url} ({store}, {plural_workers(workers)})")
         yield Server(url, process.pid, bench_settings(database_url))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mcpay serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"mcpay serve did not answer /readyz within {timeout} s")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def worker_counts(text: str) -> list[int]:

@@ -21,7 +21,7 @@ from nacl.signing import SigningKey
 
 from benchmarks._load import Request, drive
 from benchmarks._machine import describe
-from benchmarks._postgres import fresh_schema, postgres_server, server_version
+from benchmarks._postgres import postgres_server, server_version
 from benchmarks._serve import Server, bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
 from domain.indexes import PaymentReference
@@ -29,6 +29,7 @@ from domain.money import Money
 from domain.payment import Payment
 from domain.wallet import Wallet
 from entrypoints.bootstrap import bootstrap
+from tests.processes import fresh_schema
 
 PRICE = Money(Decimal("10.00"), "USD")
 SEED_BATCH = 200
@@ -55,7 +56,7 @@ def main(argv: list[str]) -> None:
                 print("  postgresql skipped: no PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL)")
             else:
                 for workers in args.workers:
-                    with fresh_schema(server) as url:
+                    with fresh_schema(server, "bench") as url:
                         _benchmark(store, url, Path(scratch), args, workers)
 
 

@@ -30,12 +30,13 @@ from application.ledger import Ledger
 from application.payments import PaymentService
 from application.views import PaymentView
 from benchmarks._machine import describe
-from benchmarks._postgres import fresh_schema, postgres_server, server_version
+from benchmarks._postgres import postgres_server, server_version
 from benchmarks._serve import bench_settings
 from domain.indexes import PaymentReference
 from domain.money import Money
 from domain.payment import Payment
 from entrypoints.bootstrap import Services, bootstrap
+from tests.processes import fresh_schema
 
 PRICE = Money(Decimal("1.00"), "USD")
 SEED_BATCH = 250
@@ -66,7 +67,7 @@ def main(argv: list[str]) -> None:
         if server is None:
             print("  postgresql skipped: no PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL)")
             return
-        with fresh_schema(server) as url:
+        with fresh_schema(server, "bench") as url:
             _benchmark("postgresql", url, args)
 
 

@@ -32,12 +32,13 @@ from adapters.persistence import persistence_env
 from application.ledger import Ledger
 from application.replay import BALANCE_TOPICS, PAGE, fold_accounts, mapped_moves, replay_accounts
 from benchmarks._machine import describe
-from benchmarks._postgres import fresh_schema, postgres_server, server_version
+from benchmarks._postgres import postgres_server, server_version
 from domain.indexes import PaymentReference
 from domain.money import Money
 from domain.payment import Payment
 from domain.spend import SpendOrder
 from domain.wallet import Wallet
+from tests.processes import fresh_schema
 
 USERS = 20_000
 SPEND_EVERY = 10  # payments
@@ -65,7 +66,7 @@ def main(argv: list[str]) -> None:
         if "sqlite" in stores:
             _benchmark("sqlite", sqlite_url, written)
         if "postgresql" in stores and server is not None:
-            with fresh_schema(server) as url:
+            with fresh_schema(server, "bench") as url:
                 copied = _in_fresh_process(copy_events, sqlite_url, url)
                 print(f"  the same events copied to PostgreSQL in {copied['seconds']:.1f} s")
                 _benchmark("postgresql", url, written)

@@ -27,7 +27,7 @@ from adapters.read_side.asyncpg_queries import AsyncpgQueries
 from adapters.read_side.postgres import PostgresPlace
 from benchmarks._load import Request, drive
 from benchmarks._machine import describe
-from benchmarks._postgres import fresh_schema, postgres_server, server_version
+from benchmarks._postgres import postgres_server, server_version
 from benchmarks._serve import bench_settings, serving
 from benchmarks._stats import Run
 from domain.indexes import PaymentReference
@@ -35,6 +35,7 @@ from domain.money import Money
 from domain.payment import Payment
 from domain.wallet import Wallet
 from entrypoints.bootstrap import Services, bootstrap
+from tests.processes import fresh_schema
 
 
 def main(argv: list[str]) -> None:
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> None:
         print("  skipped: no PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL)")
         return
     print(describe(server_version(server)))
-    with fresh_schema(server) as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
+    with fresh_schema(server, "bench") as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
         services = bootstrap(bench_settings(url))
         try:
             started = time.perf_counter()

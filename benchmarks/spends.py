@@ -29,7 +29,7 @@ from adapters.persistence import persistence_env
 from application.ledger import Ledger
 from application.replay import ledger_events
 from benchmarks._load import Request, drive
-from benchmarks._postgres import described_server, fresh_schema
+from benchmarks._postgres import described_server
 from benchmarks._serve import bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
 from benchmarks._wrk import Expected, WrkRun, add_driver_argument, drive_with_wrk
@@ -38,6 +38,7 @@ from benchmarks.webhook_credits import main as webhook_credits
 from domain.money import credits
 from domain.wallet import Wallet
 from entrypoints.bootstrap import bootstrap
+from tests.processes import fresh_schema
 
 FUNDS = credits("1000.00")
 AMOUNT = "1.25"
@@ -75,7 +76,7 @@ def _spend(server: str, args: argparse.Namespace, workers: int) -> float:
     """One run with `workers` worker processes on a fresh schema; answers its spends per second."""
     print(f"  -- {plural_workers(workers)}")
     keys = [SigningKey.generate() for _ in range(args.users)]
-    with fresh_schema(server) as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
+    with fresh_schema(server, "bench") as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
         fund(url, keys)
         log = Path(scratch) / "serve.log"
         with serving(url, log, workers) as served:

@@ -33,7 +33,7 @@ from application.ledger import Ledger
 from application.replay import ledger_events
 from application.views import PaymentView
 from benchmarks._load import Request, drive
-from benchmarks._postgres import described_server, fresh_schema
+from benchmarks._postgres import described_server
 from benchmarks._serve import bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
 from benchmarks._wrk import WrkRun, add_driver_argument, drive_with_wrk
@@ -42,6 +42,7 @@ from domain.money import Money
 from domain.payment import Payment
 from domain.wallet import Wallet
 from entrypoints.bootstrap import bootstrap
+from tests.processes import fresh_schema
 
 PRICE = Money(Decimal("25.00"), "USD")
 SEED_BATCH = 250  # payments saved per transaction while seeding
@@ -72,7 +73,7 @@ def main(argv: list[str]) -> None:
 def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) -> float:
     """One run with `workers` worker processes on a fresh schema; answers its credits per second."""
     print(f"  -- {plural_workers(workers)}")
-    with fresh_schema(server) as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
+    with fresh_schema(server, "bench") as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
         payments = seed(url, args.payments, users)
         log = Path(scratch) / "serve.log"
         with serving(url, log, workers) as served:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from decimal import Decimal
+from types import TracebackType
+from typing import Self
 
-from adapters.bank import BankAccount, BankGateway
+from adapters.bank import BankGateway
 from adapters.clickpesa.client import ClickPesaClient
 from adapters.clickpesa.gateway import ClickPesaGateway
 from adapters.clickpesa.simulator import ClickPesaSimulator
@@ -16,7 +17,6 @@ from adapters.identity import Ed25519Signatures, JwtTokens
 from adapters.ledger_signing import Ed25519LedgerSigner
 from adapters.persistence import persistence_env
 from adapters.read_side.sqlite import LocalLease
-from adapters.stripe.amounts import largest_amounts
 from adapters.stripe.gateway import StripeGateway, is_live_key, stripe_client
 from adapters.stripe.simulator import DEMO_SESSION_PREFIX, StripeSimulator
 from adapters.stripe.webhooks import StripeWebhooks
@@ -25,30 +25,25 @@ from application.admin import AdminService
 from application.audit.service import LedgerAudit
 from application.checkouts import CheckoutTiming
 from application.gateway_events import GatewayEvents
-from application.gateways import GatewayEvent, GatewayOffer
+from application.gateways import GatewayEvent
 from application.identity import IdentityService, IdentityStore
 from application.ledger import Ledger
 from application.metered import MeteredGateway, reversal_sources
 from application.metrics import NoMetrics
 from application.payments import PaymentService
 from application.ports import Clock, Identifiers, Metrics, PaymentGateway, WebhookSimulator
-from application.pricing import minimums
 from application.projection import Lease
 from application.reading import PaymentReader, ReadSide
 from application.reconciliation import Reconciler, ReversalChecks
 from application.spending import Receipts, SpendDecision, SpendDecisions, SpendService
 from application.writer import Decide, GroupWriter, by_kind
-from domain.money import MINOR_DIGITS
+from entrypoints.gateway_offers import bank_account, bank_offer, clickpesa_offer, stripe_offer
 from entrypoints.read_side import build_read_side
-from entrypoints.settings import Settings, SettingsError
-
-CARD_MINIMUM_USD = Decimal("0.50")
-CLICKPESA_CURRENCIES = ("TZS", "USD")
-DEMO_BANK = BankAccount("Demo Bank of Zanzibar", "Mycelium Demo Ltd", "0150123456789", "DEMOTZTZ")
+from entrypoints.settings import Settings, check_currencies
 
 
 class Services:
-    """Everything the entry points use, built once."""
+    """Everything the entry points use, built once; `with bootstrap(settings) as services:` closes it after."""
 
     def __init__(
         self,
@@ -87,6 +82,14 @@ class Services:
         self.reconciler = reconciler
         self.gateways = dict(gateways or {})
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
     def close(self) -> None:
         self.payments.close()
         self.writer.close()
@@ -109,7 +112,7 @@ def bootstrap(
     metrics: Metrics | None = None,
 ) -> Services:
     """Build every service from settings; tests replace pieces by keyword."""
-    _check_currencies(settings)
+    check_currencies(settings)
     clock = clock or SystemClock()
     metrics = metrics or NoMetrics()
     env = persistence_env(settings.database_url)
@@ -197,31 +200,25 @@ def configured_gateways(
 ) -> dict[str, PaymentGateway]:
     """The gateways whose settings are complete (all of them, simulated, in demo mode); live ones metered."""
     metrics = metrics or NoMetrics()
-    rates = settings.credit_rates
-    card = minimums(CARD_MINIMUM_USD, rates, rates)
     gateways: dict[str, PaymentGateway] = {}
     if settings.demo_payment:
-        stripe_offer = GatewayOffer("stripe", tuple(rates), card, demo=True, max_amounts=largest_amounts(rates))
-        clickpesa_currencies = tuple(c for c in CLICKPESA_CURRENCIES if c in rates)
-        clickpesa_offer = GatewayOffer(
-            "clickpesa", clickpesa_currencies, {c: card[c] for c in clickpesa_currencies}, demo=True
-        )
         base = settings.public_base_url
         stripe_webhooks = StripeWebhooks(_stripe_secrets(settings), livemode=False)
-        gateways["stripe"] = DemoGateway(stripe_offer, base, stripe_webhooks, checkout_prefix=DEMO_SESSION_PREFIX)
-        gateways["clickpesa"] = DemoGateway(clickpesa_offer, base, ClickPesaWebhooks(_clickpesa_secret(settings)))
-    live_stripe = None if settings.demo_payment else _live_stripe(settings, card, clock or SystemClock())
+        gateways["stripe"] = DemoGateway(
+            stripe_offer(settings), base, stripe_webhooks, checkout_prefix=DEMO_SESSION_PREFIX
+        )
+        clickpesa_webhooks = ClickPesaWebhooks(_clickpesa_secret(settings))
+        gateways["clickpesa"] = DemoGateway(clickpesa_offer(settings), base, clickpesa_webhooks)
+    live_stripe = None if settings.demo_payment else _live_stripe(settings, clock or SystemClock())
     if live_stripe is not None:
         gateways["stripe"] = MeteredGateway(live_stripe, metrics)
-    live_clickpesa = None if settings.demo_payment else _live_clickpesa(settings, card, metrics)
+    live_clickpesa = None if settings.demo_payment else _live_clickpesa(settings, metrics)
     if live_clickpesa is not None:
         gateways["clickpesa"] = MeteredGateway(live_clickpesa, metrics)
-    bank = _bank_account(settings)
+    bank = bank_account(settings)
     if bank is not None:
-        offer = GatewayOffer(
-            "bank", tuple(rates), minimums(settings.bank_min_amount, rates, rates), demo=settings.demo_payment
-        )
         expiry = timedelta(days=settings.bank_expiry_days)
+        offer = bank_offer(settings)
         gateways["bank"] = BankGateway(offer, bank, settings.public_base_url, clock or SystemClock(), expiry)
     return gateways
 
@@ -239,15 +236,13 @@ def _stripe_secrets(settings: Settings) -> tuple[str, ...]:
     return settings.stripe_webhook_secrets or ("whsec_" + settings.demo_secret("stripe-webhook"),)
 
 
-def _live_stripe(settings: Settings, card: Mapping[str, Decimal], clock: Clock) -> StripeGateway | None:
+def _live_stripe(settings: Settings, clock: Clock) -> StripeGateway | None:
     """Stripe Checkout for real, once the secret key and the webhook signing secret(s) are set."""
     if not (settings.stripe_secret_key and settings.stripe_webhook_secrets):
         return None
-    rates = settings.credit_rates
-    offer = GatewayOffer("stripe", tuple(rates), card, demo=False, max_amounts=largest_amounts(rates))
     client = stripe_client(settings.stripe_secret_key, settings.stripe_api_base)
     webhooks = StripeWebhooks(settings.stripe_webhook_secrets, livemode=is_live_key(settings.stripe_secret_key))
-    return StripeGateway(offer, client, webhooks, settings.public_base_url, clock)
+    return StripeGateway(stripe_offer(settings), client, webhooks, settings.public_base_url, clock)
 
 
 def webhook_secret(settings: Settings, gateway: str) -> str:
@@ -255,13 +250,12 @@ def webhook_secret(settings: Settings, gateway: str) -> str:
     return _stripe_secrets(settings)[0] if gateway == "stripe" else _clickpesa_secret(settings)
 
 
-def _live_clickpesa(settings: Settings, card: Mapping[str, Decimal], metrics: Metrics) -> ClickPesaGateway | None:
+def _live_clickpesa(settings: Settings, metrics: Metrics) -> ClickPesaGateway | None:
     """ClickPesa for real, once its client id, API key and checksum key (webhook secret) are all set."""
     key = settings.clickpesa_webhook_secret
     if not (settings.clickpesa_client_id and settings.clickpesa_api_secret and key):
         return None
-    currencies = tuple(c for c in CLICKPESA_CURRENCIES if c in settings.credit_rates)
-    offer = GatewayOffer("clickpesa", currencies, {c: card[c] for c in currencies}, demo=False)
+    offer = clickpesa_offer(settings)
     client = ClickPesaClient(
         settings.clickpesa_api_base,
         settings.clickpesa_client_id,
@@ -273,18 +267,3 @@ def _live_clickpesa(settings: Settings, card: Mapping[str, Decimal], metrics: Me
 
 def _clickpesa_secret(settings: Settings) -> str:
     return settings.clickpesa_webhook_secret or settings.demo_secret("clickpesa-webhook")
-
-
-def _bank_account(settings: Settings) -> BankAccount | None:
-    account = BankAccount(
-        settings.bank_name, settings.bank_account_name, settings.bank_account_number, settings.bank_swift_code
-    )
-    if all((account.bank_name, account.account_name, account.account_number, account.swift_code)):
-        return account
-    return DEMO_BANK if settings.demo_payment else None
-
-
-def _check_currencies(settings: Settings) -> None:
-    unknown = sorted(set(settings.credit_rates) - set(MINOR_DIGITS))
-    if unknown:
-        raise SettingsError(f"CREDIT_RATES names currencies mcpay does not support: {', '.join(unknown)}")

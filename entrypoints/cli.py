@@ -99,12 +99,8 @@ def _sign(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     if args.as_of is not None:
         return ledger_cli.balances_as_of(args.as_of)
-    services = bootstrap(load_settings())
-    try:
-        with ProgressBar("replaying", enabled=not args.no_progress) as progress:
-            checked = check_ledger(services.ledger, progress.report)
-    finally:
-        services.close()
+    with bootstrap(load_settings()) as services, ProgressBar("replaying", enabled=not args.no_progress) as progress:
+        checked = check_ledger(services.ledger, progress.report)
     disagreements = [check for check in checked.wallets if not check.agrees]
     print(f"{'user_id':64}  {'replayed MC':>14}  {'wallet MC':>14}")
     for check in checked.wallets:
@@ -118,12 +114,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    services = bootstrap(load_settings())
-    try:
-        with ProgressBar("reconciling", enabled=not args.no_progress) as progress:
-            report = services.reconciler.run_once(progress.report)
-    finally:
-        services.close()
+    with bootstrap(load_settings()) as services, ProgressBar("reconciling", enabled=not args.no_progress) as progress:
+        report = services.reconciler.run_once(progress.report)
     outcomes = ", ".join(f"{name}: {count}" for name, count in sorted(report.outcomes.items())) or "nothing to do"
     print(
         f"examined {report.examined} pending payments and asked about refunds and disputes of "

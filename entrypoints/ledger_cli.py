@@ -16,7 +16,7 @@ from adapters.ledger_signing import Ed25519LedgerSigner
 from application.audit.chain import parse_rfc3339
 from application.audit.verify import verify_export
 from application.errors import SigningKeyMissing
-from entrypoints.bootstrap import bootstrap
+from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.progress import ProgressBar, add_no_progress
 from entrypoints.settings import load_settings
 
@@ -50,27 +50,16 @@ def add_commands(ledger: Any) -> None:
 
 def export_ledger(args: argparse.Namespace) -> int:
     settings = load_settings()
-    services = bootstrap(settings)
     out = Path(args.out)
     partial = out.with_name(out.name + ".partial")
-    last = ""
-    head = services.ledger.recorder.max_notification_id() or 0
     try:
-        with (
-            partial.open("w", encoding="utf-8", newline="\n") as file,
-            ProgressBar("exporting", enabled=not args.no_progress) as progress,
-        ):
-            for count, line in enumerate(services.audit.export()):
-                file.write(line)
-                last = line
-                progress.report(min(count, head), head)
+        with bootstrap(settings) as services:
+            last = _write_export(services, partial, progress=not args.no_progress)
         partial.replace(out)
     except SigningKeyMissing as error:
         print(f"mcpay: cannot export: {error}", file=sys.stderr)
         partial.unlink(missing_ok=True)
         return 2
-    finally:
-        services.close()
     signature = json.loads(last)
     print(f"exported {signature['count']} lines to {out}")
     print(f"head_hash={signature['head_hash']}")
@@ -82,6 +71,21 @@ def export_ledger(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _write_export(services: Services, partial: Path, *, progress: bool) -> str:
+    """Write the export line by line into `partial`; answer its last line (the signature)."""
+    last = ""
+    head = services.ledger.recorder.max_notification_id() or 0
+    with (
+        partial.open("w", encoding="utf-8", newline="\n") as file,
+        ProgressBar("exporting", enabled=progress) as bar,
+    ):
+        for count, line in enumerate(services.audit.export()):
+            file.write(line)
+            last = line
+            bar.report(min(count, head), head)
+    return last
 
 
 def verify_file(args: argparse.Namespace) -> int:
@@ -126,14 +130,12 @@ def print_public_key(_: argparse.Namespace) -> int:
 
 
 def record_checkpoint(_: argparse.Namespace) -> int:
-    services = bootstrap(load_settings())
     try:
-        checkpoint = services.audit.record_checkpoint()
+        with bootstrap(load_settings()) as services:
+            checkpoint = services.audit.record_checkpoint()
     except SigningKeyMissing as error:
         print(f"mcpay: cannot record a checkpoint: {error}", file=sys.stderr)
         return 2
-    finally:
-        services.close()
     if checkpoint is None:
         print("nothing new since the last checkpoint")
         return 0
@@ -149,11 +151,8 @@ def balances_as_of(text: str) -> int:
     except ValueError as error:
         print(f"mcpay: --as-of: {error}", file=sys.stderr)
         return 2
-    services = bootstrap(load_settings())
-    try:
+    with bootstrap(load_settings()) as services:
         rebuilt = services.audit.balances(moment)
-    finally:
-        services.close()
     print_balances(rebuilt.balances, f"balances as of {moment.isoformat()}")
     print_accounts(rebuilt.payees, rebuilt.gateways)
     return 0

@@ -27,6 +27,8 @@ SHORTEST_SECRET = 8  # shorter values would mask ordinary words; every real secr
 SECRET_SHAPES: tuple[re.Pattern[str], ...] = (KEY_SHAPE, TOKEN_SHAPE)
 # Libraries' loggers that come with handlers of their own, or may: their records go to the root handler instead.
 LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "stripe", "httpx", "httpcore", "litestar")
+# The one route that takes a session token in its URL (EventSource cannot send headers): `?token=...`.
+QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s]+")
 
 
 class _OurHandler(logging.StreamHandler[IO[str]]):
@@ -121,6 +123,23 @@ def _drop_copies(logger: WrappedLogger, method_name: str, event_dict: EventDict)
     event_dict.pop("color_message", None)
     event_dict.pop("message", None)
     return event_dict
+
+
+class _RedactQueryTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                QUERY_TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+def keep_query_tokens_out_of_access_logs() -> None:
+    """uvicorn logs each request's path with its query string: a `?token=` must not land in the log, whether or
+    not `configure_logging` ran (an app built by `create_app` in a server of the operator's choosing)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, _RedactQueryTokens) for existing in access.filters):
+        access.addFilter(_RedactQueryTokens())
 
 
 def reset_logging() -> None:

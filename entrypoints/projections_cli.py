@@ -24,13 +24,10 @@ def add_command(commands: Any) -> None:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    services = bootstrap(load_settings())
-    try:
+    with bootstrap(load_settings()) as services:
         started = time.monotonic()
         with ProgressBar("projecting", enabled=not args.no_progress) as progress:
             events = services.read_side.projector.rebuild(progress.report)
         position = services.read_side.projector.store.position()
-    finally:
-        services.close()
     print(f"rebuilt the read model from {events} events in {time.monotonic() - started:.1f} s; at position {position}")
     return 0

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from adapters.persistence import UnsupportedDatabaseUrl, sqlite_file
 from adapters.session_secret import SessionSecretUnreadable, kept_session_secret
+from domain.money import MINOR_DIGITS
 
 HEX_KEY = re.compile(r"[0-9a-f]{64}")
 STRIPE_SECRET_KEY = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]+")
@@ -268,7 +269,15 @@ def _check_consistency(settings: Settings) -> None:
         raise SettingsError("SESSION_SECRET must be at least 32 characters")
     if "USD" not in settings.credit_rates:
         raise SettingsError("CREDIT_RATES must include USD (minimums are stated in USD)")
+    check_currencies(settings)
     _check_stripe(settings)
+
+
+def check_currencies(settings: Settings) -> None:
+    """CREDIT_RATES names only currencies mcpay knows the precision of (settings built in code are checked too)."""
+    unknown = sorted(set(settings.credit_rates) - set(MINOR_DIGITS))
+    if unknown:
+        raise SettingsError(f"CREDIT_RATES names currencies mcpay does not support: {', '.join(unknown)}")
 
 
 def check_workers(settings: Settings) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
+
+from tests.processes import fresh_schema
 
 POSTGRES_SKIP_REASON = "no PostgreSQL: set TEST_DATABASE_URL (or run Docker for testcontainers)"
 
@@ -40,13 +40,8 @@ def postgres_url(postgres_server: str | None) -> Iterator[str]:
     """A PostgreSQL URL whose tables live in a fresh schema, dropped afterwards."""
     if postgres_server is None:
         pytest.skip(POSTGRES_SKIP_REASON)
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in postgres_server else "?"
-    yield f"{postgres_server}{separator}schema={schema}"
-    with psycopg.connect(postgres_server, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with fresh_schema(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from application.admin import STATUSES, Receipt
+from application.admin import Receipt
 from application.identity import Principal
 from application.paging import DEFAULT_LIMIT
-from application.queries import PaymentListing
+from application.queries import STATUSES, PaymentListing
 from entrypoints.http.admin_schemas import (
     AcknowledgeHeld,
     AdminPayment,

@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from application.errors import Invalid, Malformed
+from application.errors import AmountRefused, Malformed
 from domain.money import LARGEST_AMOUNT
 
 PLACES = 2
@@ -32,7 +32,7 @@ def amount_of(value: AmountInput, field: str = "amount") -> Decimal | str | int:
         raise Malformed(f"{field}: amounts are decimal strings or JSON numbers, not {type(value).__name__}")
     if isinstance(value, str):
         if not (DECIMAL_TEXT.fullmatch(value) or REFUSED_BY_MONEY.fullmatch(value)):
-            raise Invalid(
+            raise AmountRefused(
                 f"{field}: {value!r} is not a decimal number: write ASCII digits, optionally a '.' and more digits "
                 "(e.g. 25.00), with no leading zeros, spaces, '_', '+' or exponent"
             )

@@ -28,14 +28,14 @@ from entrypoints.http.observability import RequestObserver
 from entrypoints.http.openapi_operations import DeclaredQueryOnly, document_operations
 from entrypoints.http.openapi_problems import document_problems
 from entrypoints.http.ops import healthz, readyz
-from entrypoints.http.payment_events import keep_query_tokens_out_of_access_logs, payment_events
+from entrypoints.http.payment_events import payment_events
 from entrypoints.http.payments import PaymentsController, WalletController
 from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.rate_limits import SignInLimits
 from entrypoints.http.read_your_writes import ReadYourWrites
 from entrypoints.http.spends import PayeesAndDebtsController, SpendsController, ledger_public_key
 from entrypoints.http.webhooks import WebhooksController
-from entrypoints.logs import configure_logging
+from entrypoints.logs import configure_logging, keep_query_tokens_out_of_access_logs
 from entrypoints.settings import Settings, load_settings
 
 SPA_DIRECTORY = Path(__file__).parent / "spa"

@@ -47,11 +47,19 @@ INITIATE_CONFLICT = (
 SPEND_CONFLICT = "`/problems/order-already-used`: this order_id was used with this payee for another spend"
 SPEND_REFUSED = (
     "Refused, nothing recorded: `/problems/bad-signature`, `/problems/stale-signature` (`server_time`), "
-    "`/problems/insufficient-funds` (`balance`, `amount`), `/problems/invalid` (a malformed field)"
+    "`/problems/insufficient-funds` (`balance`, `amount`), `/problems/invalid-amount` (the amount), "
+    "`/problems/invalid` (another malformed field)"
 )
 NO_SIGNING_KEY = "`/problems/signing-key-missing`: no LEDGER_SIGNING_KEY is configured; or the store is unavailable"
+AMOUNT_REFUSED = (
+    "`/problems/invalid-amount`: the amount is not one of its currency (not plain decimal text, not positive and "
+    "below 1e12, or with more decimal places than the currency has); `/problems/invalid`: anything else that is not acceptable"
+)
 OWN_DESCRIPTIONS = {
     ("POST", "/api/payments/initiate", 409): INITIATE_CONFLICT,
+    ("POST", "/api/payments/initiate", 422): f"{AMOUNT_REFUSED} (a gateway or currency not offered, an amount "
+    "outside the gateway's `min_amount` and `max_amount`)",
+    ("POST", "/api/admin/payments/{payment_id}/confirm", 422): AMOUNT_REFUSED,
     ("POST", "/api/wallet/spends", 409): SPEND_CONFLICT,
     ("POST", "/api/wallet/spends", 422): SPEND_REFUSED,
     ("POST", "/api/wallet/spends", 503): NO_SIGNING_KEY,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
@@ -82,22 +80,3 @@ async def _messages(
         retry = None
     if side.stopping:
         yield ServerSentEventMessage(data='{"reconnect": true}', event="reconnect", retry=RECONNECT_MILLISECONDS)
-
-
-_QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s]+")
-
-
-class _RedactQueryTokens(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _QUERY_TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg for arg in record.args
-            )
-        return True
-
-
-def keep_query_tokens_out_of_access_logs() -> None:
-    """uvicorn logs each request's path with its query string: a `?token=` must not land in the log."""
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(existing, _RedactQueryTokens) for existing in access.filters):
-        access.addFilter(_RedactQueryTokens())

@@ -27,6 +27,7 @@ PROBLEMS: list[tuple[type[Exception], int, str, str]] = [
     (errors.BadSignature, 422, "bad-signature", "Signature does not verify"),
     (errors.StaleSignature, 422, "stale-signature", "Signature too old or ahead of time"),
     (errors.InsufficientCredits, 422, "insufficient-funds", "Not enough credits"),
+    (errors.AmountRefused, 422, "invalid-amount", "Invalid amount"),
     (errors.Invalid, 422, "invalid", "Invalid request"),
     (DomainError, 422, "invalid", "Invalid request"),
     (errors.Unauthenticated, 401, "unauthenticated", "Authentication required"),

@@ -15,6 +15,7 @@ from application.identity import Challenge, Principal, Session
 from application.paging import Page
 from application.reading import WalletPage
 from application.views import PaymentView, WalletEntry
+from domain.money import minor_digits
 from domain.payment import PaymentStatus
 from entrypoints.http.amounts import AmountInput, amount_schema
 
@@ -104,6 +105,13 @@ class GatewayInfo(msgspec.Struct, omit_defaults=True):
         dict[str, str],
         msgspec.Meta(description="MC credited per unit of each currency now (CREDIT_RATES), for estimates."),
     ]
+    digits: Annotated[
+        dict[str, int],
+        msgspec.Meta(
+            description="How many decimal places each currency has: an amount may be stated with at most this many "
+            "(0: whole numbers only); more is a 422 `/problems/invalid-amount`."
+        ),
+    ]
     max_amount: Annotated[
         dict[str, str],
         msgspec.Meta(
@@ -117,7 +125,8 @@ class GatewayInfo(msgspec.Struct, omit_defaults=True):
         minimums = {currency: str(amount) for currency, amount in offer.min_amounts.items()}
         maximums = {currency: str(amount) for currency, amount in offer.max_amounts.items()}
         offered_rates = {currency: format(rates[currency], "f") for currency in offer.currencies if currency in rates}
-        return cls(_gateway(offer.name), list(offer.currencies), minimums, offer.demo, offered_rates, maximums)
+        digits = {currency: minor_digits(currency) for currency in offer.currencies}
+        return cls(_gateway(offer.name), list(offer.currencies), minimums, offer.demo, offered_rates, digits, maximums)
 
 
 class InitiatePayment(msgspec.Struct):

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from nacl.signing import SigningKey
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 
 from tests.e2e.support import ARTIFACTS, Admin, ConsoleWatch, Server
+from tests.processes import free_port, running
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,38 +35,17 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _admin() -> Admin:
     key = SigningKey.generate()
     return Admin(seed=key.encode().hex(), public_key=key.verify_key.encode().hex())
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mcpay serve exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"mcpay serve was not ready within 30 s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`mcpay serve` on a free port, demo mode, a fresh SQLite file, two admins, maker-checker on."""
+    """`mcpay serve` on a free port, demo mode, a fresh SQLite file, two admins, maker-checker on, yen too."""
     workdir = tmp_path_factory.mktemp("mcpay-e2e")
     admins = (_admin(), _admin())
-    port = _free_port()
+    port = free_port()
     stripe_secret = f"whsec_{secrets.token_hex(16)}"  # the demo checkout signs with it, and so can a test
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -82,23 +58,11 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "ADMIN_PUBLIC_KEYS": ",".join(admin.public_key for admin in admins),
         "BANK_CONFIRMATIONS_REQUIRED": "2",
         "STRIPE_WEBHOOK_SECRET": stripe_secret,
+        "CREDIT_RATES": "USD=1,EUR=1.08,TZS=0.00037,JPY=0.0067",  # the defaults, and a currency of no decimals
     }
-    log = workdir / "server.log"
     mcpay = Path(sys.executable).parent / "mcpay"
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 (our own console script, no shell)
-            [str(mcpay), "serve"], env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        _wait_ready(url, process, log)
+    with running([str(mcpay), "serve"], env, url, workdir / "server.log"):
         yield Server(url=url, admins=admins, stripe_webhook_secret=stripe_secret)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, Route, expect
@@ -90,8 +91,12 @@ def test_a_cancelled_checkout_is_explained_and_can_be_opened_again(page: Page) -
     status_panel(page, "confirmed")
 
 
-def test_an_amount_below_the_minimum_shows_the_apis_reason_in_place(page: Page) -> None:
-    expect_failure(page, 422, r"/api/payments/initiate")
+def test_an_amount_outside_the_gateways_limits_is_refused_in_place_before_anything_is_sent(page: Page) -> None:
+    """The limits are the gateways answer's (`min_amount`, `max_amount`, `digits`): the dialog asks no one else."""
+    initiated: list[str] = []
+    page.on(
+        "request", lambda request: initiated.extend([request.url] if "/api/payments/initiate" in request.url else [])
+    )
     create_key(page)
     open_buy_dialog(page)
     amount = page.get_by_label("Amount")
@@ -99,7 +104,7 @@ def test_an_amount_below_the_minimum_shows_the_apis_reason_in_place(page: Page) 
     fill_order(page, "stripe", "0.10", "USD")
     submit_order(page)
 
-    expect(page.locator("#buy-amount-error")).to_have_text("The minimum for stripe is 0.50 USD.")
+    expect(page.locator("#buy-amount-error")).to_have_text("The minimum with Card (Stripe) is 0.50 USD.")
     expect(amount).to_have_attribute("aria-invalid", "true")
     expect(amount).to_be_focused()
     snap(page, "07-buy-credits-below-minimum")
@@ -107,17 +112,66 @@ def test_an_amount_below_the_minimum_shows_the_apis_reason_in_place(page: Page) 
     fill_order(page, "bank", "999.99", "USD")
     expect(page.locator("#buy-amount-hint")).to_have_text("Minimum 1,000.00 USD with Bank transfer.")
     submit_order(page)
-    expect(page.locator("#buy-amount-error")).to_have_text("The minimum for bank is 1000.00 USD.")
+    expect(page.locator("#buy-amount-error")).to_have_text("The minimum with Bank transfer is 1,000.00 USD.")
 
     fill_order(page, "stripe", "1000000.00", "USD")
     expect(page.locator("#buy-amount-hint")).to_contain_text("maximum 999,999.99 USD")
     submit_order(page)
-    expect(page.locator("#buy-amount-error")).to_have_text("The maximum for stripe is 999999.99 USD.")
+    expect(page.locator("#buy-amount-error")).to_have_text("The maximum with Card (Stripe) is 999,999.99 USD.")
 
     amount.fill("12.345")
     expect(page.locator("#buy-amount-error")).to_have_text("USD amounts have at most 2 decimal places.")
     amount.fill("ten")
     expect(page.locator("#buy-amount-error")).to_contain_text("Enter the amount as a number")
+    assert initiated == []
+
+
+def test_a_currencys_decimal_places_are_the_ones_the_api_states(page: Page) -> None:
+    """JPY has none (the served CREDIT_RATES name it): the dialog knows that only from the gateways answer."""
+    create_key(page)
+    open_buy_dialog(page)
+
+    fill_order(page, "stripe", "100.5", "JPY")
+    expect(page.locator("#buy-amount-error")).to_have_text("JPY amounts are whole numbers.")
+    expect(page.locator("#buy-estimate")).to_have_text("")
+
+    page.get_by_label("Amount").fill("100")
+    expect(page.locator("#buy-amount-error")).to_have_text("")
+    expect(page.locator("#buy-estimate")).to_contain_text("You will receive 0.67 MC")
+
+
+def order_with_initiate_answered_by(page: Page, answer: Callable[[Route], None], status: int) -> None:
+    """Order 5.00 USD through Stripe with `answer` in the service's place: it answers `status` (on purpose)."""
+    create_key(page)
+    page.route("**/api/payments/initiate", answer)
+    expect_failure(page, status, r"/api/payments/initiate")
+    open_buy_dialog(page)
+    fill_order(page, "stripe", "5.00", "USD")
+    submit_order(page)
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "shown_at"),
+    [
+        ("invalid-amount", "amount: refused for a reason the dialog could not know", "#buy-amount-error"),
+        ("invalid", "the minimum amount for stripe is now 0.75 USD", "#buy-error"),
+    ],
+)
+def test_a_refusal_is_shown_where_its_problem_type_says_not_where_its_words_suggest(
+    page: Page, kind: str, detail: str, shown_at: str
+) -> None:
+    problem = {"type": f"/problems/{kind}", "title": "Refused", "status": 422, "detail": detail}
+
+    def refuse(route: Route) -> None:
+        route.fulfill(status=422, headers={"Content-Type": "application/problem+json"}, body=json.dumps(problem))
+
+    order_with_initiate_answered_by(page, refuse, 422)
+
+    sentence = detail[0].upper() + detail[1:] + "."
+    expect(page.locator(shown_at)).to_have_text(sentence)
+    other = "#buy-error" if shown_at == "#buy-amount-error" else "#buy-amount-error"
+    expect(page.locator(other)).to_have_text("")
+    expect(page.get_by_role("button", name="Continue to payment")).to_be_enabled()
 
 
 def test_the_dialog_is_keyboard_operable_and_gives_focus_back(page: Page) -> None:
@@ -169,12 +223,7 @@ def test_a_checkout_still_opening_is_waited_for_then_the_payer_is_taken_to_it(pa
         headers = {"Retry-After": "2", "Content-Type": "application/problem+json"}
         route.fulfill(status=409, headers=headers, body=json.dumps(in_progress))
 
-    create_key(page)
-    page.route("**/api/payments/initiate", first_still_opening)
-    expect_failure(page, 409, r"/api/payments/initiate")
-    open_buy_dialog(page)
-    fill_order(page, "stripe", "5.00", "USD")
-    submit_order(page)
+    order_with_initiate_answered_by(page, first_still_opening, 409)
 
     expect(page.locator("#buy-dialog button[type=submit]")).to_have_text("Checkout still opening, trying again in 2 s…")
     page.wait_for_url(re.compile(r"/demo/checkout/"))

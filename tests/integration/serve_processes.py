@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +14,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
-import psycopg
 
 from adapters.persistence import persistence_env
 from application.ledger import Ledger
@@ -24,21 +21,14 @@ from tests.integration.fake_stripe import API_KEY
 from tests.integration.stripe_support import WEBHOOK_SECRET, stripe_event, stripe_signature
 from tests.integration.support import SESSION_SECRET
 from tests.integration.support import sign_in as signed_in
+from tests.processes import START_TIMEOUT, log_tail, stop, wait_until_ready
 
 MCPAY = Path(sys.executable).with_name("mcpay")
-START_TIMEOUT = 60.0
 # What the environment may carry from a developer's shell that would change what a served process does.
 SETTINGS_PREFIXES = (
     "DATABASE_URL", "HOST", "PORT", "PUBLIC_BASE_URL", "DEMO_", "SESSION_", "AUTH_", "LOG_", "CREDIT_RATES",
     "STRIPE_", "CLICKPESA_", "BANK_", "ADMIN_", "AUDITOR_", "LEDGER_", "RECONCILE_", "CHECKPOINT_",
 )  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def serve_env(database_url: str, port: int, stripe_api_base: str, **extra: str) -> dict[str, str]:
@@ -89,17 +79,8 @@ class Served:
         )
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise AssertionError(f"mcpay serve exited before it was ready:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"mcpay serve not ready after {timeout} s:\n{self.log_tail()}")
+        assert self.process is not None, "start() first"
+        wait_until_ready(self.url, self.process, self.log_tail, timeout)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook, no flushing, connections cut mid-request."""
@@ -108,19 +89,15 @@ class Served:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.process is not None:
+            stop(self.process)
         if self._log is not None:
             self._log.close()
 
     def log_tail(self, lines: int = 40) -> str:
         if self._log is not None:
             self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
 
 @contextmanager
@@ -174,17 +151,3 @@ def ledger_at(database_url: str) -> Iterator[Ledger]:
         yield ledger
     finally:
         ledger.close()
-
-
-@contextmanager
-def fresh_schema(server_url: str) -> Iterator[str]:
-    """A PostgreSQL URL whose tables live in a new schema, dropped afterwards (as the `postgres_url` fixture)."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in server_url else "?"
-    try:
-        yield f"{server_url}{separator}schema={schema}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -215,6 +215,23 @@ def test_gateways_are_offered_in_demo_mode_with_decimal_minimums(client: Client)
     assert offered["bank"]["min_amount"]["USD"] == "1000.00"
 
 
+def test_gateways_say_how_many_decimal_places_each_currency_has(sqlite_url: str) -> None:
+    rates = {"USD": Decimal(1), "JPY": Decimal("0.0067")}
+    settings = Settings(database_url=sqlite_url, session_secret=SESSION_SECRET, credit_rates=rates)
+    with TestClient(app=create_app(bootstrap(settings))) as client:
+        offered = {gateway["name"]: gateway for gateway in client.get("/api/payments/gateways").json()}
+        user = sign_in(client)
+
+        assert offered["stripe"]["digits"] == {"USD": 2, "JPY": 0}
+        assert offered["clickpesa"]["digits"] == {"USD": 2}
+        refused = assert_problem(initiate(client, user, "100.5", "JPY", "stripe"), 422)
+        assert (refused["type"], refused["detail"]) == (
+            "/problems/invalid-amount",
+            "amount: JPY amounts have at most 0 decimal places",
+        )
+        assert initiate(client, user, "100", "JPY", "stripe").status_code == 201
+
+
 def test_stripe_top_up_from_initiation_to_credited_wallet(client: Client, user: SignedIn) -> None:
     response = initiate(client, user, "25.00")
     assert response.status_code == 201
@@ -397,39 +414,47 @@ def test_a_body_over_64_kib_is_413(client: Client, user: SignedIn) -> None:
 
 
 @pytest.mark.parametrize(
-    ("amount", "currency", "gateway", "detail"),
+    ("amount", "currency", "gateway", "detail", "kind"),
     [
-        ("0", "USD", "stripe", "greater than zero"),
-        ("0.00", "USD", "stripe", "greater than zero"),
-        ("-5.00", "USD", "stripe", "non-negative"),
-        (-5, "USD", "stripe", "non-negative"),
-        ("NaN", "USD", "stripe", "amount: 'NaN' is not a decimal number"),
-        ("Infinity", "USD", "stripe", "amount: 'Infinity' is not a decimal number"),
-        ("1_000", "USD", "stripe", "amount: '1_000' is not a decimal number: write ASCII digits"),
-        ("\u0661\u0662", "USD", "stripe", "is not a decimal number"),  # Arabic-Indic digits, which Decimal reads as 12
-        ("\uff11\uff12.\uff15\uff10", "USD", "stripe", "is not a decimal number"),  # fullwidth digits
-        (" 25.00", "USD", "stripe", "is not a decimal number"),
-        ("25.00\n", "USD", "stripe", "is not a decimal number"),
-        ("+25", "USD", "stripe", "is not a decimal number"),
-        ("2.5e1", "USD", "stripe", "is not a decimal number"),
-        ("10.001", "USD", "stripe", "2 decimal places"),
-        (10.001, "USD", "stripe", "2 decimal places"),
-        ("10.00", "XYZ", "stripe", "XYZ"),
-        ("10.00", "GBP", "stripe", "GBP"),
-        ("10.00", "USD", "paypal", "paypal"),
-        ("0.49", "USD", "stripe", "0.50 USD"),
-        ("1000", "TZS", "clickpesa", "1351.36 TZS"),
-        ("999.99", "USD", "bank", "1000.00 USD"),
+        ("0", "USD", "stripe", "greater than zero", "invalid-amount"),
+        ("0.00", "USD", "stripe", "greater than zero", "invalid-amount"),
+        ("-5.00", "USD", "stripe", "non-negative", "invalid-amount"),
+        (-5, "USD", "stripe", "non-negative", "invalid-amount"),
+        ("NaN", "USD", "stripe", "amount: 'NaN' is not a decimal number", "invalid-amount"),
+        ("Infinity", "USD", "stripe", "amount: 'Infinity' is not a decimal number", "invalid-amount"),
+        ("1_000", "USD", "stripe", "amount: '1_000' is not a decimal number: write ASCII digits", "invalid-amount"),
+        # Arabic-Indic digits, which Decimal reads as 12
+        ("\u0661\u0662", "USD", "stripe", "is not a decimal number", "invalid-amount"),
+        ("\uff11\uff12.\uff15\uff10", "USD", "stripe", "is not a decimal number", "invalid-amount"),  # fullwidth digits
+        (" 25.00", "USD", "stripe", "is not a decimal number", "invalid-amount"),
+        ("25.00\n", "USD", "stripe", "is not a decimal number", "invalid-amount"),
+        ("+25", "USD", "stripe", "is not a decimal number", "invalid-amount"),
+        ("2.5e1", "USD", "stripe", "is not a decimal number", "invalid-amount"),
+        ("10.001", "USD", "stripe", "2 decimal places", "invalid-amount"),
+        (10.001, "USD", "stripe", "2 decimal places", "invalid-amount"),
+        ("10.00", "XYZ", "stripe", "XYZ", "invalid"),
+        ("10.00", "GBP", "stripe", "GBP", "invalid"),
+        ("10.00", "USD", "paypal", "paypal", "invalid"),
+        ("0.49", "USD", "stripe", "0.50 USD", "invalid"),
+        ("1000", "TZS", "clickpesa", "1351.36 TZS", "invalid"),
+        ("999.99", "USD", "bank", "1000.00 USD", "invalid"),
     ],
 )
 def test_well_formed_but_invalid_orders_are_422_and_record_nothing(
-    client: Client, user: SignedIn, services: Services, amount: Any, currency: str, gateway: str, detail: str
+    client: Client,
+    user: SignedIn,
+    services: Services,
+    amount: Any,
+    currency: str,
+    gateway: str,
+    detail: str,
+    kind: str,
 ) -> None:
     position = last_position(services.ledger)
 
     problem = assert_problem(initiate(client, user, amount, currency, gateway), 422)
 
-    assert detail in problem["detail"]
+    assert (problem["type"], detail in problem["detail"]) == (f"/problems/{kind}", True), problem
     assert payments(client, user) == []
     assert last_position(services.ledger) == position
 

@@ -17,10 +17,11 @@ import uvicorn
 
 from entrypoints.bootstrap import bootstrap
 from entrypoints.http.app import create_app
-from entrypoints.http.payment_events import keep_query_tokens_out_of_access_logs
+from entrypoints.logs import keep_query_tokens_out_of_access_logs
 from entrypoints.settings import Settings
-from tests.integration.serve_processes import free_port, sign_in
+from tests.integration.serve_processes import sign_in
 from tests.integration.support import SESSION_SECRET
+from tests.processes import free_port
 
 pytestmark = pytest.mark.integration
 

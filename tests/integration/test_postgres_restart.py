@@ -17,7 +17,8 @@ import pytest
 
 from tests.integration.fake_stripe import running_fake_stripe
 from tests.integration.private_postgres import PrivatePostgres, private_postgres, unavailable_reason
-from tests.integration.serve_processes import Served, Webhook, free_port, initiate, serve_env, serving, sign_in
+from tests.integration.serve_processes import Served, Webhook, initiate, serve_env, serving, sign_in
+from tests.processes import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 

@@ -86,7 +86,7 @@ def test_amount_texts_other_than_plain_decimals_are_422_and_record_nothing(
     position = last_position(services.ledger)
     answer = client.post("/api/payments/initiate", json={**ORDER, "amount": amount}, headers=user.auth)
 
-    assert (answer.status_code, problem_type(answer)) == (422, "/problems/invalid")
+    assert (answer.status_code, problem_type(answer)) == (422, "/problems/invalid-amount")
     assert "is not a decimal number" in answer.json()["detail"]
     assert last_position(services.ledger) == position
 

@@ -19,7 +19,8 @@ import pytest
 from tests.integration.clickpesa_fake import API_KEY, CHECKSUM_KEY, CLIENT_ID, FakeClickPesa, running
 from tests.integration.fake_stripe import FakeStripe, running_fake_stripe
 from tests.integration.holds import Hold
-from tests.integration.serve_processes import MCPAY, Served, free_port, ledger_at, serve_env, sign_in
+from tests.integration.serve_processes import MCPAY, Served, ledger_at, serve_env, sign_in
+from tests.processes import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -20,17 +20,8 @@ import pytest
 from application.replay import check_balances, ledger_events
 from tests.conftest import POSTGRES_SKIP_REASON
 from tests.integration.fake_stripe import FakeStripe, running_fake_stripe
-from tests.integration.serve_processes import (
-    Served,
-    Webhook,
-    free_port,
-    fresh_schema,
-    initiate,
-    ledger_at,
-    serve_env,
-    serving,
-    sign_in,
-)
+from tests.integration.serve_processes import Served, Webhook, initiate, ledger_at, serve_env, serving, sign_in
+from tests.processes import free_port, fresh_schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 

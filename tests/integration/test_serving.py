@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import POSTGRES_SKIP_REASON
 from tests.integration.clickpesa_fake import API_KEY, CHECKSUM_KEY, CLIENT_ID, FakeClickPesa, running
-from tests.integration.serve_processes import MCPAY, Served, free_port, fresh_schema, serve_env, sign_in
+from tests.integration.serve_processes import MCPAY, Served, serve_env, sign_in
+from tests.processes import free_port, fresh_schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

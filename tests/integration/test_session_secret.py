@@ -15,8 +15,9 @@ from nacl.signing import SigningKey
 from entrypoints.bootstrap import webhook_secret
 from entrypoints.cli import main
 from entrypoints.settings import load_settings
-from tests.integration.serve_processes import Served, free_port, serve_env
+from tests.integration.serve_processes import Served, serve_env
 from tests.integration.support import sign_in
+from tests.processes import free_port
 
 pytestmark = pytest.mark.integration
 

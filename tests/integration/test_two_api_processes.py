@@ -20,20 +20,11 @@ import pytest
 
 from adapters.read_side.postgres import PostgresPlace
 from application.replay import ledger_events
-from tests.conftest import POSTGRES_SKIP_REASON
-from tests.integration.serve_processes import (
-    Served,
-    free_port,
-    fresh_schema,
-    initiate,
-    ledger_at,
-    serve_env,
-    serving,
-    sign_in,
-)
+from tests.integration.serve_processes import Served, initiate, ledger_at, serve_env, serving, sign_in
 from tests.integration.spend_support import spend_body
 from tests.integration.support import SignedIn
 from tests.integration.support import sign_in as signed_in
+from tests.processes import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
@@ -41,11 +32,9 @@ SPENDS = 16
 
 
 @pytest.fixture
-def database_url(postgres_server: str | None) -> Iterator[str]:
-    if postgres_server is None:
-        pytest.skip(POSTGRES_SKIP_REASON)
-    with fresh_schema(postgres_server) as url:
-        yield url
+def database_url(postgres_url: str) -> str:
+    """PostgreSQL only: the processes share it."""
+    return postgres_url
 
 
 @pytest.fixture

@@ -72,6 +72,7 @@ def test_values_are_parsed() -> None:
         ({"CREDIT_RATES": "USD=0"}, "CREDIT_RATES"),
         ({"CREDIT_RATES": "usd=1"}, "CREDIT_RATES"),
         ({"CREDIT_RATES": "EUR=1.08"}, "CREDIT_RATES"),
+        ({"CREDIT_RATES": "USD=1,XYZ=2"}, "CREDIT_RATES"),
         ({"ADMIN_PUBLIC_KEYS": "xyz"}, "ADMIN_PUBLIC_KEYS"),
         ({"AUDITOR_PUBLIC_KEYS": f"{KEY},short"}, "AUDITOR_PUBLIC_KEYS"),
         ({"BANK_MIN_AMOUNT": "-1"}, "BANK_MIN_AMOUNT"),

@@ -1,11 +1,7 @@
-// Money as decimal strings and BigInt units: never a float (0.1 + 0.2 is not 0.3).
+// Money as decimal strings and BigInt units: never a float (0.1 + 0.2 is not 0.3). How many decimal places a
+// currency has is the server's to say (GET /api/payments/gateways, `digits`): no table of them here.
 
 const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
-const MINOR_DIGITS = { USD: 2, EUR: 2, TZS: 2, MC: 2 };
-
-export function minorDigits(currency) {
-  return MINOR_DIGITS[currency] ?? 2;
-}
 
 // "12.345" -> { units: 12345n, scale: 3 }; null when the text is not a plain non-negative decimal.
 export function parseDecimal(text) {
@@ -13,6 +9,17 @@ export function parseDecimal(text) {
   if (!match) return null;
   const fraction = match[2] ?? "";
   return { units: BigInt(match[1] + fraction), scale: fraction.length };
+}
+
+// -1, 0 or 1 as decimal text `a` is below, at or above `b`; null when either is not a plain decimal.
+export function compareDecimals(a, b) {
+  const left = parseDecimal(a);
+  const right = parseDecimal(b);
+  if (!left || !right) return null;
+  const scale = Math.max(left.scale, right.scale);
+  const x = left.units * 10n ** BigInt(scale - left.scale);
+  const y = right.units * 10n ** BigInt(scale - right.scale);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function formatUnits(units, scale) {
@@ -32,14 +39,17 @@ export function creditsFor(amountText, rateText) {
   return formatUnits(cents, 2);
 }
 
-// What is wrong with an amount the user typed, or null when it is a well-formed positive amount.
-export function amountProblem(text, currency) {
+// What is wrong with an amount the user typed in a currency of `digits` decimal places, or null when it is a
+// well-formed positive amount.
+export function amountProblem(text, currency, digits) {
   const trimmed = String(text).trim();
   if (trimmed === "") return "Enter an amount.";
   const value = parseDecimal(trimmed);
   if (!value) return "Enter the amount as a number, like 25.00 (digits and one decimal point).";
-  const digits = minorDigits(currency);
-  if (value.scale > digits) return `${currency} amounts have at most ${digits} decimal places.`;
+  if (value.scale > digits) {
+    const places = digits === 0 ? "are whole numbers" : `have at most ${digits} decimal places`;
+    return `${currency} amounts ${places}.`;
+  }
   if (value.units === 0n) return "Enter an amount above zero.";
   return null;
 }

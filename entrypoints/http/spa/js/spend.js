@@ -7,6 +7,7 @@ import { parseDecimal } from "./money.js";
 
 export const NAME = /^[A-Za-z0-9._:-]{1,64}$/; // payee and order_id
 export const MEMO_LIMIT = 200;
+export const MC_DIGITS = 2; // API.md: MC amounts have two decimals, and the signed message writes exactly two
 const RECEIPT_FIELDS = ["spend_id", "order_id", "payee", "amount", "currency", "user_id", "at"];
 
 export function spendMessage({ userId, payee, orderId, amount, memo, signedAt }) {
@@ -18,8 +19,8 @@ export function spendMessage({ userId, payee, orderId, amount, memo, signedAt })
 // "5" -> "5.00", "5.5" -> "5.50": the signed message carries MC with exactly two decimals; null if not an amount.
 export function twoDecimals(text) {
   const value = parseDecimal(text);
-  if (!value || value.scale > 2) return null;
-  const cents = (value.units * 10n ** BigInt(2 - value.scale)).toString().padStart(3, "0");
+  if (!value || value.scale > MC_DIGITS) return null;
+  const cents = (value.units * 10n ** BigInt(MC_DIGITS - value.scale)).toString().padStart(3, "0");
   return `${cents.slice(0, -2)}.${cents.slice(-2)}`;
 }
 

@@ -3,7 +3,7 @@
 
 import { api, ApiError } from "../api.js";
 import { h, replaceChildren, trapFocus } from "../dom.js";
-import { amountProblem, creditsFor, formatMoney } from "../money.js";
+import { amountProblem, compareDecimals, creditsFor, formatMoney } from "../money.js";
 import { go } from "../router.js";
 import { gatewayName } from "../status.js";
 
@@ -75,7 +75,7 @@ function buildForm(dialog, gateways) {
     const maximum = gateway.max_amount?.[code];
     const upTo = maximum ? `, maximum ${formatMoney(maximum, code)}` : "";
     amountHint.textContent = `Minimum ${formatMoney(gateway.min_amount[code], code)}${upTo} with ${gatewayName(gateway.name)}.`;
-    const problem = amount.value.trim() ? amountProblem(amount.value, code) : null;
+    const problem = amount.value.trim() ? amountProblem(amount.value, code, gateway.digits[code]) : null;
     showFieldError(problem);
     const rate = gateway.rates?.[code];
     const credits = !problem && amount.value.trim() && rate ? creditsFor(amount.value, rate) : null;
@@ -97,7 +97,8 @@ function buildForm(dialog, gateways) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     formError.textContent = "";
-    const problem = amountProblem(amount.value, currency.value);
+    const problem = amountProblem(amount.value, currency.value, chosen().digits[currency.value])
+      ?? limitProblem(chosen(), currency.value, amount.value.trim());
     if (problem) {
       showFieldError(problem);
       amount.focus();
@@ -145,7 +146,22 @@ async function initiate(order, key, onWait) {
 }
 
 function isCheckoutInProgress(error) {
-  return error instanceof ApiError && error.status === 409 && /\/checkout-in-progress$/.test(error.problem.type ?? "");
+  return isProblem(error, 409, "checkout-in-progress");
+}
+
+// The problem's `type` (`/problems/<slug>`) says what went wrong; its `detail` is words for people only.
+function isProblem(error, status, slug) {
+  return error instanceof ApiError && error.status === status && (error.problem.type ?? "").endsWith(`/problems/${slug}`);
+}
+
+// The gateway's own limits, as the gateways answer states them: refused here, before anything is sent.
+function limitProblem(gateway, code, text) {
+  const minimum = gateway.min_amount[code];
+  const maximum = gateway.max_amount?.[code];
+  const name = gatewayName(gateway.name);
+  if (minimum && compareDecimals(text, minimum) < 0) return `The minimum with ${name} is ${formatMoney(minimum, code)}.`;
+  if (maximum && compareDecimals(text, maximum) > 0) return `The maximum with ${name} is ${formatMoney(maximum, code)}.`;
+  return null;
 }
 
 function gatewayOption(gateway, checked) {
@@ -160,7 +176,7 @@ function gatewayOption(gateway, checked) {
 
 function showApiError(error, showFieldError, formError, amount) {
   const detail = error instanceof ApiError ? error.message : `The payment could not be started: ${error.message}`;
-  if (error instanceof ApiError && error.status === 422 && /amount|minimum|maximum/i.test(detail)) {
+  if (isProblem(error, 422, "invalid-amount")) {
     showFieldError(sentence(detail));
     amount.focus();
   } else {

@@ -7,7 +7,7 @@ import { api } from "../api.js";
 import { h, replaceChildren, trapFocus } from "../dom.js";
 import { amountProblem, formatMoney } from "../money.js";
 import * as session from "../session.js";
-import { MEMO_LIMIT, NAME, newOrderId, signedSpend, twoDecimals } from "../spend.js";
+import { MC_DIGITS, MEMO_LIMIT, NAME, newOrderId, signedSpend, twoDecimals } from "../spend.js";
 import { spendProblem } from "../spend_problems.js";
 import { receiptDetails } from "./receipt.js";
 
@@ -119,7 +119,7 @@ function readOrder({ payee, orderId, amount, memo }) {
   const problems = [
     [payee, NAME.test(payee.input.value.trim()) ? null : `Enter the payee: ${NAME_RULE}.`],
     [orderId, NAME.test(orderId.input.value.trim()) ? null : `Enter an order id: ${NAME_RULE}.`],
-    [amount, amountProblem(amount.input.value, "MC")],
+    [amount, amountProblem(amount.input.value, "MC", MC_DIGITS)],
     [memo, [...memo.input.value].length > MEMO_LIMIT ? `At most ${MEMO_LIMIT} characters.` : null],
   ];
   for (const [part, message] of problems) part.show(message);
