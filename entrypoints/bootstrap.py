@@ -35,8 +35,9 @@ from application.pricing import minimums
 from application.projection import Lease
 from application.reading import PaymentReader, ReadSide
 from application.reconciliation import Reconciler, ReversalChecks
+from application.revocations import RevokedSessions
 from domain.money import MINOR_DIGITS
-from entrypoints.read_side import build_read_side
+from entrypoints.read_side import build_read_side, log_follower_of
 from entrypoints.settings import Settings, SettingsError
 
 CARD_MINIMUM_USD = Decimal("0.50")
@@ -64,7 +65,9 @@ class Services:
         reader: PaymentReader,
         metrics: Metrics | None = None,
         background_lease: Lease | None = None,
+        revoked: RevokedSessions | None = None,
     ) -> None:
+        self.revoked = revoked
         self.metrics = metrics or NoMetrics()
         self.background_lease = background_lease or LocalLease()
         self.read_side = read_side
@@ -107,6 +110,7 @@ def bootstrap(
     env = persistence_env(settings.database_url)
     ledger = Ledger(env=env)
     identity_store = IdentityStore(env=env)
+    revoked = RevokedSessions(identity_store, log_follower_of(identity_store))
     identity = IdentityService(
         identity_store,
         JwtTokens(settings.effective_session_secret),
@@ -115,6 +119,7 @@ def bootstrap(
         admins=settings.admin_public_keys,
         auditors=settings.auditor_public_keys,
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
+        revoked=revoked,
     )
     chosen = dict(gateways) if gateways is not None else configured_gateways(settings, clock, metrics)
     read = build_read_side(settings.database_url, ledger, metrics)
@@ -165,6 +170,7 @@ def bootstrap(
         reader=PaymentReader(read.read_side.model, read.read_side, payments),
         metrics=metrics,
         background_lease=read.background_lease,
+        revoked=revoked,
     )
 
 
