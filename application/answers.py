@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from application.write_mark import WriteMark
-
-if TYPE_CHECKING:
-    from application.reading import ReadSide
 
 Answer = TypeVar("Answer")
 KEPT = 20_000  # users whose answers are kept; past that the oldest kept goes
@@ -20,15 +17,33 @@ class Kept(Generic[Answer]):
     answer: Answer
 
 
+class Position(Protocol):
+    @property
+    def position(self) -> int: ...
+
+
+class ReadModelWatch(Protocol):
+    """What this process knows of the read model: how far it has got, whether every advance is heard here, and
+    how far this process has written (the read side, `ReadSide`)."""
+
+    @property
+    def hearing(self) -> bool: ...
+
+    @property
+    def progress(self) -> Position: ...
+
+    @property
+    def written(self) -> WriteMark: ...
+
+
 class AnswerCache(Generic[Answer]):
     """A kept answer stands while the read model is known not to have moved past it: every advance is heard here
     (LISTEN, or this process's own projector) and none went beyond its position, and this process wrote nothing
     it does not hold. Whatever the answer holds, any projected event drops it: it is never stale by more than
     the time a NOTIFY takes to arrive."""
 
-    def __init__(self, read_side: ReadSide, written: WriteMark, kept: int = KEPT) -> None:
-        self._side = read_side
-        self._written = written
+    def __init__(self, watch: ReadModelWatch, kept: int = KEPT) -> None:
+        self._watch = watch
         self._kept = kept
         self._answers: dict[str, Kept[Answer]] = {}
 
@@ -50,5 +65,5 @@ class AnswerCache(Generic[Answer]):
         self._answers[key] = Kept(position, answer)
 
     def _stands(self, position: int) -> bool:
-        side = self._side
-        return side.hearing and position >= side.progress.position and position >= self._written.position
+        watch = self._watch
+        return watch.hearing and position >= watch.progress.position and position >= watch.written.position

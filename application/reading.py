@@ -241,7 +241,7 @@ class PaymentReader:
         self._model = model
         self._side = read_side
         self._payments = payments
-        self._wallet_answers: AnswerCache[bytes] = AnswerCache(read_side, read_side.written)
+        self._wallet_answers: AnswerCache[bytes] = AnswerCache(read_side)
 
     async def payments_of(
         self, user_id: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
