@@ -14,6 +14,7 @@ KEPT = 20_000  # users whose answers are kept; past that the oldest kept goes
 @dataclass(frozen=True)
 class Kept(Generic[Answer]):
     position: int  # the read model's position when the answer was read (or earlier)
+    hearings: int  # the watch's `hearings` then
     answer: Answer
 
 
@@ -30,6 +31,10 @@ class ReadModelWatch(Protocol):
     def hearing(self) -> bool: ...
 
     @property
+    def hearings(self) -> int:
+        """How many times hearing began (a NOTIFY may be lost at each break)."""
+
+    @property
     def progress(self) -> Position: ...
 
     @property
@@ -38,8 +43,8 @@ class ReadModelWatch(Protocol):
 
 class AnswerCache(Generic[Answer]):
     """A kept answer stands while the read model is known not to have moved past it: every advance is heard here
-    (LISTEN, or this process's own projector) and none went beyond its position, and this process wrote nothing
-    it does not hold. Whatever the answer holds, any projected event drops it: it is never stale by more than
+    (LISTEN, or this process's own projector), without a break since it was kept, and none went beyond its
+    position, and this process wrote nothing it does not hold. Whatever the answer holds, any projected event drops it: it is never stale by more than
     the time a NOTIFY takes to arrive."""
 
     def __init__(self, watch: ReadModelWatch, kept: int = KEPT) -> None:
@@ -51,7 +56,7 @@ class AnswerCache(Generic[Answer]):
         kept = self._answers.get(key)
         if kept is None:
             return None
-        if self._stands(kept.position):
+        if self._stands(kept.position) and kept.hearings == self._watch.hearings:
             return kept.answer
         del self._answers[key]
         return None
@@ -62,7 +67,7 @@ class AnswerCache(Generic[Answer]):
         self._answers.pop(key, None)
         if len(self._answers) >= self._kept:
             del self._answers[next(iter(self._answers))]
-        self._answers[key] = Kept(position, answer)
+        self._answers[key] = Kept(position, self._watch.hearings, answer)
 
     def _stands(self, position: int) -> bool:
         watch = self._watch

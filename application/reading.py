@@ -123,6 +123,7 @@ class ReadSide:
         self.progress = Beacon()
         self.stopping = False  # set when the process drains: followers end their streams
         self.hearing = False  # every advance of the read model is heard here as it commits (LISTEN, or own)
+        self.hearings = 0  # how many times hearing began: what was kept before a break may have missed a NOTIFY
         self._poll = poll_seconds
         projector.on_projected(self.progress.advance_threadsafe)
 
@@ -143,6 +144,8 @@ class ReadSide:
         self.projector.close()
 
     def _hearing(self, hearing: bool) -> None:
+        if hearing and not self.hearing:
+            self.hearings += 1
         self.hearing = hearing
 
     async def lag(self) -> int:

@@ -95,4 +95,6 @@ class RevokedSessions:
                     await anyio.to_thread.run_sync(self.catch_up)
                 except OperationalError as error:
                     logger.warning("cannot read the identity log (the store answers meanwhile): %s", error)
+                except Exception:
+                    logger.exception("reading the identity log failed (the store answers meanwhile)")
                 await moved.wait(poll_seconds)

@@ -179,6 +179,7 @@ async def follow_channels(
             await asyncio.sleep(RECONNECT_SECONDS)
             continue
         try:
+            connection.add_termination_listener(lambda _: lost())  # at once, not at the next ping
             for channel, handler in channels.items():
                 await connection.add_listener(channel, _payload_to(handler))
             listening()

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.unit
 @dataclass
 class Watch:
     hearing: bool = True
+    hearings: int = 1
     progress: Beacon = field(default_factory=Beacon)
     written: WriteMark = field(default_factory=WriteMark)
 
@@ -66,6 +67,17 @@ def test_nothing_stands_while_advances_are_not_heard() -> None:
     cache.put("alice", 0, b"zero")
     watch.hearing = False  # the LISTEN connection broke: another process's projection could go unheard
     assert cache.get("alice") is None
+
+
+def test_nothing_kept_before_a_break_stands_after_it() -> None:
+    watch = Watch()
+    cache: AnswerCache[bytes] = AnswerCache(watch)
+    cache.put("alice", 0, b"zero")
+    watch.hearing = False
+    watch.hearing, watch.hearings = True, 2  # listening again: a NOTIFY sent meanwhile was never heard
+    assert cache.get("alice") is None
+    cache.put("alice", 0, b"zero")
+    assert cache.get("alice") == b"zero"
 
 
 def test_the_oldest_kept_answer_goes_first_past_the_limit() -> None:
