@@ -28,6 +28,11 @@ UNAVAILABLE = (
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
+    # A pooled connection idle when the server shut down holds the unsolicited FATAL ("terminating connection
+    # due to administrator command") until asyncpg sees the socket close; a read in between finds its protocol
+    # still consuming that error. (Reads on another event loop, which fail the same way, are refused first:
+    # PoolOfAnotherLoop, ADR 43.)
+    asyncpg.InternalClientError,
 )
 PING_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
