@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -17,7 +19,11 @@ from application.errors import Invalid, StoreUnavailable, Unauthenticated
 from application.ports import Clock, SignatureVerifier, Tokens
 from domain.identity import ChallengeUse, SessionRevocation
 
+if TYPE_CHECKING:
+    from application.revocations import RevokedSessions
+
 CHALLENGE_TTL = timedelta(minutes=5)
+TOKENS_KEPT = 50_000  # session tokens whose signature was checked, kept so the next request skips the check
 PUBLIC_KEY = re.compile(r"[0-9a-f]{64}")
 
 
@@ -79,8 +85,12 @@ class IdentityService:
         admins: Collection[str],
         auditors: Collection[str],
         session_ttl: timedelta,
+        revoked: RevokedSessions | None = None,
     ) -> None:
         self._store = store
+        self._revoked = revoked
+        self._checked: dict[str, tuple[Principal, UUID, int]] = {}  # token: what it says, and until when
+        self._checking = threading.Lock()
         self._tokens = tokens
         self._signatures = signatures
         self._clock = clock
@@ -114,16 +124,48 @@ class IdentityService:
 
     def authenticate(self, token: str) -> Principal:
         """The principal a session token speaks for; refuses expired and revoked tokens."""
-        claims = self._read(token, "session", "the session token is not valid or has expired")
-        session_id = str(claims["jti"])
-        if self._store.contains(SessionRevocation.create_id(session_id)):
+        principal, record_id = self._claimed(token)
+        if self._revoked_in_memory(record_id) or self._store.contains(record_id):
             raise Unauthenticated("the session has ended")
-        user_id = str(claims["sub"])
-        return Principal(user_id, session_id, self.roles_of(user_id))
+        return principal
+
+    def authenticate_in_memory(self, token: str) -> Principal | None:
+        """As `authenticate`, without I/O (call it on the event loop); None when only the store can tell whether
+        the session was ended."""
+        principal, record_id = self._claimed(token)
+        revoked = None if self._revoked is None else self._revoked.revoked(record_id)
+        if revoked:
+            raise Unauthenticated("the session has ended")
+        return None if revoked is None else principal
 
     def close_session(self, principal: Principal) -> None:
+        record_id = SessionRevocation.create_id(principal.session_id)
         with contextlib.suppress(IntegrityError):  # already ended
             self._store.record(SessionRevocation(session_id=principal.session_id))
+        if self._revoked is not None:
+            self._revoked.add(record_id)
+
+    def _claimed(self, token: str) -> tuple[Principal, UUID]:
+        """What a session token says, its signature checked once per token (the same text, the same signature);
+        its expiry is checked on every use."""
+        checked = self._checked.get(token)
+        if checked is None:
+            claims = self._read(token, "session", "the session token is not valid or has expired")
+            session_id, user_id = str(claims["jti"]), str(claims["sub"])
+            principal = Principal(user_id, session_id, self.roles_of(user_id))
+            checked = (principal, SessionRevocation.create_id(session_id), int(str(claims["exp"])))
+            with self._checking:  # handlers in threads check tokens too
+                if len(self._checked) >= TOKENS_KEPT:
+                    del self._checked[next(iter(self._checked))]
+                self._checked[token] = checked
+        principal, record_id, expires = checked
+        if expires <= _epoch(self._clock.now()):
+            self._checked.pop(token, None)
+            raise Unauthenticated("the session token is not valid or has expired")
+        return principal, record_id
+
+    def _revoked_in_memory(self, record_id: UUID) -> bool:
+        return self._revoked is not None and self._revoked.revoked(record_id) is True
 
     def roles_of(self, public_key: str) -> tuple[str, ...]:
         roles = ["user"]

@@ -100,9 +100,12 @@ class ReadModelFeed(Protocol):
     async def head(self) -> int:
         """The log's last position (0: empty)."""
 
-    async def listen(self, projected: Callable[[int], None], written: Callable[[], None]) -> None:
+    async def listen(
+        self, projected: Callable[[int], None], written: Callable[[], None], hearing: Callable[[bool], None]
+    ) -> None:
         """Call `projected(position)` when the read model advances and `written()` when the log grows, until
-        cancelled; returns at once where the store cannot tell (then polling alone keeps up)."""
+        cancelled, and `hearing(True)` once every advance is heard (`hearing(False)` when that stops); returns
+        at once where the store cannot tell (then polling alone keeps up)."""
 
     async def close(self) -> None: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -12,6 +12,7 @@ from uuid import UUID
 
 import anyio
 
+from application.answers import AnswerCache
 from application.errors import Invalid
 from application.gateways import GATEWAY_NAMES
 from application.paging import (
@@ -116,10 +117,12 @@ class ReadSide:
     ) -> None:
         self.projector = projector
         self.model = model
-        self._written = written
+        self.written = written
         self._metrics = metrics
         self.progress = Beacon()
         self.stopping = False  # set when the process drains: followers end their streams
+        self.hearing = False  # every advance of the read model is heard here as it commits (LISTEN, or own)
+        self.hearings = 0  # how many times hearing began: what was kept before a break may have missed a NOTIFY
         self._poll = poll_seconds
         projector.on_projected(self.progress.advance_threadsafe)
 
@@ -139,6 +142,11 @@ class ReadSide:
     def close(self) -> None:
         self.projector.close()
 
+    def _hearing(self, hearing: bool) -> None:
+        if hearing and not self.hearing:
+            self.hearings += 1
+        self.hearing = hearing
+
     async def lag(self) -> int:
         """How many events of the log the read model has yet to apply (raises when either cannot be read)."""
         head, position = await self.model.head(), await self.model.position()
@@ -153,7 +161,7 @@ class ReadSide:
     async def reflect_own_writes(self, timeout: float) -> bool:
         """Wait (at most `timeout` s) until the read model holds everything this process has written: a writer
         then reads its own write, here or, the read model being shared, from any other process."""
-        return await self.reflect(self._written.position, timeout)
+        return await self.reflect(self.written.position, timeout)
 
     async def reflect(self, position: int, timeout: float) -> bool:
         """Wait (at most `timeout` s) until the read model reflects log position `position`."""
@@ -173,7 +181,7 @@ class ReadSide:
     async def _listen_forever(self, written: Doorbell) -> None:
         while True:
             try:
-                await self.model.listen(self.progress.advance, written.ring)
+                await self.model.listen(self.progress.advance, written.ring, self._hearing)
                 return  # nothing to listen to: polling alone
             except Exception:
                 logger.exception("listening for the log and the read model failed; polling meanwhile")
@@ -212,6 +220,7 @@ class ReadSide:
 class WalletPage:
     balance: BalanceView
     transactions: Page[WalletEntry]
+    as_of: int = 0  # the read model's position when read (or earlier)
 
 
 def _started(listing: str, limit: int, cursor: str | None) -> Cursor | None:
@@ -242,6 +251,7 @@ class PaymentReader:
         self._model = model
         self._side = read_side
         self._payments = payments
+        self._wallet_answers: AnswerCache[bytes] = AnswerCache(read_side)
 
     async def payments_of(
         self, user_id: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
@@ -261,15 +271,28 @@ class PaymentReader:
 
     async def wallet_of(self, user_id: str) -> WalletPage:
         """The balance and the newest movements, with the cursor to older ones."""
-        transactions = await self.transactions_of(user_id)
-        return WalletPage(await self._model.balance_of(user_id), transactions)
+        as_of = await self._as_of(None)
+        transactions = await self._entries(user_id, as_of, None, DEFAULT_LIMIT)
+        return WalletPage(await self._model.balance_of(user_id), transactions, as_of)
+
+    async def wallet_answer(self, user_id: str, encode: Callable[[WalletPage], bytes]) -> bytes:
+        """`wallet_of` encoded, kept in this process until the read model moves on."""
+        kept = self._wallet_answers.get(user_id)
+        if kept is not None:
+            return kept
+        page = await self.wallet_of(user_id)
+        answer = encode(page)
+        self._wallet_answers.put(user_id, page.as_of, answer)
+        return answer
 
     async def transactions_of(
         self, user_id: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
     ) -> Page[WalletEntry]:
         """A wallet's movements, newest first, a page at a time."""
         start = _started(WALLET_LISTING, limit, cursor)
-        as_of = await self._as_of(start)
+        return await self._entries(user_id, await self._as_of(start), start, limit)
+
+    async def _entries(self, user_id: str, as_of: int, start: Cursor | None, limit: int) -> Page[WalletEntry]:
         after = None if start is None else position_key(start)
         rows = await self._model.entry_page(user_id, PageQuery(as_of, after, limit + 1))
         return paged(WALLET_LISTING, as_of, rows, limit, int)

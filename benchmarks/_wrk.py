@@ -111,6 +111,10 @@ class WrkRun:
     def failures(self) -> int:
         return self.answered - self.confirmed
 
+    def percentile_ms(self, q: float) -> float:
+        """wrk reports p50 and p99 only."""
+        return {50: self.p50_ms, 99: self.p99_ms}[int(q)]
+
     def summary(self, unit: str) -> str:
         failed = f", {self.failures} not confirmed" if self.failures else ""
         return (
@@ -156,14 +160,19 @@ def drive_with_wrk(
         seconds = time.perf_counter() - started
         wrk.send_signal(signal.SIGINT)
         output, _ = wrk.communicate(timeout=30)
+    answered, confirmed, p50, p99 = _result(RESULT, output)
+    return WrkRun(int(answered), int(confirmed), seconds, float(p50), float(p99))
+
+
+def _result(pattern: re.Pattern[str], output: str) -> tuple[str, ...]:
+    """The figures the script's done() wrote, after any errors it printed."""
     for line in output.splitlines():
         if line.startswith("WRK-ERROR"):
             print(f"  {line[:300]}")
-    found = RESULT.search(output)
+    found = pattern.search(output)
     if found is None:
         raise RuntimeError(f"wrk said nothing the benchmark can read:\n{output}")
-    answered, confirmed, p50, p99 = found.groups()
-    return WrkRun(int(answered), int(confirmed), seconds, float(p50), float(p99))
+    return found.groups()
 
 
 def _lua(request: Request) -> str:
@@ -178,3 +187,55 @@ def _text(value: str) -> str:
     while f"]{'=' * level}]" in value:
         level += 1
     return f"[{'=' * level}[{value}]{'=' * level}]"
+
+
+ROTATING = r"""
+local headers = { %(headers)s }
+local index = 0
+local threads = {}
+failed = 0  -- a global: done() reads each thread's own
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function request()
+  index = index %% #headers + 1
+  return wrk.format("GET", %(path)s, headers[index])
+end
+
+function response(status, headers, body)
+  if status ~= 200 then
+    failed = failed + 1
+    if failed <= 3 then io.write("WRK-ERROR " .. status .. " " .. body .. "\n") end
+  end
+end
+
+function done(summary, latency, requests)
+  local failures = 0
+  for _, thread in ipairs(threads) do failures = failures + thread:get("failed") end
+  io.write(string.format("WRK requests=%%d seconds=%%f failed=%%d p50_ms=%%f p99_ms=%%f\n", summary.requests,
+    summary.duration / 1e6, failures, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+TIMED = re.compile(r"WRK requests=(\d+) seconds=([\d.]+) failed=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+)")
+
+
+def get_for(
+    base_url: str, path: str, headers: Sequence[dict[str, str]], connections: int, seconds: float, threads: int = 2
+) -> WrkRun:
+    """`GET path` for `seconds`, `connections` at a time, each request with the next of `headers` in turn."""
+    with tempfile.TemporaryDirectory(prefix="mcpay-wrk-") as scratch:
+        script = Path(scratch) / "get.lua"
+        rotation = ",\n".join(
+            "{" + ", ".join(f"[ {_text(name)} ] = {_text(value)}" for name, value in each.items()) + "}"
+            for each in headers or [{}]
+        )
+        script.write_text(ROTATING % {"headers": rotation, "path": _text(path)})
+        command = ["wrk", f"-t{threads}", f"-c{max(connections, threads)}", f"-d{seconds:.0f}s", "-s", str(script)]
+        output = subprocess.run(  # noqa: S603 (wrk from PATH, our own script)
+            [*command, base_url], capture_output=True, text=True, timeout=seconds + 60, check=True
+        ).stdout
+    requests, duration, failed, p50, p99 = _result(TIMED, output)
+    answered = int(requests)
+    return WrkRun(answered, answered - int(failed), float(duration), float(p50), float(p99))  # "confirmed": a 200

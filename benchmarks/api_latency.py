@@ -2,9 +2,11 @@
 
 For each store (the default SQLite file, and PostgreSQL in a fresh schema) it seeds `--clients` wallets
 with `--entries` credits each (plus `--others` wallets of one credit, so the tables are not tiny),
-starts `mcpay serve`, signs each client in (ed25519 challenge, session token), and then has the
-clients, `--requests` each, call the trivial endpoint and then the wallet: p50 and p99 of both. On PostgreSQL
-it does so once for each worker count in `--workers` (default 1,2), side by side; SQLite serves one.
+starts `mcpay serve`, signs each client in (ed25519 challenge, session token), and then loads the trivial
+endpoint and then the wallet, back to back: with wrk (where installed) `--clients` connections for `--seconds`
+each, the wallet requests taking the clients' tokens in turn; else the Python client, `--requests` per client.
+p50 and p99 of both. On PostgreSQL it does so once for each worker count in `--workers` (default 1,2), side by
+side; SQLite serves one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from benchmarks._machine import describe
 from benchmarks._postgres import postgres_server, server_version
 from benchmarks._serve import Server, bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
+from benchmarks._wrk import WrkRun, get_for, wrk_available
 from domain.indexes import PaymentReference
 from domain.money import Money
 from domain.payment import Payment
@@ -43,11 +46,19 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--others", type=int, default=5000, help="other wallets in the store")
     parser.add_argument("--stores", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--workers", type=worker_counts, default=[1, 2], help="PostgreSQL worker counts (default 1,2)")
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_API_SECONDS", "10")))
+    parser.add_argument(
+        "--driver",
+        choices=["wrk", "python"],
+        default="wrk" if wrk_available() else "python",
+        help="the load generator: wrk (default, when installed) or the Python client",
+    )
     args = parser.parse_args(argv)
     stores = args.stores.split(",")
     server = postgres_server() if "postgresql" in stores else None
     print(describe(server_version(server) if server else None))
-    print(f"  {args.clients} clients x {args.requests} requests per endpoint; wallets of {args.entries} entries")
+    load = f"{args.seconds:.0f} s per endpoint (wrk)" if args.driver == "wrk" else f"{args.requests} requests each"
+    print(f"  {args.clients} clients, {load}; wallets of {args.entries} entries")
     with tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
         for store in stores:
             if store == "sqlite":
@@ -65,6 +76,13 @@ def _benchmark(store: str, url: str, scratch: Path, args: argparse.Namespace, wo
     seed(url, [key.verify_key.encode().hex() for key in keys], args.entries, args.others)
     with serving(url, scratch / f"serve-{store}-{workers}.log", workers) as served:
         tokens = [sign_in(served, key) for key in keys]
+        if args.driver == "wrk":
+            bearers = [{"authorization": f"Bearer {token}"} for token in tokens]
+            get_for(served.url, "/api/wallet", bearers, args.clients, 2)  # warm-up: connections, caches
+            healthz_run = get_for(served.url, "/healthz", [], args.clients, args.seconds)
+            wallet_run = get_for(served.url, "/api/wallet", bearers, args.clients, args.seconds)
+            _report(f"{store}, {plural_workers(workers)}", healthz_run, wallet_run)
+            return
         trivial = [Request("GET", "/healthz")] * (args.clients * args.requests)
         wallets = [
             Request("GET", "/api/wallet", headers={"authorization": f"Bearer {tokens[n % len(tokens)]}"})
@@ -110,7 +128,7 @@ def sign_in(server: Server, key: SigningKey) -> str:
     return token
 
 
-def _report(store: str, healthz: Run, wallet: Run) -> None:
+def _report(store: str, healthz: Run | WrkRun, wallet: Run | WrkRun) -> None:
     print(f"  {store}:")
     print(f"    GET /healthz (baseline): {healthz.summary('requests')}")
     print(f"    GET /api/wallet:         {wallet.summary('requests')}")

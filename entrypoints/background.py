@@ -55,6 +55,8 @@ async def background_tasks(app: Litestar) -> AsyncIterator[None]:
     checkpoints = services.settings.checkpoint_interval_seconds
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(services.read_side.run)  # the projections: fed as the log grows, by one process
+        if services.revoked is not None:
+            tasks.start_soon(services.revoked.keep_current)  # revoked sessions, known here without a round trip
         if interval > 0:
             tasks.start_soon(
                 _every, float(interval), "reconciliation", services.reconciler.run_once, _report_reconciliation, lease

@@ -35,10 +35,11 @@ from application.ports import Clock, Identifiers, Metrics, PaymentGateway, Webho
 from application.projection import Lease
 from application.reading import PaymentReader, ReadSide
 from application.reconciliation import Reconciler, ReversalChecks
+from application.revocations import RevokedSessions
 from application.spending import Receipts, SpendDecision, SpendDecisions, SpendService
 from application.writer import Decide, GroupWriter, by_kind
 from entrypoints.gateway_offers import bank_account, bank_offer, clickpesa_offer, stripe_offer
-from entrypoints.read_side import build_read_side
+from entrypoints.read_side import build_read_side, log_follower_of
 from entrypoints.settings import Settings, check_currencies
 
 
@@ -64,9 +65,11 @@ class Services:
         background_lease: Lease | None = None,
         spending: SpendService,
         writer: GroupWriter,
+        revoked: RevokedSessions | None = None,
     ) -> None:
         self.spending = spending
         self.writer = writer
+        self.revoked = revoked
         self.metrics = metrics or NoMetrics()
         self.background_lease = background_lease or LocalLease()
         self.read_side = read_side
@@ -118,6 +121,7 @@ def bootstrap(
     env = persistence_env(settings.database_url)
     ledger = Ledger(env=env)
     identity_store = IdentityStore(env=env)
+    revoked = RevokedSessions(identity_store, log_follower_of(identity_store))
     identity = IdentityService(
         identity_store,
         JwtTokens(settings.effective_session_secret),
@@ -126,6 +130,7 @@ def bootstrap(
         admins=settings.admin_public_keys,
         auditors=settings.auditor_public_keys,
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
+        revoked=revoked,
     )
     chosen = dict(gateways) if gateways is not None else configured_gateways(settings, clock, metrics)
     read = build_read_side(settings.database_url, ledger, metrics)
@@ -187,6 +192,7 @@ def bootstrap(
         background_lease=read.background_lease,
         spending=spending,
         writer=writer,
+        revoked=revoked,
     )
 
 

@@ -16,6 +16,7 @@ from adapters.read_side.postgres import TRACKING_TABLE, VALUES, PostgresPlace
 from application.errors import StoreUnavailable
 from application.paging import Listed, PageQuery, PaymentKey
 from application.queries import BalanceView, LedgerEntryView, PaymentListing
+from application.revocations import LogFollower
 from application.views import PaymentView, WalletEntry, WalletView
 
 logger = logging.getLogger("mcpay.read_side")
@@ -27,6 +28,11 @@ UNAVAILABLE = (
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
+    # A pooled connection idle when the server shut down holds the unsolicited FATAL ("terminating connection
+    # due to administrator command") until asyncpg sees the socket close; a read in between finds its protocol
+    # still consuming that error. (Reads on another event loop, which fail the same way, are refused first:
+    # PoolOfAnotherLoop, ADR 43.)
+    asyncpg.InternalClientError,
 )
 PING_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
@@ -92,32 +98,18 @@ class AsyncpgQueries:
     async def head(self) -> int:
         return await self._value(f"SELECT max(notification_id) FROM {{s}}{self._place.events_table}")
 
-    async def listen(self, projected: Callable[[int], None], written: Callable[[], None]) -> None:
-        def on_projected(_: object, __: int, ___: str, payload: str) -> None:
-            projected(int(payload))
+    async def listen(
+        self, projected: Callable[[int], None], written: Callable[[], None], hearing: Callable[[bool], None]
+    ) -> None:
+        def listening() -> None:
+            hearing(True)
+            written()  # whatever was written while nobody listened
 
-        def on_written(*_: object) -> None:
-            written()
-
-        while True:
-            try:
-                connection = await asyncpg.connect(**self._connect_kwargs())
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                logger.warning("read side cannot LISTEN (polling meanwhile): %s", error)
-                await asyncio.sleep(RECONNECT_SECONDS)
-                continue
-            try:
-                await connection.add_listener(self._place.read_channel, on_projected)
-                await connection.add_listener(self._place.ledger_channel, on_written)
-                written()  # whatever was written while nobody listened
-                while True:
-                    await asyncio.sleep(PING_SECONDS)
-                    await asyncio.wait_for(connection.execute("SELECT 1"), PING_SECONDS)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                logger.warning("read side LISTEN connection lost (polling meanwhile): %s", error)
-            finally:
-                connection.terminate()
-            await asyncio.sleep(RECONNECT_SECONDS)
+        channels = {
+            self._place.read_channel: lambda payload: projected(int(payload)),
+            self._place.ledger_channel: lambda _: written(),
+        }
+        await follow_channels(self._place, channels, listening, lambda: hearing(False))
 
     async def close(self) -> None:
         self._settle_in(asyncio.get_running_loop())
@@ -155,7 +147,9 @@ class AsyncpgQueries:
         async with self._opening:
             if self._pool is None:
                 minimum, maximum = self._sizes
-                self._pool = await asyncpg.create_pool(**self._connect_kwargs(), min_size=minimum, max_size=maximum)
+                self._pool = await asyncpg.create_pool(
+                    **connect_kwargs(self._place), min_size=minimum, max_size=maximum, reset=keep_session
+                )
         return self._pool
 
     def _settle_in(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -166,12 +160,67 @@ class AsyncpgQueries:
         # A closed loop's pool cannot be closed any more (that needs its loop): it is dropped, its sockets with it.
         self._pool, self._opening, self._loop = None, None, loop
 
-    def _connect_kwargs(self) -> dict[str, Any]:
-        place = dict(self._place.connection)
-        return {
-            "host": place.get("host"),
-            "port": int(place.get("port") or 5432),
-            "user": place.get("user"),
-            "password": place.get("password") or None,
-            "database": place.get("dbname"),
-        }
+
+async def keep_session(_: asyncpg.Connection) -> None:
+    """The pool's reset on release, instead of asyncpg's `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` round trip: pooled connections only ever run one statement outside any transaction (no SET, no
+    LISTEN, no advisory lock, no cursor), so there is no session state to undo. asyncpg still rolls back a
+    transaction left open and drops listeners before calling this, without a round trip when there is none."""
+
+
+async def follow_channels(
+    place: PostgresPlace,
+    channels: Mapping[str, Callable[[str], None]],
+    listening: Callable[[], None],
+    lost: Callable[[], None],
+) -> None:
+    """LISTEN to `channels` (each with its payload's handler) on a connection of its own until cancelled:
+    `listening()` once it listens, `lost()` when the connection breaks; it reconnects."""
+    while True:
+        try:
+            connection = await asyncpg.connect(**connect_kwargs(place))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            logger.warning("cannot LISTEN (polling meanwhile): %s", error)
+            await asyncio.sleep(RECONNECT_SECONDS)
+            continue
+        try:
+            connection.add_termination_listener(lambda _: lost())  # at once, not at the next ping
+            for channel, handler in channels.items():
+                await connection.add_listener(channel, _payload_to(handler))
+            listening()
+            while True:
+                await asyncio.sleep(PING_SECONDS)
+                await asyncio.wait_for(connection.execute("SELECT 1"), PING_SECONDS)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            logger.warning("LISTEN connection lost (polling meanwhile): %s", error)
+        finally:
+            lost()
+            connection.terminate()
+        await asyncio.sleep(RECONNECT_SECONDS)
+
+
+def log_follower(place: PostgresPlace) -> LogFollower:
+    """Follows the event log `place` names (the library NOTIFYs its channel on every insert)."""
+
+    async def follow(heard: Callable[[], None], listening: Callable[[], None], lost: Callable[[], None]) -> None:
+        await follow_channels(place, {place.ledger_channel: lambda _: heard()}, listening, lost)
+
+    return follow
+
+
+def _payload_to(handler: Callable[[str], None]) -> Callable[[object, int, str, str], None]:
+    def on_notification(_: object, __: int, ___: str, payload: str) -> None:
+        handler(payload)
+
+    return on_notification
+
+
+def connect_kwargs(place: PostgresPlace) -> dict[str, Any]:
+    given = dict(place.connection)
+    return {
+        "host": given.get("host"),
+        "port": int(given.get("port") or 5432),
+        "user": given.get("user"),
+        "password": given.get("password") or None,
+        "database": given.get("dbname"),
+    }

@@ -146,8 +146,12 @@ class SqliteQueries:
     async def head(self) -> int:
         return await anyio.to_thread.run_sync(self._head) or 0
 
-    async def listen(self, projected: Callable[[int], None], written: Callable[[], None]) -> None:
-        """Nothing to listen to: this process projects its own writes, and polling finds any other's."""
+    async def listen(
+        self, projected: Callable[[int], None], written: Callable[[], None], hearing: Callable[[bool], None]
+    ) -> None:
+        """Nothing to listen to: this process projects its own writes (so it hears every advance it makes), and
+        polling finds any other's."""
+        hearing(True)
 
     async def close(self) -> None:
         """The tables close with the services (`SqliteReadModel.close`)."""

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
+from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from application.errors import Invalid
 from application.identity import Principal
 from application.paging import DEFAULT_LIMIT
 from application.payments import TopUpOrder
+from application.reading import WalletPage
 from entrypoints.http.amounts import amount_of
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.dependencies import ServicesDep
@@ -98,9 +101,10 @@ class WalletController(Controller):
     tags = ("payments",)
 
     @get("/", operation_id="getWallet")
-    async def wallet(self, request: Request[Principal, Any, Any], services: ServicesDep) -> Wallet:
+    async def wallet(self, request: Request[Principal, Any, Any], services: ServicesDep) -> Response[Wallet]:
         """Balance in MC and the newest 50 transactions, with the cursor to older ones."""
-        return Wallet.of(await services.reader.wallet_of(request.user.user_id))
+        answer = await services.reader.wallet_answer(request.user.user_id, _encoded_wallet)
+        return cast("Response[Wallet]", Response(answer, media_type=MediaType.JSON))  # JSON already: sent as it is
 
     @get("/transactions", operation_id="listWalletTransactions")
     async def transactions(
@@ -113,3 +117,7 @@ class WalletController(Controller):
         """The wallet's transactions, newest first, a page at a time."""
         page = await services.reader.transactions_of(request.user.user_id, limit, cursor)
         return WalletTransactionList.of(page)
+
+
+def _encoded_wallet(page: WalletPage) -> bytes:
+    return encode_json(Wallet.of(page))

@@ -10,6 +10,7 @@ from adapters.identity import Ed25519Signatures, JwtTokens
 from adapters.persistence import persistence_env
 from application.errors import Invalid, Unauthenticated
 from application.identity import IdentityService, IdentityStore, Session
+from application.revocations import RevokedSessions
 from tests.unit.fakes import FakeClock
 
 pytestmark = pytest.mark.unit
@@ -40,7 +41,9 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def identity_service(store: IdentityStore, clock: FakeClock, secret: str = SECRET) -> IdentityService:
+def identity_service(
+    store: IdentityStore, clock: FakeClock, secret: str = SECRET, revoked: RevokedSessions | None = None
+) -> IdentityService:
     return IdentityService(
         store,
         JwtTokens(secret),
@@ -49,6 +52,7 @@ def identity_service(store: IdentityStore, clock: FakeClock, secret: str = SECRE
         admins=[public_hex(ADMIN)],
         auditors=[public_hex(AUDITOR)],
         session_ttl=SESSION_TTL,
+        revoked=revoked,
     )
 
 
@@ -227,3 +231,40 @@ def test_a_malformed_public_key_is_invalid(identity: IdentityService, public_key
         identity.challenge(public_key)
     with pytest.raises(Invalid):
         identity.open_session(public_key, "challenge", "00" * 64)
+
+
+def remembering_service(store: IdentityStore, clock: FakeClock) -> IdentityService:
+    revoked = RevokedSessions(store, follow=None)
+    revoked.catch_up()
+    return identity_service(store, clock, revoked=revoked)
+
+
+def test_without_revocations_in_memory_only_the_store_can_tell(identity: IdentityService, user: SigningKey) -> None:
+    session = sign_in(identity, user)
+    assert identity.authenticate_in_memory(session.token) is None
+    assert identity.authenticate(session.token).user_id == public_hex(user)
+
+
+def test_memory_answers_and_a_closed_session_is_refused_from_memory_at_once(
+    store: IdentityStore, clock: FakeClock, user: SigningKey
+) -> None:
+    identity = remembering_service(store, clock)
+    session = sign_in(identity, user)
+    principal = identity.authenticate_in_memory(session.token)
+    assert principal is not None and principal.user_id == public_hex(user)
+    identity.close_session(principal)
+    with pytest.raises(Unauthenticated, match="ended"):
+        identity.authenticate_in_memory(session.token)
+    with pytest.raises(Unauthenticated, match="ended"):
+        identity.authenticate(session.token)
+
+
+def test_a_token_checked_before_still_expires_on_time(store: IdentityStore, clock: FakeClock, user: SigningKey) -> None:
+    identity = remembering_service(store, clock)
+    session = sign_in(identity, user)
+    assert identity.authenticate_in_memory(session.token) is not None  # its signature checked, and kept
+    clock.advance(SESSION_TTL)
+    with pytest.raises(Unauthenticated, match="expired"):
+        identity.authenticate_in_memory(session.token)
+    with pytest.raises(Unauthenticated, match="expired"):
+        identity.authenticate(session.token)
