@@ -59,7 +59,8 @@ class PaymentService:
         self._ids = ids
         self._queries = queries
         self._metrics = metrics or NoMetrics()
-        self._writer = GroupWriter(ledger, GatewayEvents(self._metrics).decide)
+        events = GatewayEvents(self._metrics)
+        self._writer = GroupWriter(ledger, events.decide, prepare=events.preload)
         self._checkouts = Checkouts(ledger, gateways, self.apply, clock, timing)
 
     def offers(self) -> list[GatewayOffer]:

@@ -4,7 +4,9 @@ One writer per process, on a thread of its own (the event store is synchronous).
 decides each event against one unit of work (two events for one payment or wallet see each other), saves the
 whole group at once and only then answers each caller. A conflict with another process drops the group, which
 is decided again from fresh reads; when that fails too, each event is applied on its own, retried as before.
-Exactly-once rests on the same uniqueness records and aggregate versions as a single save (ADR 32).
+Exactly-once rests on the same uniqueness records and aggregate versions as a single save (ADR 32). Before
+deciding, a group reads what it will need together (`Prepare`), through a cache of aggregates re-checked against
+the store's versions on every group (ADR 45).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 
 from eventsourcing.persistence import IntegrityError
 
+from application.aggregate_cache import AggregateCache
 from application.gateways import GatewayEvent
 from application.ledger import Ledger, retry_on_conflict
 from application.unit_of_work import UnitOfWork
@@ -29,6 +32,11 @@ GROUP_LIMIT = 256
 GROUP_ATTEMPTS = 2  # the whole group, before each event is applied on its own
 
 Decide = Callable[[UnitOfWork, GatewayEvent], str]
+Prepare = Callable[[UnitOfWork, Sequence[GatewayEvent]], None]  # reads ahead what a group's decisions will read
+
+
+def _nothing_to_prepare(work: UnitOfWork, events: Sequence[GatewayEvent]) -> None:
+    """Every read made by the decisions themselves, one at a time."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +46,14 @@ class _Item:
 
 
 class GroupWriter:
-    def __init__(self, ledger: Ledger, decide: Decide, limit: int = GROUP_LIMIT) -> None:
+    def __init__(
+        self, ledger: Ledger, decide: Decide, limit: int = GROUP_LIMIT, prepare: Prepare = _nothing_to_prepare
+    ) -> None:
         self._ledger = ledger
         self._decide = decide
+        self._prepare = prepare
+        self._cache = AggregateCache()
+        self._writing = threading.RLock()  # the cache's objects are changed in place: one unit of work at a time
         self._limit = limit
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -118,11 +131,17 @@ class GroupWriter:
                 _answer(item.answer, outcome)
 
     def _write(self, events: list[GatewayEvent]) -> list[str]:
-        work = UnitOfWork(self._ledger)
-        outcomes = [self._decide(work, event) for event in events]
-        work.save()
-        self.groups_saved += 1
-        return outcomes
+        with self._writing:
+            work = UnitOfWork(self._ledger, self._cache)
+            try:
+                self._prepare(work, events)
+                outcomes = [self._decide(work, event) for event in events]
+            except BaseException:
+                work.forget()
+                raise
+            work.save()
+            self.groups_saved += 1
+            return outcomes
 
 
 def _answer(answer: Future[str], outcome: str) -> None:
