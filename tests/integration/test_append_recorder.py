@@ -23,13 +23,13 @@ from tests.conftest import POSTGRES_SKIP_REASON
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
-TABLE = "ledger_events"
 
 
 class InOwnSchema:
     """A fresh schema for each test (dropped afterwards), and our recorder on it."""
 
     schema = ""
+    table = ""
     datastore: PostgresDatastore | None = None
 
     def setUp(self) -> None:
@@ -38,6 +38,7 @@ class InOwnSchema:
             pytest.skip(POSTGRES_SKIP_REASON)
         self.server = server
         self.schema = f"test_{uuid.uuid4().hex[:12]}"
+        self.table = f"events_{uuid.uuid4().hex[:8]}"  # NOTIFY channels are the database's: one of this test's own
         with psycopg.connect(server, autocommit=True) as connection:
             connection.execute(f'CREATE SCHEMA "{self.schema}"')
 
@@ -59,7 +60,7 @@ class InOwnSchema:
             max_overflow=12,
             schema=self.schema,
         )
-        recorder = PostgresAppendRecorder(self.datastore, events_table_name=TABLE)
+        recorder = PostgresAppendRecorder(self.datastore, events_table_name=self.table)
         recorder.create_table()
         return recorder
 
@@ -92,23 +93,23 @@ class TestOurAppend(InOwnSchema, TestCase):
         with psycopg.connect(self.server, autocommit=True) as connection:
             connection.execute(f'SET search_path TO "{self.schema}"')
             function = connection.execute(
-                "SELECT prosrc FROM pg_proc WHERE proname = %s", (f"mcpay_append_{TABLE}",)
+                "SELECT prosrc FROM pg_proc WHERE proname = %s", (f"mcpay_append_{self.table}",)
             ).fetchone()
-            connection.execute(f'LISTEN "{TABLE}"')
+            connection.execute(f'LISTEN "{self.table}"')
             recorder.insert_events([StoredEvent(uuid.uuid4(), version, "topic", b"{}") for version in (1, 2, 3)])
             notified = list(connection.notifies(timeout=1, stop_after=2))
         assert function is not None
         assert "LOCK TABLE" in function[0] and "IN EXCLUSIVE MODE" in function[0]
-        assert [notify.channel for notify in notified] == [TABLE]
+        assert [notify.channel for notify in notified] == [self.table]
 
     def test_a_held_table_lock_times_out_the_append(self) -> None:
         recorder = self.create_recorder()
         assert self.datastore is not None
         self.datastore.lock_timeout = 1
-        recorder = PostgresAppendRecorder(self.datastore, events_table_name=TABLE)
+        recorder = PostgresAppendRecorder(self.datastore, events_table_name=self.table)
         recorder.create_table()
         with psycopg.connect(self.server) as holder:
-            holder.execute(f'LOCK TABLE "{self.schema}"."{TABLE}" IN EXCLUSIVE MODE')
+            holder.execute(f'LOCK TABLE "{self.schema}"."{self.table}" IN EXCLUSIVE MODE')
             with pytest.raises(OperationalError, match="lock timeout"):  # once: not the retrying wrapper
-                recorder.insert_events.__wrapped__(recorder, [StoredEvent(uuid.uuid4(), 1, "topic", b"{}")])  # type: ignore[attr-defined]
+                recorder.insert_events.__wrapped__(recorder, [StoredEvent(uuid.uuid4(), 1, "topic", b"{}")])
         assert recorder.max_notification_id() is None

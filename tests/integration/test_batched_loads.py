@@ -1,15 +1,14 @@
-"""The writer's batched loads and its cache (ADR 45): what they read is what a load one at a time reads, and a
-cached aggregate another writer changed is read again, never trusted, so credits stay exactly once."""
+"""The writer's cache (ADR 45): a cached aggregate another writer changed is read again, never trusted, so
+credits stay exactly once (that batched loads read what replays do: test_snapshots_on_stores.py)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 
 from adapters.persistence import persistence_env
 from application.following import FollowingPaymentQueries
@@ -20,39 +19,14 @@ from application.payments import PaymentService, TopUpOrder
 from application.unit_of_work import UnitOfWork
 from application.views import PaymentView
 from application.writer import GroupWriter
-from domain.indexes import PaymentReference
 from domain.money import Money
 from domain.payment import Payment, PaymentStatus
-from domain.wallet import Wallet
-from tests.snapshot_histories import HISTORIES, History, OftenSnapshotted, Step, UniqueIdentifiers, replayed, state
+from tests.snapshot_histories import UniqueIdentifiers
 from tests.unit.fakes import FakeGateway
 
 pytestmark = pytest.mark.integration
 
 PRICE = "25.00"
-
-
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[OftenSnapshotted]:
-    built = OftenSnapshotted(env=persistence_env(database_url))
-    yield built
-    built.close()
-
-
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=HISTORIES)
-def test_a_batched_load_reads_what_a_full_replay_does(ledger: OftenSnapshotted, steps: list[Step]) -> None:
-    history = History(ledger)
-    history.play(steps)
-    claims = [PaymentReference.create_id(card.reference) for card in history.cards]
-    absent = [uuid4(), Wallet.create_id(uuid4().hex * 2)]
-    ids = [*history.aggregate_ids(), *claims, *absent]
-    last = {i: list(ledger.events.get(i, desc=True, limit=1)) for i in ids}
-    heads = {i: events[0].originator_version for i, events in last.items() if events}  # wallets never credited: none
-
-    assert ledger.versions(ids) == heads
-    loaded = ledger.load_many(list(heads))
-    assert {i: state(aggregate) for i, aggregate in loaded.items()} == {i: state(replayed(ledger, i)) for i in heads}
 
 
 def service(ledger: Ledger) -> PaymentService:
