@@ -54,6 +54,7 @@ class GroupWriter:
         self._prepare = prepare
         self._cache = AggregateCache()
         self._writing = threading.RLock()  # the cache's objects are changed in place: one unit of work at a time
+        self._depth = 0
         self._limit = limit
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -132,13 +133,17 @@ class GroupWriter:
 
     def _write(self, events: list[GatewayEvent]) -> list[str]:
         with self._writing:
-            work = UnitOfWork(self._ledger, self._cache)
+            # A decision applying another event (on this thread) must not share the objects it is changing.
+            self._depth += 1
+            work = UnitOfWork(self._ledger, self._cache if self._depth == 1 else None)
             try:
                 self._prepare(work, events)
                 outcomes = [self._decide(work, event) for event in events]
             except BaseException:
                 work.forget()
                 raise
+            finally:
+                self._depth -= 1
             work.save()
             self.groups_saved += 1
             return outcomes

@@ -80,7 +80,7 @@ def serving(database_url: str, log: Path, workers: int = 1) -> Iterator[Server]:
             process.wait()
 
 
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
