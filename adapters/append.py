@@ -56,7 +56,8 @@ class PostgresAppendRecorder(PostgresBatchedLoads, PostgresWalletMovesRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         """The events' notification ids, in order, once their transaction has committed (autocommit: the
         function's statement is the transaction); IntegrityError when one of them was recorded already."""
-        if kwargs or not stored_events:  # tracking records (a process application's): the library's path
+        if any(value is not None for value in kwargs.values()) or not stored_events:  # a process application's
+            # tracking records (the library always passes `tracking`, None for an application like ours)
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
             return ids
         rows = [

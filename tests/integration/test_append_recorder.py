@@ -10,19 +10,21 @@ from __future__ import annotations
 import os
 import uuid
 from unittest import TestCase
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
-from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase, NonInterleavingNotificationIDsBaseCase
 
 from adapters.append import PostgresAppendRecorder
 from adapters.persistence import persistence_env
+from application.ledger import Ledger
+from domain.wallet import Wallet
 from tests.conftest import POSTGRES_SKIP_REASON
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-
 
 
 class InOwnSchema:
@@ -113,3 +115,16 @@ class TestOurAppend(InOwnSchema, TestCase):
             with pytest.raises(OperationalError, match="lock timeout"):  # once: not the retrying wrapper
                 recorder.insert_events.__wrapped__(recorder, [StoredEvent(uuid.uuid4(), 1, "topic", b"{}")])
         assert recorder.max_notification_id() is None
+
+
+def test_the_ledgers_saves_go_through_the_function(postgres_url: str) -> None:
+    ledger = Ledger(env=persistence_env(postgres_url))
+    try:
+        ledger.save(Wallet(user_id="a" * 64))
+        schema = parse_qs(urlsplit(postgres_url).query)["schema"][0]
+        with psycopg.connect(postgres_url.split("?", 1)[0], autocommit=True) as connection:
+            connection.execute(f'DROP FUNCTION "{schema}".mcpay_append_ledger_events')
+        with pytest.raises(ProgrammingError, match="mcpay_append_ledger_events"):
+            ledger.save(Wallet(user_id="b" * 64))
+    finally:
+        ledger.close()

@@ -135,7 +135,8 @@ def test_eight_concurrent_credits_to_one_wallet_through_two_processes_all_answer
         auth, payments = cluster.paid_payments(8)
         webhooks = [Webhook.paid(payment["payment_id"], cluster.paid_session(payment)) for payment in payments]
         with httpx.Client() as client, ThreadPoolExecutor(len(webhooks)) as pool:
-            answers = list(pool.map(lambda n: webhooks[n].send(client, cluster.urls[n % 2]), range(len(webhooks))))
+            urls = [cluster.urls[n % 2] for n in range(len(webhooks))]
+            answers = list(pool.map(Webhook.send, webhooks, [client] * len(webhooks), urls))
 
         assert [answer.status_code for answer in answers] == [200] * len(webhooks), [a.text for a in answers]
         assert [answer.json()["result"] for answer in answers] == ["confirmed"] * len(webhooks)
