@@ -14,7 +14,8 @@ from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg.rows import DictRow
 
-from adapters.wallet_moves import PostgresWalletMovesRecorder, SqliteWalletMovesRecorder
+from adapters.append import PostgresAppendRecorder
+from adapters.wallet_moves import SqliteWalletMovesRecorder
 
 SCHEMA_LOCK = int.from_bytes(b"mcpayddl")  # a PostgreSQL advisory lock key: 8 bytes, a positive bigint
 REFUSED_WAIT_SECONDS = 0.2  # how long a request waits for a connection while PostgreSQL refuses them
@@ -76,7 +77,7 @@ class SerializedPostgresFactory(PostgresFactory):
     then fail with "tuple concurrently updated".
     """
 
-    application_recorder_class = PostgresWalletMovesRecorder
+    application_recorder_class = PostgresAppendRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)

@@ -6,6 +6,8 @@ work see each other's changes and are saved together (ADR 32).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from eventsourcing.persistence import IntegrityError
 
 from application.gateways import GatewayEvent
@@ -14,14 +16,26 @@ from application.ports import Metrics
 from application.settlement import Settlement, settle
 from application.statements import event_of, statement_of
 from application.unit_of_work import UnitOfWork
-from domain.indexes import GatewayObject, UnmatchedGatewayEvent
+from domain.indexes import GatewayObject, PaymentReference, UnmatchedGatewayEvent
 from domain.payment import Payment
-from domain.wallet import Move
+from domain.wallet import Move, Wallet
 
 
 class GatewayEvents:
     def __init__(self, metrics: Metrics | None = None) -> None:
         self._metrics = metrics or NoMetrics()
+
+    def preload(self, work: UnitOfWork, events: Sequence[GatewayEvent]) -> None:
+        """What a group's decisions will read, read together: the claims and links the events name, then their
+        payments, then those payments' wallets (three steps of two queries, whatever the group's size)."""
+        ours = [event for event in events if event.foreign is None]
+        claims = [PaymentReference.create_id(e.reference) for e in ours if e.reference is not None]
+        links = [GatewayObject.create_id(e.gateway, e.gateway_object) for e in ours if e.gateway_object]
+        work.preload([*claims, *links])
+        named = [c.payment_id for c in work.seen(PaymentReference, claims)]
+        named += [link.payment_id for link in work.seen(GatewayObject, links) if link.payment_id is not None]
+        work.preload(named)
+        work.preload(Wallet.create_id(payment.user_id) for payment in work.seen(Payment, named))
 
     def decide(self, work: UnitOfWork, event: GatewayEvent) -> str:
         """Apply the event to what it names, staging every change in `work`; answers what happened."""

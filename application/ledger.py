@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain, groupby
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -15,11 +16,12 @@ from eventsourcing.application import (
     project_aggregate,
 )
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError, Recording, StoredEvent
 from eventsourcing.utils import EnvType
 
 from application.errors import StoreUnavailable
 from application.lookups import Lookups
+from application.ports import BatchedLoads
 from application.transcodings import SNAPSHOT_TRANSCODINGS
 from application.write_mark import WriteMark
 from domain.checkpoint import LedgerCheckpoint
@@ -100,6 +102,55 @@ class Ledger(Application[UUID], Lookups):
         if not isinstance(aggregate, kind):
             return None
         return aggregate
+
+    def versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        """Each recorded aggregate's current version, in one query where the store can (ids without events left out)."""
+        if not ids:
+            return {}
+        recorder = self.recorder
+        try:
+            if isinstance(recorder, BatchedLoads):
+                return recorder.max_versions(ids)
+            found = {aggregate_id: recorder.select_events(aggregate_id, desc=True, limit=1) for aggregate_id in ids}
+        except OperationalError as error:
+            raise StoreUnavailable("the event store is unavailable") from error
+        return {aggregate_id: events[0].originator_version for aggregate_id, events in found.items() if events}
+
+    def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
+        """The aggregates with these ids (from their latest snapshots), in one query where the store can."""
+        recorder = self.recorder
+        if not ids:
+            return {}
+        if not isinstance(recorder, BatchedLoads) or self.snapshots is None:
+            return {i: found for i in ids if (found := self._latest(i)) is not None}
+        try:
+            latest = recorder.select_latest(ids, _table_of(self.snapshots.recorder))
+        except OperationalError as error:
+            raise StoreUnavailable("the event store is unavailable") from error
+        snapshots: dict[Any, StoredEvent] = {stored.originator_id: stored for stored in latest.snapshots}
+        loaded: dict[Any, Aggregate] = {}
+        for aggregate_id, events in groupby(latest.events, key=lambda stored: stored.originator_id):
+            loaded[aggregate_id] = self._projected(snapshots.pop(aggregate_id, None), events)
+        for aggregate_id, snapshot in snapshots.items():  # nothing recorded since its snapshot
+            loaded[aggregate_id] = self._projected(snapshot, ())
+        return loaded
+
+    def _projected(self, snapshot: StoredEvent | None, events: Iterable[StoredEvent]) -> Aggregate:
+        stored = chain(() if snapshot is None else (snapshot,), events)
+        return cast(Aggregate, project_aggregate(None, (self.mapper.to_domain_event(each) for each in stored)))
+
+    def _latest(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            return cast(Aggregate, self.repository.get(aggregate_id))
+        except AggregateNotFoundError:
+            return None
+        except OperationalError as error:
+            raise StoreUnavailable("the event store is unavailable") from error
+
+
+def _table_of(recorder: Any) -> str:
+    table: str = recorder.events_table_name
+    return table
 
 
 def retry_on_conflict(attempt: Callable[[], T]) -> T:

@@ -61,7 +61,8 @@ class PaymentService:
         self._queries = queries
         self._metrics = metrics or NoMetrics()
         # One writer per process, shared with spending (built in bootstrap); on its own, one for gateway events.
-        self._writer = writer or GroupWriter(ledger, GatewayEvents(self._metrics).decide)
+        events = GatewayEvents(self._metrics)
+        self._writer = writer or GroupWriter(ledger, events.decide, prepare=events.preload)
         self._checkouts = Checkouts(ledger, gateways, self.apply, clock, timing)
 
     def offers(self) -> list[GatewayOffer]:

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+
 from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer
 from application.views import PaymentView, WalletView
 
@@ -167,3 +169,21 @@ class WalletMoves(Protocol):
 
     def wallet_moves(self, topics: Sequence[str], stop: int | None = None) -> Generator[WalletMove]:
         """The events of `topics`, in log order (up to position `stop` when given)."""
+
+
+class Latest(NamedTuple):
+    """What a load of many aggregates reads: each one's latest snapshot, and its events after it (by version)."""
+
+    snapshots: list[StoredEvent]
+    events: list[StoredEvent]
+
+
+@runtime_checkable
+class BatchedLoads(Protocol):
+    """An event store that reads many aggregates in one query each (ADR 45)."""
+
+    def max_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        """Each recorded aggregate's current version (ids without events are left out)."""
+
+    def select_latest(self, ids: Sequence[UUID], snapshots_table: str) -> Latest:
+        """The aggregates' latest snapshots in `snapshots_table` and their events after them."""

@@ -9,6 +9,7 @@ in the process's one group writer against the wallet as the store holds it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -36,6 +37,7 @@ from domain.canonical import canonical_json
 from domain.indexes import SpendRecord
 from domain.money import CREDITS, credits
 from domain.spend import InsufficientFunds, SpendOrder, receipt_body, signed_moment
+from domain.wallet import Wallet
 
 SIGNED_AGO = timedelta(minutes=5)  # a signature older than this is stale
 SIGNED_AHEAD = timedelta(minutes=1)  # a client's clock may run this far ahead of ours
@@ -115,6 +117,11 @@ class SpendDecisions:
 
     def __init__(self, metrics: Metrics | None = None) -> None:
         self._metrics = metrics or NoMetrics()
+
+    def preload(self, work: UnitOfWork, decisions: Sequence[SpendDecision]) -> None:
+        """A group's spend records and wallets, read together."""
+        orders = [decision.order for decision in decisions]
+        work.preload([*(order.spend_id for order in orders), *(Wallet.create_id(order.user_id) for order in orders)])
 
     def decide(self, work: UnitOfWork, decision: SpendDecision) -> SpendOutcome:
         """Stage the spend and its record; a conflict re-decides from fresh reads, the record or the balance seen anew."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from application.aggregate_cache import AggregateCache
 from application.credits import CreditService
 from application.ledger import Ledger
 from application.lookups import Lookups
@@ -20,10 +21,12 @@ class UnitOfWork(Lookups):
     """Reads through the ledger once per aggregate; a later decision sees what an earlier one changed in place.
 
     Nothing reaches the store before `save`, which writes every staged aggregate in one transaction and only
-    then runs what was deferred to it (metrics: a dropped unit of work counts nothing)."""
+    then runs what was deferred to it (metrics: a dropped unit of work counts nothing). With a cache, what it
+    saw is kept there once saved, and dropped from it when the unit of work is `forget`-ten (ADR 45)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, cache: AggregateCache | None = None) -> None:
         self._ledger = ledger
+        self._cache = cache
         self._seen: dict[UUID, Any] = {}
         self._staged: dict[UUID, Aggregate] = {}
         self._after_save: list[Callable[[], None]] = []
@@ -56,7 +59,13 @@ class UnitOfWork(Lookups):
                 self.stage(wallet)
                 saved.setdefault(wallet.id, wallet)  # right after the payment that first moved it
         if saved:
-            self._ledger.commit(*saved.values())
+            try:
+                self._ledger.commit(*saved.values())
+            except BaseException:
+                self.forget()
+                raise
+        if self._cache is not None:
+            self._cache.keep(aggregate for aggregate in self._seen.values() if aggregate is not None)
         for callback in self._after_save:
             callback()
 
@@ -65,3 +74,23 @@ class UnitOfWork(Lookups):
             self._seen[aggregate_id] = self._ledger.find(kind, aggregate_id)
         found = self._seen[aggregate_id]
         return found if isinstance(found, kind) else None
+
+    def preload(self, ids: Iterable[UUID]) -> None:
+        """Read these aggregates now, together: the store's current versions in one query, then, in one more, the
+        ones the cache does not hold at those versions. An id without events is known absent (a save creating it
+        conflicts with anyone who created it since)."""
+        wanted = list(dict.fromkeys(i for i in ids if i not in self._seen))
+        versions = self._ledger.versions(wanted)
+        kept = self._cache.current(versions) if self._cache is not None else {}
+        loaded = self._ledger.load_many([i for i in versions if i not in kept])
+        for aggregate_id in wanted:
+            self._seen[aggregate_id] = kept.get(aggregate_id) or loaded.get(aggregate_id)
+
+    def seen(self, kind: type[A], ids: Iterable[UUID]) -> list[A]:
+        """What this unit of work read (or staged) of those ids, of that kind."""
+        return [found for i in ids if isinstance(found := self._seen.get(i), kind)]
+
+    def forget(self) -> None:
+        """Not saved: what it read may have been changed in place, so none of it stays cached."""
+        if self._cache is not None:
+            self._cache.drop(self._seen)

@@ -5,7 +5,9 @@ One writer per process, on a thread of its own (the event store is synchronous).
 decides each one (by its type: `by_kind`) against one unit of work (two events for one payment or wallet see each other), saves the
 whole group at once and only then answers each caller. A conflict with another process drops the group, which
 is decided again from fresh reads; when that fails too, each event is applied on its own, retried as before.
-Exactly-once rests on the same uniqueness records and aggregate versions as a single save (ADR 32).
+Exactly-once rests on the same uniqueness records and aggregate versions as a single save (ADR 32). Before
+deciding, a group reads what it will need together (`Prepare`), through a cache of aggregates re-checked against
+the store's versions on every group (ADR 45).
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from application.aggregate_cache import AggregateCache
 from application.ledger import Ledger, retry_on_conflict
 from application.unit_of_work import UnitOfWork
 
@@ -32,6 +35,7 @@ GROUP_ATTEMPTS = 2  # the whole group, before each event is applied on its own
 # What an item does, staged in the unit of work; answers its outcome (a refusal is an outcome, not an exception:
 # raising would make the whole group be applied again one item at a time).
 Decide = Callable[[UnitOfWork, Any], Any]
+Prepare = Callable[[UnitOfWork, Sequence[Any]], None]  # reads ahead what a group's decisions will read
 
 
 def by_kind(decisions: Mapping[type, Decide]) -> Decide:
@@ -46,6 +50,22 @@ def by_kind(decisions: Mapping[type, Decide]) -> Decide:
     return decide
 
 
+def prepared_by_kind(preparations: Mapping[type, Prepare]) -> Prepare:
+    """Each kind's reads ahead, for the items of that kind in the group."""
+
+    def prepare(work: UnitOfWork, items: Sequence[Any]) -> None:
+        for kind, preparation in preparations.items():
+            mine = [item for item in items if isinstance(item, kind)]
+            if mine:
+                preparation(work, mine)
+
+    return prepare
+
+
+def _nothing_to_prepare(work: UnitOfWork, items: Sequence[Any]) -> None:
+    """Every read made by the decisions themselves, one at a time."""
+
+
 @dataclass(frozen=True)
 class _Item:
     event: Any  # a GatewayEvent, a spend... whatever `Decide` takes
@@ -53,9 +73,15 @@ class _Item:
 
 
 class GroupWriter:
-    def __init__(self, ledger: Ledger, decide: Decide, limit: int = GROUP_LIMIT) -> None:
+    def __init__(
+        self, ledger: Ledger, decide: Decide, limit: int = GROUP_LIMIT, prepare: Prepare = _nothing_to_prepare
+    ) -> None:
         self._ledger = ledger
         self._decide = decide
+        self._prepare = prepare
+        self._cache = AggregateCache()
+        self._writing = threading.RLock()  # the cache's objects are changed in place: one unit of work at a time
+        self._depth = 0
         self._limit = limit
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -133,11 +159,21 @@ class GroupWriter:
                 _answer(item.answer, outcome)
 
     def _write(self, events: list[Any]) -> list[Any]:
-        work = UnitOfWork(self._ledger)
-        outcomes = [self._decide(work, event) for event in events]
-        work.save()
-        self.groups_saved += 1
-        return outcomes
+        with self._writing:
+            # A decision applying another event (on this thread) must not share the objects it is changing.
+            self._depth += 1
+            work = UnitOfWork(self._ledger, self._cache if self._depth == 1 else None)
+            try:
+                self._prepare(work, events)
+                outcomes = [self._decide(work, event) for event in events]
+            except BaseException:
+                work.forget()
+                raise
+            finally:
+                self._depth -= 1
+            work.save()
+            self.groups_saved += 1
+            return outcomes
 
 
 def _answer(answer: Future[Any], outcome: Any) -> None:

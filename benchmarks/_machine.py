@@ -43,3 +43,20 @@ def _read(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user and system) used so far by a process and every live process below it (a server's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _read(f"/proc/{entry.name}/stat").rsplit(")", 1)[-1].split()
+            if len(fields) > 12:
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+    tree, total = {pid}, 0
+    for _ in range(4):  # supervisor, workers and their helpers: a few levels at most
+        tree |= {child for child, (parent, _) in stats.items() if parent in tree}
+    for member in tree:
+        total += stats.get(member, (0, 0))[1]
+    return total / ticks

@@ -20,6 +20,7 @@ QUIET = {
     "AUTH_RATE_LIMIT_PER_KEY": "0",  # every client signs in from 127.0.0.1
     "AUTH_RATE_LIMIT_PER_ADDRESS": "0",
 }
+READY_TIMEOUT = 180  # seconds: a busy machine starts workers slowly
 # Set in the caller's shell, this would replace the demo secret that the clients sign with.
 NOT_INHERITED = {"STRIPE_WEBHOOK_SECRET"}
 
@@ -56,7 +57,7 @@ def serving(database_url: str, log: Path, workers: int = 1) -> Iterator[Server]:
     }
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "entrypoints.cli", "serve", "--workers", str(workers)]
-    with running(command, env, url, log, stop_timeout=15) as process:
+    with running(command, env, url, log, timeout=READY_TIMEOUT, stop_timeout=15) as process:
         store = database_url.split(":", 1)[0]
         print(f"  mcpay serve pid {process.pid} on {url} ({store}, {plural_workers(workers)})")
         yield Server(url, process.pid, bench_settings(database_url))

@@ -33,6 +33,7 @@ from application.ledger import Ledger
 from application.replay import ledger_events
 from application.views import PaymentView
 from benchmarks._load import Request, drive
+from benchmarks._machine import process_tree_cpu
 from benchmarks._postgres import described_server
 from benchmarks._serve import bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
@@ -79,17 +80,20 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
         with serving(url, log, workers) as served:
             simulator = StripeSimulator(served.webhook_secret("stripe"))
             signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
+            cpu_before = process_tree_cpu(served.pid)
             run: Run | WrkRun = (
                 drive_with_wrk(served.url, signed, args.concurrency)
                 if args.driver == "wrk"
                 else drive(served.url, iter(signed), args.concurrency, ok=_confirmed)
             )
             caught_up = read_model_catch_up(url)
+            server_cpu = process_tree_cpu(served.pid) - cpu_before
         credits = credits_per_payment(url)
         if run.failures:
             print(f"  {run.failures} deliveries were not answered 'confirmed'; the server's log ends:")
             print(log.read_text()[-3000:])
     print(f"  webhook to credit: {run.summary('credits')}")
+    print(f"  server CPU (every worker, projector included): {server_cpu * 1000 / len(payments):.2f} ms per webhook")
     doubles = sum(count - 1 for count in credits.values() if count > 1)
     missing = sum(1 for payment in payments if credits[payment.payment_id] == 0)
     print(f"  double credits: {doubles}, payments without a credit: {missing}")

@@ -37,7 +37,7 @@ from application.reading import PaymentReader, ReadSide
 from application.reconciliation import Reconciler, ReversalChecks
 from application.revocations import RevokedSessions
 from application.spending import Receipts, SpendDecision, SpendDecisions, SpendService
-from application.writer import Decide, GroupWriter, by_kind
+from application.writer import Decide, GroupWriter, Prepare, by_kind, prepared_by_kind
 from entrypoints.gateway_offers import bank_account, bank_offer, clickpesa_offer, stripe_offer
 from entrypoints.read_side import build_read_side, log_follower_of
 from entrypoints.settings import Settings, check_currencies
@@ -141,11 +141,10 @@ def bootstrap(
         replay_wait=timedelta(seconds=settings.checkout_replay_wait_seconds),
     )
     # One writer per process: gateway events and spends are decided in its groups, saved in one transaction each.
-    decisions: dict[type, Decide] = {
-        GatewayEvent: GatewayEvents(metrics).decide,
-        SpendDecision: SpendDecisions(metrics).decide,
-    }
-    writer = GroupWriter(ledger, by_kind(decisions))
+    events, spends = GatewayEvents(metrics), SpendDecisions(metrics)
+    decisions: dict[type, Decide] = {GatewayEvent: events.decide, SpendDecision: spends.decide}
+    preparations: dict[type, Prepare] = {GatewayEvent: events.preload, SpendDecision: spends.preload}
+    writer = GroupWriter(ledger, by_kind(decisions), prepare=prepared_by_kind(preparations))
     signer = _ledger_signer(settings)
     spending = SpendService(ledger, writer, Ed25519Signatures(), clock, Receipts(signer), read.spends)
     payments = PaymentService(

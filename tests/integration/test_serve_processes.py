@@ -120,6 +120,20 @@ def test_every_process_receiving_every_webhook_at_once_credits_each_payment_once
     assert_credited_exactly_once(cluster, auth, payments)
 
 
+def test_eight_concurrent_credits_to_one_wallet_through_two_processes_all_answer_200(cluster: Cluster) -> None:
+    """A hot wallet: the processes' groups conflict on it and are decided again from fresh reads, never a 503."""
+    for _ in range(3):
+        auth, payments = cluster.paid_payments(8)
+        webhooks = [Webhook.paid(payment["payment_id"], cluster.paid_session(payment)) for payment in payments]
+        with httpx.Client() as client, ThreadPoolExecutor(len(webhooks)) as pool:
+            urls = [cluster.urls[n % 2] for n in range(len(webhooks))]
+            answers = list(pool.map(Webhook.send, webhooks, [client] * len(webhooks), urls))
+
+        assert [answer.status_code for answer in answers] == [200] * len(webhooks), [a.text for a in answers]
+        assert [answer.json()["result"] for answer in answers] == ["confirmed"] * len(webhooks)
+        assert_credited_exactly_once(cluster, auth, payments)
+
+
 def test_a_process_killed_mid_load_loses_nothing_and_retried_deliveries_credit_once(cluster: Cluster) -> None:
     auth, payments = cluster.paid_payments(36, first_amount=100)
     victim = cluster.servers[0]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -18,6 +19,7 @@ from nacl.signing import SigningKey
 
 from adapters.persistence import persistence_env, sqlite_file
 from application.replay import check_balances
+from domain.indexes import PaymentReference
 from domain.wallet import Wallet
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.cli import main
@@ -53,6 +55,22 @@ def test_loads_through_stored_snapshots_equal_full_replays(ledger: OftenSnapshot
     history = History(ledger)  # fresh ids: the examples share the store
     history.play(steps)
     check_loads_through_snapshots(ledger, history.aggregate_ids())
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=HISTORIES)
+def test_a_batched_load_reads_what_a_full_replay_does(ledger: OftenSnapshotted, steps: list[Step]) -> None:
+    history = History(ledger)
+    history.play(steps)
+    claims = [PaymentReference.create_id(card.reference) for card in history.cards]
+    absent = [uuid4(), Wallet.create_id(uuid4().hex * 2)]
+    ids = [*history.aggregate_ids(), *claims, *absent]
+    last = {i: list(ledger.events.get(i, desc=True, limit=1)) for i in ids}
+    heads = {i: events[0].originator_version for i, events in last.items() if events}  # wallets never credited: none
+
+    assert ledger.versions(ids) == heads
+    loaded = ledger.load_many(list(heads))
+    assert {i: state(aggregate) for i, aggregate in loaded.items()} == {i: state(replayed(ledger, i)) for i in heads}
 
 
 def test_snapshots_live_in_their_own_table(store_url: str, ledger: OftenSnapshotted) -> None:

@@ -1,0 +1,70 @@
+"""The ledger's append on PostgreSQL: one call of a server-side function per save, the table lock held inside it.
+
+The library's insert takes the EXCLUSIVE lock on the events table (so that notification ids commit in id
+order, which the position-tracking projections rely on), then inserts, then waits for the client's COMMIT:
+the lock is held across a round trip to the client and back. `mcpay_append_<table>` does the same steps
+in the same table and format (`SET LOCAL lock_timeout`, the lock, one NOTIFY, the multi-row insert) in one
+autocommit statement, so its transaction ends, lock released, before the answer leaves the server. The
+library's own `POSTGRES_ENABLE_DB_FUNCTIONS` function takes no table lock and is never used (ADR 45).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+
+from adapters.batched_loads import PostgresBatchedLoads
+from adapters.wallet_moves import PostgresWalletMovesRecorder
+
+
+class PostgresAppendRecorder(PostgresBatchedLoads, PostgresWalletMovesRecorder):
+    """The library's application recorder whose inserts go through one function call holding the table lock."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema, table = Identifier(datastore.schema), Identifier(events_table_name)
+        function = Identifier(f"mcpay_append_{events_table_name}")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+                "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
+                "BEGIN "
+                "SET LOCAL lock_timeout = '{lock_timeout}s'; "
+                "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+                "NOTIFY {channel}; "
+                "RETURN QUERY INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+                "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+                "RETURNING notification_id; "
+                "END; $BODY$"
+            ).format(
+                schema=schema,
+                function=function,
+                event=Identifier(self.stored_event_type_name),
+                lock_timeout=datastore.lock_timeout,
+                table=table,
+                channel=Identifier(self.channel_name),
+            )
+        )
+        self._append = SQL("SELECT {schema}.{function}(%s) AS notification_id").format(schema=schema, function=function)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """The events' notification ids, in order, once their transaction has committed (autocommit: the
+        function's statement is the transaction); IntegrityError when one of them was recorded already."""
+        if any(value is not None for value in kwargs.values()) or not stored_events:  # a process application's
+            # tracking records (the library always passes `tracking`, None for an application like ours)
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return ids
+        rows = [
+            self.construct_pg_stored_event(event.originator_id, event.originator_version, event.topic, event.state)
+            for event in stored_events
+        ]
+        with self.datastore.get_connection() as connection, connection.cursor() as cursor:
+            assert connection.autocommit  # noqa: S101 (the pool's connections: one statement, one transaction)
+            cursor.execute(self._append, (rows,), prepare=True)
+            return [int(row["notification_id"]) for row in cursor.fetchall()]

@@ -1,0 +1,148 @@
+"""The writer's cache (ADR 45): a cached aggregate another writer changed is read again, never trusted, so
+credits stay exactly once (that batched loads read what replays do: test_snapshots_on_stores.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from adapters.persistence import persistence_env
+from application.following import FollowingPaymentQueries
+from application.gateway_events import GatewayEvents
+from application.gateways import GatewayEvent, Outcome
+from application.ledger import Ledger
+from application.payments import PaymentService, TopUpOrder
+from application.unit_of_work import UnitOfWork
+from application.views import PaymentView
+from application.writer import GroupWriter
+from domain.money import Money
+from domain.payment import Payment, PaymentStatus
+from tests.snapshot_histories import UniqueIdentifiers
+from tests.unit.fakes import FakeGateway
+
+pytestmark = pytest.mark.integration
+
+PRICE = "25.00"
+
+
+def service(ledger: Ledger) -> PaymentService:
+    return PaymentService(
+        ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, UniqueIdentifiers(), FollowingPaymentQueries(ledger)
+    )
+
+
+def paid(view: PaymentView, key: str) -> GatewayEvent:
+    return GatewayEvent("stripe", Outcome.PAID, view.reference, key, Money.of(PRICE, "USD"), {"n": key}, f"pi_{key}")
+
+
+def balance(ledger: Ledger, user: str) -> Decimal:
+    wallet = ledger.wallet_of(user)
+    return Decimal(0) if wallet is None else wallet.balance
+
+
+@pytest.mark.postgres
+def test_two_writers_with_caches_credit_one_wallet_in_turn_exactly_once(postgres_url: str) -> None:
+    """Each process's cached wallet is stale after the other's credit: read again by version, never conflicting
+    for good, never crediting twice; a delivery to both processes credits once."""
+    ledgers = [Ledger(env=persistence_env(postgres_url)) for _ in range(2)]
+    try:
+        services = [service(ledger) for ledger in ledgers]
+        user = uuid4().hex * 2
+        views = [services[0].initiate(user, TopUpOrder(PRICE, "USD", "stripe")).payment for _ in range(8)]
+        outcomes = [services[n % 2].apply(paid(view, f"evt_{n}")) for n, view in enumerate(views)]
+        again = [s.apply(paid(views[0], "evt_0")) for s in services]
+
+        assert outcomes == ["confirmed"] * 8
+        assert again == ["duplicate", "duplicate"]
+        assert [balance(ledger, user) for ledger in ledgers] == [Decimal(PRICE) * 8] * 2
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+
+
+@pytest.mark.postgres
+def test_concurrent_credits_through_two_cached_writers_all_land_once(postgres_url: str) -> None:
+    ledgers = [Ledger(env=persistence_env(postgres_url)) for _ in range(2)]
+    try:
+        services = [service(ledger) for ledger in ledgers]
+        user = uuid4().hex * 2
+        views = [services[0].initiate(user, TopUpOrder(PRICE, "USD", "stripe")).payment for _ in range(32)]
+        outcomes: list[str] = []
+        barrier = threading.Barrier(len(views))
+
+        def deliver(n: int) -> None:
+            barrier.wait(timeout=30)
+            outcomes.append(services[n % 2].apply(paid(views[n], f"evt_{n}")))
+
+        threads = [threading.Thread(target=deliver, args=(n,)) for n in range(len(views))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(outcomes) == ["confirmed"] * len(views)
+        assert balance(ledgers[1], user) == Decimal(PRICE) * len(views)
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+
+
+class Interfering:
+    """Prepares each group as the writer does; the first group of several also has another process write one of
+    its payments between the reads and the save."""
+
+    def __init__(self, ledger: Ledger, other: Ledger, victim: Payment) -> None:
+        self._events = GatewayEvents()
+        self._other = other
+        self._victim = victim.id
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.interfered = False
+
+    def __call__(self, work: UnitOfWork, events: Sequence[GatewayEvent]) -> None:
+        self._events.preload(work, events)
+        if len(events) == 1 and not self.started.is_set():  # the first group: hold it while the others queue
+            self.started.set()
+            self.release.wait(timeout=30)
+        elif len(events) > 1 and not self.interfered:
+            self.interfered = True
+            payment = self._other.payment(self._victim)
+            payment.ignore("seen by another process", "evt_elsewhere", {"by": "another process"})
+            self._other.commit(payment)
+
+
+@pytest.mark.postgres
+def test_a_group_whose_save_conflicts_records_none_of_it_and_is_decided_again(postgres_url: str) -> None:
+    ledger, other = Ledger(env=persistence_env(postgres_url)), Ledger(env=persistence_env(postgres_url))
+    try:
+        user = uuid4().hex * 2
+        views = [service(ledger).initiate(user, TopUpOrder(PRICE, "USD", "stripe")).payment for _ in range(5)]
+        victim = ledger.payment(views[2].payment_id)
+        prepare = Interfering(ledger, other, victim)
+        writer = GroupWriter(ledger, GatewayEvents().decide, prepare=prepare)
+        first = writer.submit(paid(views[0], "evt_0"))
+        assert prepare.started.wait(timeout=30)
+        rest = [writer.submit(paid(view, f"evt_{n}")) for n, view in enumerate(views[1:], start=1)]
+        head_before_group = ledger.recorder.max_notification_id()
+        prepare.release.set()
+        outcomes = [answer.result(timeout=30) for answer in (first, *rest)]
+        writer.close()
+
+        assert prepare.interfered
+        assert outcomes == ["confirmed"] * 5  # none answered "duplicate" from a group that was not saved
+        assert {ledger.payment(view.payment_id).status for view in views} == {PaymentStatus.CONFIRMED}
+        assert ledger.payment(victim.id).has_handled("evt_elsewhere")
+        assert balance(ledger, user) == Decimal(PRICE) * 5
+        confirmations = [
+            n.originator_id
+            for n in ledger.recorder.select_notifications(start=head_before_group, limit=100, inclusive_of_start=False)
+            if n.topic.endswith("PaymentConfirmed")
+        ]
+        assert sorted(confirmations) == sorted({*confirmations})  # each payment confirmed once: no partial group
+    finally:
+        ledger.close()
+        other.close()
