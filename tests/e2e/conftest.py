@@ -40,7 +40,7 @@ def _admin() -> Admin:
     return Admin(seed=key.encode().hex(), public_key=key.verify_key.encode().hex())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`mcpay serve` on a free port, demo mode, a fresh SQLite file, two admins, maker-checker on, yen too."""
     workdir = tmp_path_factory.mktemp("mcpay-e2e")
@@ -65,14 +65,16 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield Server(url=url, admins=admins, stripe_webhook_secret=stripe_secret)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver(chromium: Path) -> Iterator[Playwright]:
+    """Package-scoped: the sync driver runs an event loop in this thread, which must be gone before the tests
+    after the browser tests (some call asyncio.run) start."""
     os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright, chromium: Path) -> Iterator[Browser]:
     launched = playwright_driver.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
     yield launched
