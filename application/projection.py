@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
+from eventsourcing.domain import AggregateCreated
 from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.utils import resolve_topic
 
 from application.ledger import Ledger
 from application.ports import PaymentQueries
@@ -26,11 +28,13 @@ logger = logging.getLogger("mcpay.projection")
 BATCH = 500
 FOLDS_KEPT = 10_000  # payments kept folded between batches, so a busy payment is not reloaded each time
 CONFLICTS_IN_A_ROW = 5
-PAYMENT_TOPIC = f"{Payment.__module__}:{Payment.__qualname__}."
-WALLET_TOPIC = f"{Wallet.__module__}:{Wallet.__qualname__}."
-# A wallet's events that move credits, and the kind of movement each lists as (paged by position, whatever kind).
-MOVEMENTS = {"CreditsToppedUp": "top_up", "CreditsReversed": "reversal", "CreditsReinstated": "reinstatement"}
-SPENT = "CreditsSpent"
+# A wallet's events that move credits for a payment, and the kind of movement each lists as (a spend lists as
+# "spend"; every kind is paged by position alike).
+MOVEMENTS: dict[type[Any], str] = {
+    Wallet.CreditsToppedUp: "top_up",
+    Wallet.CreditsReversed: "reversal",
+    Wallet.CreditsReinstated: "reinstatement",
+}
 
 
 @dataclass(frozen=True)
@@ -180,20 +184,24 @@ class PaymentFolds:
 
 
 def project(ledger: Ledger, folds: PaymentFolds, after: int, notifications: Sequence[Notification]) -> ProjectedBatch:
-    """The rows a page of notifications changes: each payment's latest state, wallets opened, credit movements."""
+    """The rows a page of notifications changes: each payment's latest state, wallets opened, credit movements.
+
+    Events are told apart by their class (resolved from the topic, cached by the library), and only the
+    events of the aggregates the read model shows are decoded."""
     payments: dict[UUID, ProjectedPayment] = {}
     changes: list[PaymentChange] = []
     wallets: list[WalletOpening] = []
     movements: list[WalletMovement] = []
     for notification in notifications:
-        if notification.topic.startswith(PAYMENT_TOPIC):
+        kind = resolve_topic(notification.topic)
+        if issubclass(kind, Payment.Event):
             payment = folds.apply(ledger.mapper.to_domain_event(notification))
             view = PaymentView.of(payment)
             payments[payment.id] = ProjectedPayment(view, payment.version, notification.id)
             changes.append(
                 PaymentChange(payment.id, notification.id, view.status, view.awaits_admin, view.needs_attention)
             )
-        elif notification.topic.startswith(WALLET_TOPIC):
+        elif issubclass(kind, Wallet.Event):
             _wallet_rows(ledger.mapper.to_domain_event(notification), notification.id, wallets, movements)
     end = notifications[-1].id if notifications else after
     return ProjectedBatch(after, end, tuple(payments.values()), tuple(wallets), tuple(movements), tuple(changes))
@@ -201,26 +209,20 @@ def project(ledger: Ledger, folds: PaymentFolds, after: int, notifications: Sequ
 
 def _wallet_rows(event: Any, position: int, wallets: list[WalletOpening], movements: list[WalletMovement]) -> None:
     wallet_id = UUID(str(event.originator_id))
-    kind = type(event).__name__
-    if kind == "WalletOpened":
-        wallets.append(WalletOpening(wallet_id, event.user_id, event.timestamp, position))
-    elif kind == SPENT:
+    if isinstance(event, AggregateCreated):  # a wallet is created by opening it (WalletOpened)
+        user_id: str = getattr(event, "user_id")  # noqa: B009 (the class is made by the library's decorator)
+        wallets.append(WalletOpening(wallet_id, user_id, event.timestamp, position))
+    elif isinstance(event, Wallet.CreditsSpent):
         spend = SpendDetails(UUID(str(event.spend_id)), event.payee, event.order_id, event.memo, event.signed_at)
         movements.append(
             WalletMovement(
                 position, wallet_id, "spend", event.amount, None, event.timestamp, event.balance_after, spend
             )
         )
-    elif kind in MOVEMENTS:
+    elif (kind := MOVEMENTS.get(type(event))) is not None:
         movements.append(
             WalletMovement(
-                position,
-                wallet_id,
-                MOVEMENTS[kind],
-                event.amount,
-                event.payment_id,
-                event.timestamp,
-                event.balance_after,
+                position, wallet_id, kind, event.amount, event.payment_id, event.timestamp, event.balance_after
             )
         )
 
