@@ -1,4 +1,6 @@
-"""The admin desk: every payment, bank transfers confirmed by admins (maker-checker), reviews resolved."""
+"""The admin desk's decisions: bank transfers confirmed by admins (maker-checker), reviews resolved.
+
+Its queue is read from the read model (`PaymentReader`, in the desk's order), never from here."""
 
 from __future__ import annotations
 
@@ -10,16 +12,15 @@ from uuid import UUID
 
 from application.amounts import stated_amount
 from application.credits import CreditService
-from application.errors import Conflict, Invalid
+from application.errors import Conflict
 from application.ledger import Ledger, retry_on_conflict
 from application.metrics import NoMetrics
-from application.ports import Metrics, PaymentQueries
-from application.queries import STATUSES
+from application.ports import Metrics
 from application.views import PaymentView
 from domain.approval import Verdict
 from domain.errors import SelfApproval, TransitionNotAllowed
 from domain.money import Money
-from domain.payment import Payment, PaymentStatus
+from domain.payment import Payment
 
 
 @dataclass(frozen=True)
@@ -35,20 +36,11 @@ class Receipt:
 class AdminService:
     """Admin actions on any user's payment; each is an event naming the admin's key."""
 
-    def __init__(
-        self, ledger: Ledger, queries: PaymentQueries, confirmations_required: int, *, metrics: Metrics | None = None
-    ) -> None:
+    def __init__(self, ledger: Ledger, confirmations_required: int, *, metrics: Metrics | None = None) -> None:
         self._ledger = ledger
-        self._queries = queries
         self._credits = CreditService(ledger)
         self._metrics = metrics or NoMetrics()
         self.confirmations_required = confirmations_required
-
-    def payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
-        """Every user's payments: bank transfers awaiting confirmation, then reviews, then the rest."""
-        if status is not None and status not in STATUSES:
-            raise Invalid(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        return sorted(self._queries.all_payments(status, gateway), key=_desk_order)
 
     def confirm(self, admin: str, payment_id: UUID, receipt: Receipt) -> PaymentView:
         """Record an admin's confirmation; credits once enough admins agree on the amount received."""
@@ -96,9 +88,3 @@ def _conflict_on_refused_decision() -> Iterator[None]:
         yield
     except (TransitionNotAllowed, SelfApproval) as error:
         raise Conflict(str(error)) from None
-
-
-def _desk_order(view: PaymentView) -> int:
-    if view.awaits_admin and view.status == PaymentStatus.PENDING:
-        return 0
-    return 1 if view.awaits_admin or view.needs_attention else 2

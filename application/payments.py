@@ -18,8 +18,8 @@ from application.gateway_events import GatewayEvents
 from application.gateways import GatewayEvent, GatewayOffer
 from application.ledger import Ledger, retry_on_conflict
 from application.metrics import NoMetrics
-from application.ports import Clock, Identifiers, Metrics, PaymentGateway, PaymentQueries
-from application.views import PaymentView, WalletView
+from application.ports import Clock, Identifiers, Metrics, PaymentGateway
+from application.views import PaymentView
 from application.writer import GroupWriter
 from domain.indexes import IdempotencyRecord, PaymentReference
 from domain.money import Money
@@ -47,7 +47,6 @@ class PaymentService:
         gateways: Mapping[str, PaymentGateway],
         rates: Mapping[str, Decimal],
         ids: Identifiers,
-        queries: PaymentQueries,
         *,
         metrics: Metrics | None = None,
         clock: Clock | None = None,
@@ -58,7 +57,6 @@ class PaymentService:
         self._gateways = gateways
         self._rates = rates
         self._ids = ids
-        self._queries = queries
         self._metrics = metrics or NoMetrics()
         # One writer per process, shared with spending (built in bootstrap); on its own, one for gateway events.
         events = GatewayEvents(self._metrics)
@@ -103,13 +101,6 @@ class PaymentService:
 
     def payment(self, payment_id: UUID) -> PaymentView:
         return PaymentView.of(self._ledger.payment(payment_id))
-
-    def payments_of(self, user_id: str) -> list[PaymentView]:
-        return self._queries.payments_of(user_id)
-
-    def wallet_of(self, user_id: str) -> WalletView:
-        """Balance and movements, newest first, as the read model holds them."""
-        return self._queries.wallet_of(user_id)
 
     def receive_webhook(self, gateway_name: str, body: bytes, headers: Mapping[str, str]) -> str:
         """Verify a delivery with its gateway, then apply it; answers what happened."""

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from application.gateways import Checkout, CheckoutRequest, GatewayEvent, GatewayOffer
-from application.views import PaymentView, WalletView
+from application.views import PaymentView
 
 
 class Clock(Protocol):
@@ -67,10 +67,8 @@ class WebhookVerifier(Protocol):
 
 
 class PaymentQueries(Protocol):
-    """Read side: lists that would otherwise need one aggregate load per row."""
-
-    def payments_of(self, user_id: str) -> list[PaymentView]:
-        """A user's payments, newest first."""
+    """What the reconciler asks the read model (caught up first), lists that would otherwise need one aggregate
+    load per row; HTTP reads go through `PaymentReader` instead."""
 
     def pending_since(self, cutoff: datetime) -> list[PaymentView]:
         """Payments still pending that were created before `cutoff`, oldest first."""
@@ -78,12 +76,6 @@ class PaymentQueries(Protocol):
     def credited_since(self, gateway: str, cutoff: datetime) -> list[PaymentView]:
         """Payments of `gateway` that credited their wallet through a gateway object, created at or after
         `cutoff`, oldest first (refunds and disputes may still come for them)."""
-
-    def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
-        """Every user's payments, optionally of one status and gateway, newest first."""
-
-    def wallet_of(self, user_id: str) -> WalletView:
-        """A user's balance and movements, newest first (an empty wallet for a user never credited)."""
 
 
 class SignatureVerifier(Protocol):

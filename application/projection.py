@@ -19,7 +19,7 @@ from eventsourcing.utils import resolve_topic
 from application.ledger import Ledger
 from application.ports import PaymentQueries
 from application.progress import Progress, unobserved
-from application.views import PaymentView, SpendDetails, WalletView
+from application.views import PaymentView, SpendDetails
 from domain.payment import Payment
 from domain.wallet import Wallet
 
@@ -333,16 +333,12 @@ class Projector:
 
 
 class CaughtUpPaymentQueries:
-    """The PaymentQueries port for synchronous use cases: catches the read model up, then reads it."""
+    """The PaymentQueries port for the reconciler: catches the read model up, then reads it."""
 
     def __init__(self, projector: Projector, reads: PaymentQueries, timeout: float) -> None:
         self._projector = projector
         self._reads = reads
         self._timeout = timeout
-
-    def payments_of(self, user_id: str) -> list[PaymentView]:
-        self._projector.catch_up(self._timeout)
-        return self._reads.payments_of(user_id)
 
     def pending_since(self, cutoff: datetime) -> list[PaymentView]:
         self._projector.catch_up(self._timeout)
@@ -351,11 +347,3 @@ class CaughtUpPaymentQueries:
     def credited_since(self, gateway: str, cutoff: datetime) -> list[PaymentView]:
         self._projector.catch_up(self._timeout)
         return self._reads.credited_since(gateway, cutoff)
-
-    def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
-        self._projector.catch_up(self._timeout)
-        return self._reads.all_payments(status, gateway)
-
-    def wallet_of(self, user_id: str) -> WalletView:
-        self._projector.catch_up(self._timeout)
-        return self._reads.wallet_of(user_id)

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.persistence import persistence_env
-from application.following import FollowingPaymentQueries
 from application.gateways import GatewayEvent
 from application.ledger import Ledger
 from application.payments import PaymentService
@@ -85,9 +84,7 @@ def _benchmark(store: str, url: str, args: argparse.Namespace) -> None:
         rest = _events(services, seeded[args.top_ups + timed :])
     whole = WholeHistories(env=persistence_env(url))
     try:
-        replaying = PaymentService(
-            whole, services.gateways, {"USD": Decimal(1)}, _NoIds(), FollowingPaymentQueries(whole)
-        )
+        replaying = PaymentService(whole, services.gateways, {"USD": Decimal(1)}, _NoIds())
         whole_times = [_timed(replaying.apply, event) for event in rest]
     finally:
         whole.close()

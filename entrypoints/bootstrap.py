@@ -135,7 +135,7 @@ def bootstrap(
     chosen = dict(gateways) if gateways is not None else configured_gateways(settings, clock, metrics)
     read = build_read_side(settings.database_url, ledger, metrics)
     queries = read.queries
-    admin = AdminService(ledger, queries, settings.bank_confirmations_required, metrics=metrics)
+    admin = AdminService(ledger, settings.bank_confirmations_required, metrics=metrics)
     timing = CheckoutTiming(
         abandoned_after=timedelta(seconds=settings.checkout_abandoned_after_seconds),
         replay_wait=timedelta(seconds=settings.checkout_replay_wait_seconds),
@@ -152,7 +152,6 @@ def bootstrap(
         chosen,
         settings.credit_rates,
         ids or RandomIdentifiers(),
-        queries,
         metrics=metrics,
         clock=clock,
         timing=timing,

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from application.admin import AdminService, Receipt
 from application.errors import ApplicationError
-from application.following import FollowingPaymentQueries
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
 from application.payments import PaymentService, TopUpOrder
@@ -73,10 +72,8 @@ class History:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.users = (uuid4().hex * 2, uuid4().hex * 2)
-        self.payments = PaymentService(
-            ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, UniqueIdentifiers(), FollowingPaymentQueries(ledger)
-        )
-        self.admin = AdminService(ledger, FollowingPaymentQueries(ledger), confirmations_required=2)
+        self.payments = PaymentService(ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, UniqueIdentifiers())
+        self.admin = AdminService(ledger, confirmations_required=2)
         owners = (self.users[0], self.users[0], self.users[1])
         self.cards = [self.payments.initiate(owner, TopUpOrder("25.00", "USD", "stripe")).payment for owner in owners]
         bank = Payment.initiate(uuid4(), self.users[0], "bank", UniqueIdentifiers().reference(), PRICE, Decimal(1))

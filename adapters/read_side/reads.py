@@ -35,10 +35,6 @@ class ProjectionReads:
     def credited_since(self, gateway: str, cutoff: datetime) -> list[PaymentView]:
         return self._views(sql.CREDITED_SINCE, (gateway, self.values.time(cutoff)))
 
-    def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
-        statement = sql.all_payments(status, gateway)
-        return self._views(statement.sql, statement.params)
-
     def payment_page(self, listing: PaymentListing, query: PageQuery[PaymentKey]) -> list[Listed[PaymentView]]:
         statements = pages.payment_statements(listing, query, self.values)
         row_sets = [self._rows(statement.sql, statement.params) for statement in statements]

@@ -226,24 +226,6 @@ def named(params: Sequence[Any]) -> dict[str, Any]:
     return {f"p{index}": value for index, value in enumerate(params, start=1)}
 
 
-def filtered(status: str | None, gateway: str | None) -> Statement:
-    """The WHERE clause for the admin's filters, with its parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, value in (("status", status), ("gateway", gateway)):
-        if value is not None:
-            params.append(value)
-            clauses.append(f"{column} = ${len(params)}")
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    return Statement(where, tuple(params))
-
-
-def all_payments(status: str | None, gateway: str | None) -> Statement:
-    where = filtered(status, gateway)
-    order = " ORDER BY created_at DESC, payment_id DESC"
-    return Statement(f"SELECT {PAYMENT_COLUMNS} FROM {{s}}read_payments{where.sql}{order}", where.params)
-
-
 class Values(Protocol):
     """How one store holds UUIDs, decimals, times and flags."""
 

@@ -13,6 +13,7 @@ import anyio
 import psycopg
 
 from adapters.persistence import persistence_env
+from adapters.read_side.reads import ProjectionReads
 from application.admin import Receipt
 from application.gateways import GatewayEvent, Outcome
 from application.payments import TopUpOrder
@@ -93,6 +94,15 @@ def _refund(payment_id: UUID, amount: str, charged: str, intent: str) -> Gateway
         gateway_object=intent,
         refunded=Money.of(amount, "USD"),
     )
+
+
+def caught_up(services: Services) -> ProjectionReads:
+    """The projection tables' synchronous reads, once the read model has caught up with the log's head."""
+    projector = services.read_side.projector
+    assert projector.catch_up(timeout=5.0)
+    store = projector.store
+    assert isinstance(store, ProjectionReads)
+    return store
 
 
 def ask(services: Services, question: Callable[[AsyncReadModel], Awaitable[T]]) -> T:

@@ -11,7 +11,6 @@ from uuid import uuid4
 import pytest
 
 from adapters.persistence import persistence_env
-from application.following import FollowingPaymentQueries
 from application.gateway_events import GatewayEvents
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
@@ -30,9 +29,7 @@ PRICE = "25.00"
 
 
 def service(ledger: Ledger) -> PaymentService:
-    return PaymentService(
-        ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, UniqueIdentifiers(), FollowingPaymentQueries(ledger)
-    )
+    return PaymentService(ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, UniqueIdentifiers())
 
 
 def paid(view: PaymentView, key: str) -> GatewayEvent:

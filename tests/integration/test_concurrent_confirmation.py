@@ -23,6 +23,7 @@ from application.replay import check_balances
 from application.views import PaymentView
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.settings import Settings
+from tests.integration.read_side_support import caught_up
 from tests.integration.support import SESSION_SECRET, event_counts
 
 pytestmark = pytest.mark.integration
@@ -116,7 +117,7 @@ def assert_credited_exactly_once(url: str, payments: Sequence[PaymentView]) -> N
     services = bootstrap(settings(url))
     try:
         assert [services.payments.payment(p.payment_id).status for p in payments] == ["confirmed"] * len(payments)
-        wallet = services.payments.wallet_of(USER)
+        wallet = caught_up(services).wallet_of(USER)
         assert wallet.balance == sum((payment.credits for payment in payments), Decimal("0.00"))
         assert sorted(str(entry.payment_id) for entry in wallet.entries) == sorted(str(p.payment_id) for p in payments)
         counts = event_counts(services.ledger)

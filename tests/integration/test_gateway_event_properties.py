@@ -40,6 +40,7 @@ from tests.integration.gateway_script import (
     scripts,
     stripe_body,
 )
+from tests.integration.read_side_support import caught_up
 from tests.integration.stripe_support import stripe_signature
 from tests.integration.support import SESSION_SECRET
 
@@ -125,7 +126,7 @@ def check_the_ledger(run: Run) -> None:
     for user in (ALICE, BOB):
         theirs = [view.payment_id for view in run.payments if view.user_id == user]
         from_events = sum((topped_up[p] - reversed_[p] for p in theirs), Decimal("0.00"))
-        assert services.payments.wallet_of(user).balance == from_events == model.balance(user)
+        assert caught_up(services).wallet_of(user).balance == from_events == model.balance(user)
     assert all(check.agrees for check in check_balances(services.ledger))
     audit = services.audit
     assert audit.public_key is not None

@@ -14,6 +14,7 @@ from application.replay import check_balances
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
+from tests.integration.read_side_support import caught_up
 from tests.integration.support import SESSION_SECRET
 
 pytestmark = pytest.mark.integration
@@ -38,15 +39,15 @@ def test_a_second_instance_sees_payments_wallets_and_handled_deliveries(durable_
     assert first.payments.receive_webhook("stripe", *delivered) == "confirmed"
     pending = first.payments.initiate(USER, TopUpOrder("4.00", "EUR", "stripe")).payment
     in_flight = first.simulators["stripe"].simulate(pending, "pay")
-    before = (first.payments.payments_of(USER), first.payments.wallet_of(USER))
+    before = (caught_up(first).payments_of(USER), caught_up(first).wallet_of(USER))
     first.close()
 
     second = bootstrap(settings(durable_url))
     try:
-        assert (second.payments.payments_of(USER), second.payments.wallet_of(USER)) == before
+        assert (caught_up(second).payments_of(USER), caught_up(second).wallet_of(USER)) == before
         assert second.payments.receive_webhook("stripe", *delivered) == "duplicate"
         assert second.payments.receive_webhook("stripe", *in_flight) == "confirmed"
-        wallet = second.payments.wallet_of(USER)
+        wallet = caught_up(second).wallet_of(USER)
         assert wallet.balance == Decimal("14.32")  # 10.00 + 4.00 EUR x 1.08
         assert [entry.payment_id for entry in wallet.entries] == [pending.payment_id, paid.payment_id]
         assert [check.agrees for check in check_balances(second.ledger)] == [True]

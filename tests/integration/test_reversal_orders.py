@@ -27,6 +27,7 @@ from application.payments import TopUpOrder
 from application.replay import check_balances
 from entrypoints.bootstrap import Services, bootstrap, webhook_secret
 from entrypoints.settings import Settings
+from tests.integration.read_side_support import caught_up
 from tests.integration.stripe_support import stripe_event, stripe_signature
 from tests.integration.support import SESSION_SECRET
 
@@ -88,7 +89,7 @@ class OnePayment:
 
     def state(self) -> tuple[str, Decimal]:
         status = self.services.payments.payment(self.view.payment_id).status
-        return status, self.services.payments.wallet_of(self.user).balance
+        return status, caught_up(self.services).wallet_of(self.user).balance
 
     def check_the_ledger(self) -> None:
         assert all(check.agrees for check in check_balances(self.services.ledger))
@@ -189,5 +190,5 @@ def test_every_event_of_a_payment_delivered_at_once_ends_in_the_state_its_facts_
         assert "unmatched" not in answers
         for payment in payments:
             assert services.payments.payment(payment.view.payment_id).status == "refunded"
-        assert services.payments.wallet_of(USER).balance == Decimal("15.00") * len(payments)
+        assert caught_up(services).wallet_of(USER).balance == Decimal("15.00") * len(payments)
         payments[0].check_the_ledger()

@@ -11,6 +11,7 @@ from application.payments import TopUpOrder
 from application.replay import check_balances
 from application.views import PaymentView
 from entrypoints.bootstrap import Services
+from tests.integration.read_side_support import caught_up
 from tests.integration.support import event_counts, last_position
 
 pytestmark = pytest.mark.integration
@@ -41,7 +42,7 @@ def test_initiated_payment_is_pending_with_locked_credits_and_a_checkout(service
     assert stored.payment_url.endswith(f"/demo/checkout/{payment.payment_id}")
     assert stored.reference.isalnum()
     assert stored.reference == stored.reference.upper()
-    assert services.payments.wallet_of(USER).balance == Decimal("0.00")
+    assert caught_up(services).wallet_of(USER).balance == Decimal("0.00")
 
 
 def test_paid_webhook_credits_the_wallet_once_however_often_it_arrives(services: Services) -> None:
@@ -54,7 +55,7 @@ def test_paid_webhook_credits_the_wallet_once_however_often_it_arrives(services:
     assert deliver(services, payment, "pay") == "duplicate"  # another delivery of the same completion
 
     assert services.payments.payment_of(USER, payment.payment_id).status == "confirmed"
-    wallet = services.payments.wallet_of(USER)
+    wallet = caught_up(services).wallet_of(USER)
     assert wallet.balance == Decimal("10.00")
     assert len(wallet.entries) == 1
     assert last_position(services.ledger) == position
@@ -71,7 +72,7 @@ def test_clickpesa_payment_credits_at_its_locked_rate(services: Services) -> Non
     assert deliver(services, payment, "pay") == "held"  # another ClickPesa payment record: for an admin, no credit
 
     assert services.payments.payment_of(USER, payment.payment_id).status == "confirmed"
-    assert services.payments.wallet_of(USER).balance == Decimal("3.70")
+    assert caught_up(services).wallet_of(USER).balance == Decimal("3.70")
     assert event_counts(services.ledger)["CreditsToppedUp"] == 1
 
 
@@ -84,8 +85,8 @@ def test_failed_payment_credits_nothing_and_a_late_payment_goes_to_review(servic
     assert deliver(services, payment, "pay") == "needs_review"
 
     assert services.payments.payment_of(USER, payment.payment_id).status == "needs_review"
-    assert services.payments.wallet_of(USER).balance == Decimal("0.00")
-    assert services.payments.wallet_of(USER).entries == ()
+    assert caught_up(services).wallet_of(USER).balance == Decimal("0.00")
+    assert caught_up(services).wallet_of(USER).entries == ()
     assert event_counts(services.ledger)["CreditsToppedUp"] == 0
 
 
@@ -116,7 +117,7 @@ def test_idempotency_key_replays_the_same_payment_and_refuses_another_body(servi
     other = services.payments.initiate(OTHER_USER, order, idempotency_key="key-1")  # keys are per user
 
     assert other.payment.payment_id != first.payment.payment_id
-    assert [view.payment_id for view in services.payments.payments_of(USER)] == [first.payment.payment_id]
+    assert [view.payment_id for view in caught_up(services).payments_of(USER)] == [first.payment.payment_id]
     assert event_counts(services.ledger)["PaymentInitiated"] == 2
 
 
@@ -124,7 +125,7 @@ def test_payments_of_lists_only_the_users_own_newest_first(services: Services) -
     created = [initiate(services, amount).payment_id for amount in ("1.00", "2.00", "3.00")]
     services.payments.initiate(OTHER_USER, TopUpOrder("4.00", "USD", "stripe"))
 
-    listed = services.payments.payments_of(USER)
+    listed = caught_up(services).payments_of(USER)
 
     assert [view.payment_id for view in listed] == list(reversed(created))
     assert [view.amount for view in listed] == [Decimal("3.00"), Decimal("2.00"), Decimal("1.00")]
@@ -138,7 +139,7 @@ def test_wallet_transactions_are_newest_first_with_running_balances(services: Se
     deliver(services, first, "pay")
     deliver(services, second, "pay")
 
-    wallet = services.payments.wallet_of(USER)
+    wallet = caught_up(services).wallet_of(USER)
 
     assert wallet.balance == Decimal("15.40")
     assert [(e.kind, e.payment_id, e.amount, e.balance_after) for e in wallet.entries] == [

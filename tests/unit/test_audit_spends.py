@@ -18,7 +18,6 @@ from application.accounts import Accounts
 from application.audit.chain import canonical_json
 from application.audit.service import LedgerAudit
 from application.audit.verify import Verification, verify_export
-from application.following import FollowingPaymentQueries
 from application.ledger import Ledger
 from application.payments import PaymentService
 from application.replay import replay_accounts
@@ -47,9 +46,7 @@ Line = dict[str, Any]
 @pytest.fixture
 def payments(ledger: Ledger) -> PaymentService:
     gateway = FakeGateway()
-    return PaymentService(
-        ledger, {"stripe": gateway}, {"USD": Decimal(1)}, FakeIdentifiers(), FollowingPaymentQueries(ledger)
-    )
+    return PaymentService(ledger, {"stripe": gateway}, {"USD": Decimal(1)}, FakeIdentifiers())
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from adapters.identity import Ed25519Signatures
 from application.audit.chain import canonical_json
 from application.audit.service import LedgerAudit
 from application.audit.verify import Verification, verify_export
-from application.following import FollowingPaymentQueries
 from application.ledger import Ledger
 from application.payments import PaymentService
 from tests.audit_support import ALICE, BOB, FORGER_KEY, SERVICE_KEY, first, parsed, pay, rechain, refund
@@ -27,7 +26,7 @@ RATES = {"USD": Decimal(1), "EUR": Decimal("1.08")}
 
 @pytest.fixture
 def payments(ledger: Ledger) -> PaymentService:
-    return PaymentService(ledger, {"stripe": FakeGateway()}, RATES, FakeIdentifiers(), FollowingPaymentQueries(ledger))
+    return PaymentService(ledger, {"stripe": FakeGateway()}, RATES, FakeIdentifiers())
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import pytest
 
 from adapters.bank import BankAccount, BankGateway
 from application.admin import AdminService, Receipt
-from application.errors import Conflict, Invalid, NotFound
-from application.following import FollowingPaymentQueries
+from application.errors import Conflict, NotFound
 from application.gateways import GatewayOffer, Outcome
 from application.ledger import Ledger
 from application.views import PaymentView
@@ -35,7 +34,7 @@ def record(ledger: Ledger, number: int, gateway: str = "bank", amount: str = "10
 
 
 def desk(ledger: Ledger, required: int = 1) -> AdminService:
-    return AdminService(ledger, FollowingPaymentQueries(ledger), required)
+    return AdminService(ledger, required)
 
 
 def test_confirmation_credits_the_owner_in_the_same_save(ledger: Ledger) -> None:
@@ -73,23 +72,6 @@ def test_confirming_a_settled_payment_is_a_conflict(ledger: Ledger) -> None:
 def test_an_unknown_payment_is_not_found(ledger: Ledger) -> None:
     with pytest.raises(NotFound):
         desk(ledger).confirm(ADMIN_A, UUID(int=99), Receipt("1000", "USD"))
-
-
-def test_the_desk_lists_bank_transfers_awaiting_confirmation_then_reviews_then_the_rest(ledger: Ledger) -> None:
-    service = desk(ledger)
-    done = record(ledger, 1)
-    service.confirm(ADMIN_A, done, Receipt("1000", "USD"))
-    review = record(ledger, 2)
-    service.confirm(ADMIN_A, review, Receipt("999", "USD"))
-    card = record(ledger, 3, gateway="stripe", amount="10")
-    waiting = record(ledger, 4)
-
-    listed = [view.payment_id for view in service.payments()]
-    assert listed == [waiting, review, card, done]
-    assert [view.payment_id for view in service.payments(status="needs_review")] == [review]
-    assert [view.payment_id for view in service.payments(gateway="stripe")] == [card]
-    with pytest.raises(Invalid, match="status must be one of"):
-        service.payments(status="lost")
 
 
 BANK_OFFER = GatewayOffer("bank", ("USD",), {"USD": Decimal(1000)}, demo=True)

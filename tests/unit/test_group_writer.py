@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from application.following import FollowingPaymentQueries
 from application.gateway_events import GatewayEvents
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
@@ -17,6 +16,7 @@ from application.unit_of_work import UnitOfWork
 from application.views import PaymentView
 from application.writer import Decide, GroupWriter
 from domain.money import Money
+from tests.following import wallet_of
 from tests.unit.fakes import FakeGateway, FakeIdentifiers
 
 pytestmark = pytest.mark.unit
@@ -26,9 +26,7 @@ PRICE = Money.of("10.00", "USD")
 
 
 def service_on(ledger: Ledger) -> PaymentService:
-    return PaymentService(
-        ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, FakeIdentifiers(), FollowingPaymentQueries(ledger)
-    )
+    return PaymentService(ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, FakeIdentifiers())
 
 
 def paid(payment: PaymentView, key: str | None = None) -> GatewayEvent:
@@ -61,7 +59,7 @@ def test_events_submitted_together_are_saved_in_one_transaction_and_see_each_oth
     assert first.result(5) == "confirmed"
     assert [answer.result(5) for answer in later] == ["duplicate", "confirmed", "confirmed", "held"]
     assert writer.groups_saved == 2  # the first alone, then the five queued behind it together
-    assert service.wallet_of(ALICE).balance == Decimal("30.00")
+    assert wallet_of(ledger, ALICE).balance == Decimal("30.00")
     writer.close()
 
 
@@ -115,7 +113,7 @@ def test_sixty_four_concurrent_credits_to_one_wallet_all_land(ledger: Ledger) ->
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(lambda p: service.apply(paid(p)), payments))
     assert answers == ["confirmed"] * 64
-    assert service.wallet_of(ALICE).balance == Decimal("640.00")
+    assert wallet_of(ledger, ALICE).balance == Decimal("640.00")
     service.close()
 
 

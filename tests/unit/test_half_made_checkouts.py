@@ -14,11 +14,11 @@ import pytest
 
 from application.checkouts import CheckoutTiming
 from application.errors import ApplicationError, CheckoutInProgress, GatewayRefused
-from application.following import FollowingPaymentQueries
 from application.gateways import Checkout, CheckoutRequest
 from application.ledger import Ledger
 from application.payments import PaymentService, TopUpOrder
 from application.reconciliation import Reconciler
+from tests.following import FollowingPaymentQueries, payments_of
 from tests.unit.fakes import FakeClock, FakeGateway, FakeIdentifiers
 
 pytestmark = pytest.mark.unit
@@ -68,23 +68,22 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def service(ledger: Ledger, gateway: InterruptibleGateway, clock: FakeClock) -> PaymentService:
-    queries = FollowingPaymentQueries(ledger)
-    return PaymentService(ledger, {"stripe": gateway}, RATES, FakeIdentifiers(), queries, clock=clock, timing=TIMING)
+    return PaymentService(ledger, {"stripe": gateway}, RATES, FakeIdentifiers(), clock=clock, timing=TIMING)
 
 
-def half_made(service: PaymentService, gateway: InterruptibleGateway, key: str = "order-1") -> UUID:
+def half_made(ledger: Ledger, service: PaymentService, gateway: InterruptibleGateway, key: str = "order-1") -> UUID:
     gateway.die_while_opening = True
     with pytest.raises(ProcessDied):
         service.initiate(ALICE, ORDER, key)
-    (payment,) = service.payments_of(ALICE)
+    (payment,) = payments_of(ledger, ALICE)
     assert (payment.status, payment.payment_url) == ("pending", None)
     return payment.payment_id
 
 
 def test_a_replay_before_the_open_can_be_abandoned_is_told_to_come_back(
-    service: PaymentService, gateway: InterruptibleGateway
+    ledger: Ledger, service: PaymentService, gateway: InterruptibleGateway
 ) -> None:
-    half_made(service, gateway)
+    half_made(ledger, service, gateway)
     with pytest.raises(CheckoutInProgress) as refused:
         service.initiate(ALICE, ORDER, "order-1")
     assert 1 <= refused.value.retry_after <= 5
@@ -92,9 +91,9 @@ def test_a_replay_before_the_open_can_be_abandoned_is_told_to_come_back(
 
 
 def test_a_replay_after_the_bound_finishes_the_checkout_and_answers_it(
-    service: PaymentService, gateway: InterruptibleGateway, clock: FakeClock
+    ledger: Ledger, service: PaymentService, gateway: InterruptibleGateway, clock: FakeClock
 ) -> None:
-    payment_id = half_made(service, gateway)
+    payment_id = half_made(ledger, service, gateway)
     clock.advance(TIMING.abandoned_after + timedelta(seconds=1))
     again = service.initiate(ALICE, ORDER, "order-1")
     assert again.replayed and again.payment.payment_id == payment_id
@@ -105,9 +104,9 @@ def test_a_replay_after_the_bound_finishes_the_checkout_and_answers_it(
 
 
 def test_a_replay_that_cannot_be_finished_answers_the_payment_failed_with_the_reason(
-    service: PaymentService, gateway: InterruptibleGateway, clock: FakeClock
+    ledger: Ledger, service: PaymentService, gateway: InterruptibleGateway, clock: FakeClock
 ) -> None:
-    half_made(service, gateway)
+    half_made(ledger, service, gateway)
     gateway.resume_error = GatewayRefused("ClickPesa would not open a checkout: HTTP 409, Order reference already used")
     clock.advance(TIMING.abandoned_after + timedelta(seconds=1))
     again = service.initiate(ALICE, ORDER, "order-1").payment
@@ -116,13 +115,15 @@ def test_a_replay_that_cannot_be_finished_answers_the_payment_failed_with_the_re
 
 
 @contextmanager
-def opening_elsewhere(service: PaymentService, gateway: InterruptibleGateway) -> Iterator[threading.Event]:
+def opening_elsewhere(
+    ledger: Ledger, service: PaymentService, gateway: InterruptibleGateway
+) -> Iterator[threading.Event]:
     """The first request, in another thread, recorded and held at the gateway until the event is set."""
     gateway.hold = threading.Event()
     first = threading.Thread(target=service.initiate, args=(ALICE, ORDER, "order-1"))
     first.start()
     try:
-        while not service.payments_of(ALICE):
+        while not payments_of(ledger, ALICE):
             threading.Event().wait(0.01)
         yield gateway.hold
     finally:
@@ -131,9 +132,9 @@ def opening_elsewhere(service: PaymentService, gateway: InterruptibleGateway) ->
 
 
 def test_a_replay_waits_for_the_open_under_way_and_answers_its_url(
-    service: PaymentService, gateway: InterruptibleGateway
+    ledger: Ledger, service: PaymentService, gateway: InterruptibleGateway
 ) -> None:
-    with opening_elsewhere(service, gateway) as hold:
+    with opening_elsewhere(ledger, service, gateway) as hold:
         threading.Timer(0.1, hold.set).start()
         again = service.initiate(ALICE, ORDER, "order-1")
     assert again.replayed and again.payment.payment_url == "https://fakepay.test/pay/MCTEST0001"
@@ -141,13 +142,13 @@ def test_a_replay_waits_for_the_open_under_way_and_answers_its_url(
 
 
 def test_an_open_under_way_here_is_never_taken_for_abandoned(
-    service: PaymentService, gateway: InterruptibleGateway, clock: FakeClock
+    ledger: Ledger, service: PaymentService, gateway: InterruptibleGateway, clock: FakeClock
 ) -> None:
-    with opening_elsewhere(service, gateway):
+    with opening_elsewhere(ledger, service, gateway):
         clock.advance(TIMING.abandoned_after * 2)
         with pytest.raises(CheckoutInProgress):
             service.initiate(ALICE, ORDER, "order-1")
-        (payment,) = service.payments_of(ALICE)
+        (payment,) = payments_of(ledger, ALICE)
         assert service.finish_checkout(payment.payment_id) == "opening"
     assert gateway.resumed == []
 
@@ -155,7 +156,7 @@ def test_an_open_under_way_here_is_never_taken_for_abandoned(
 def test_reconciliation_finishes_half_made_checkouts_only_once_abandoned(
     ledger: Ledger, service: PaymentService, gateway: InterruptibleGateway, clock: FakeClock
 ) -> None:
-    payment_id = half_made(service, gateway)
+    payment_id = half_made(ledger, service, gateway)
     reconciler = Reconciler(service, {"stripe": gateway}, FollowingPaymentQueries(ledger), clock, timedelta(0))
     clock.advance(timedelta(seconds=1))
     assert reconciler.run_once().outcomes == {"opening": 1}
@@ -168,7 +169,7 @@ def test_reconciliation_finishes_half_made_checkouts_only_once_abandoned(
 def test_reconciliation_fails_a_half_made_checkout_the_gateway_cannot_finish(
     ledger: Ledger, service: PaymentService, gateway: InterruptibleGateway, clock: FakeClock
 ) -> None:
-    payment_id = half_made(service, gateway, key="order-2")
+    payment_id = half_made(ledger, service, gateway, key="order-2")
     gateway.resume_error = GatewayRefused("Stripe refused to open a Checkout Session (HTTP 400)")
     clock.advance(TIMING.abandoned_after + timedelta(seconds=1))
     reconciler = Reconciler(service, {"stripe": gateway}, FollowingPaymentQueries(ledger), clock, timedelta(0))

@@ -17,7 +17,6 @@ from adapters.stripe.simulator import StripeSimulator
 from adapters.stripe.webhooks import StripeWebhooks
 from application.admin import AdminService, Receipt
 from application.errors import GatewayUnavailable, WebhookRejected
-from application.following import FollowingPaymentQueries
 from application.gateways import GatewayEvent, GatewayOffer, Outcome
 from application.ledger import Ledger
 from application.payments import PaymentService, TopUpOrder
@@ -25,6 +24,7 @@ from application.reconciliation import Reconciler
 from application.views import PaymentView
 from domain.money import Money
 from domain.payment import Payment
+from tests.following import FollowingPaymentQueries
 from tests.unit.fakes import FakeClock, FakeGateway, FakeIdentifiers
 
 pytestmark = pytest.mark.unit
@@ -83,8 +83,7 @@ def metrics() -> RecordedMetrics:
 def stripe_service(ledger: Ledger, metrics: RecordedMetrics) -> PaymentService:
     offer = GatewayOffer("stripe", ("USD",), {"USD": Decimal("0.50")}, demo=True)
     gateway = DemoGateway(offer, "http://mcpay.test", StripeWebhooks([SECRET]))
-    queries = FollowingPaymentQueries(ledger)
-    return PaymentService(ledger, {"stripe": gateway}, RATES, FakeIdentifiers(), queries, metrics=metrics)
+    return PaymentService(ledger, {"stripe": gateway}, RATES, FakeIdentifiers(), metrics=metrics)
 
 
 def test_a_verified_webhook_counts_its_check_the_confirmation_and_the_credit(
@@ -119,9 +118,7 @@ def test_a_rejected_webhook_counts_as_rejected_and_nothing_else(ledger: Ledger, 
 
 
 def test_refunds_and_disputes_count_the_credits_taken_back(ledger: Ledger, metrics: RecordedMetrics) -> None:
-    service = PaymentService(
-        ledger, {"stripe": FakeGateway()}, RATES, FakeIdentifiers(), FollowingPaymentQueries(ledger), metrics=metrics
-    )
+    service = PaymentService(ledger, {"stripe": FakeGateway()}, RATES, FakeIdentifiers(), metrics=metrics)
     view = service.initiate(USER, TopUpOrder("25.00", "USD", "stripe")).payment
     price = Money.of("25.00", "USD")
     service.apply(GatewayEvent("stripe", Outcome.PAID, view.reference, "paid", price, {}, "pi_1"))
@@ -140,7 +137,7 @@ def test_refunds_and_disputes_count_the_credits_taken_back(ledger: Ledger, metri
 def test_an_admin_confirmation_counts_when_it_credits(ledger: Ledger, metrics: RecordedMetrics) -> None:
     payment = Payment.initiate(UUID(int=1), USER, "bank", "MCREF0001", Money.of("1000", "USD"), Decimal(1))
     ledger.commit(payment)
-    desk = AdminService(ledger, FollowingPaymentQueries(ledger), 1, metrics=metrics)
+    desk = AdminService(ledger, 1, metrics=metrics)
 
     desk.confirm(ADMIN, payment.id, Receipt("1000", "USD"))
 
@@ -166,7 +163,7 @@ class AnsweringGateway(FakeGateway):
 def test_a_reconciliation_run_counts_its_result_and_each_outcome(ledger: Ledger, metrics: RecordedMetrics) -> None:
     queries = FollowingPaymentQueries(ledger)
     gateway = AnsweringGateway(paid="MCTEST0001", down="MCTEST0002")
-    service = PaymentService(ledger, {"stripe": gateway}, RATES, FakeIdentifiers(), queries)
+    service = PaymentService(ledger, {"stripe": gateway}, RATES, FakeIdentifiers())
     for _ in range(3):
         service.initiate(USER, TopUpOrder("5.00", "USD", "stripe"))
     clock = FakeClock(datetime.now(UTC) + timedelta(days=1))

@@ -14,7 +14,6 @@ from application.errors import (
     NotFound,
     WebhookRejected,
 )
-from application.following import FollowingPaymentQueries
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
 from application.payments import PaymentService, TopUpOrder
@@ -22,6 +21,7 @@ from application.replay import ledger_events
 from domain.indexes import UnmatchedGatewayEvent
 from domain.money import Money
 from domain.payment import PaymentStatus
+from tests.following import payments_of, wallet_of
 from tests.unit.fakes import FakeGateway, FakeIdentifiers
 
 pytestmark = pytest.mark.unit
@@ -44,7 +44,7 @@ def ids() -> FakeIdentifiers:
 
 @pytest.fixture
 def service(ledger: Ledger, gateway: FakeGateway, ids: FakeIdentifiers) -> PaymentService:
-    return PaymentService(ledger, {"stripe": gateway}, RATES, ids, FollowingPaymentQueries(ledger))
+    return PaymentService(ledger, {"stripe": gateway}, RATES, ids)
 
 
 def paid(reference: str, money: Money, key: str = "stripe:cs_1:paid") -> GatewayEvent:
@@ -55,8 +55,8 @@ def event_names(ledger: Ledger) -> list[str]:
     return [type(event).__name__ for _, event in ledger_events(ledger)]
 
 
-def balance(service: PaymentService, user_id: str) -> Decimal:
-    return service.wallet_of(user_id).balance
+def balance(ledger: Ledger, service: PaymentService, user_id: str) -> Decimal:
+    return wallet_of(ledger, user_id).balance
 
 
 def test_initiate_records_a_pending_payment_and_opens_its_checkout(
@@ -90,18 +90,16 @@ def test_a_confirmation_credits_the_rate_locked_at_initiation(
     service: PaymentService, ledger: Ledger, ids: FakeIdentifiers
 ) -> None:
     view = service.initiate(ALICE, TopUpOrder("50000", "TZS", "stripe")).payment
-    repriced = PaymentService(
-        ledger, {"stripe": FakeGateway()}, {**RATES, "TZS": Decimal("0.001")}, ids, FollowingPaymentQueries(ledger)
-    )
+    repriced = PaymentService(ledger, {"stripe": FakeGateway()}, {**RATES, "TZS": Decimal("0.001")}, ids)
     assert repriced.apply(paid(view.reference, Money.of("50000", "TZS"))) == "confirmed"
-    assert balance(repriced, ALICE) == Decimal("18.50")
+    assert balance(ledger, repriced, ALICE) == Decimal("18.50")
 
 
-def test_a_confirmation_credits_the_wallet(service: PaymentService) -> None:
+def test_a_confirmation_credits_the_wallet(ledger: Ledger, service: PaymentService) -> None:
     view = service.initiate(ALICE, ORDER).payment
     assert service.apply(paid(view.reference, Money.of("25", "USD"))) == "confirmed"
     assert service.payment(view.payment_id).status == "confirmed"
-    assert balance(service, ALICE) == Decimal("25.00")
+    assert balance(ledger, service, ALICE) == Decimal("25.00")
 
 
 def test_the_same_confirmation_twice_credits_once(service: PaymentService, ledger: Ledger) -> None:
@@ -109,7 +107,7 @@ def test_the_same_confirmation_twice_credits_once(service: PaymentService, ledge
     event = paid(view.reference, Money.of("25", "USD"))
     assert service.apply(event) == "confirmed"
     assert service.apply(event) == "duplicate"
-    wallet = service.wallet_of(ALICE)
+    wallet = wallet_of(ledger, ALICE)
     assert wallet.balance == Decimal("25.00")
     assert len(wallet.entries) == 1
     assert event_names(ledger).count("CreditsToppedUp") == 1
@@ -122,7 +120,7 @@ def test_a_mismatched_payment_needs_review_and_credits_nothing(
     view = service.initiate(ALICE, ORDER).payment
     assert service.apply(paid(view.reference, money)) == "needs_review"
     assert service.payment(view.payment_id).status == "needs_review"
-    assert balance(service, ALICE) == Decimal("0.00")
+    assert balance(ledger, service, ALICE) == Decimal("0.00")
     assert ledger.wallet_of(ALICE) is None
 
 
@@ -135,16 +133,16 @@ def test_a_late_expiry_after_confirmation_is_ignored_and_recorded(service: Payme
     assert payment.status is PaymentStatus.CONFIRMED
     history = list(ledger.repository.event_store.get(view.payment_id))
     assert type(history[-1]).__name__ == "GatewayEventIgnored"
-    assert balance(service, ALICE) == Decimal("25.00")
+    assert balance(ledger, service, ALICE) == Decimal("25.00")
 
 
-def test_paid_after_failed_needs_review_without_credit(service: PaymentService) -> None:
+def test_paid_after_failed_needs_review_without_credit(ledger: Ledger, service: PaymentService) -> None:
     view = service.initiate(ALICE, ORDER).payment
     failure = GatewayEvent("stripe", Outcome.FAILED, view.reference, "stripe:cs_1:failed")
     assert service.apply(failure) == "failed"
     assert service.apply(paid(view.reference, Money.of("25", "USD"))) == "needs_review"
     assert service.payment(view.payment_id).status == "needs_review"
-    assert balance(service, ALICE) == Decimal("0.00")
+    assert balance(ledger, service, ALICE) == Decimal("0.00")
 
 
 def test_an_unknown_reference_is_unmatched_and_recorded_once(service: PaymentService, ledger: Ledger) -> None:
@@ -157,12 +155,12 @@ def test_an_unknown_reference_is_unmatched_and_recorded_once(service: PaymentSer
     assert record.reference == "MCNOSUCHREF"
 
 
-def test_an_event_from_another_gateway_does_not_move_the_payment(service: PaymentService) -> None:
+def test_an_event_from_another_gateway_does_not_move_the_payment(ledger: Ledger, service: PaymentService) -> None:
     view = service.initiate(ALICE, ORDER).payment
     event = GatewayEvent("clickpesa", Outcome.PAID, view.reference, "clickpesa:1:paid", Money.of("25", "USD"))
     assert service.apply(event) == "unmatched"
     assert service.payment(view.payment_id).status == "pending"
-    assert balance(service, ALICE) == Decimal("0.00")
+    assert balance(ledger, service, ALICE) == Decimal("0.00")
 
 
 def test_a_pending_outcome_changes_nothing(service: PaymentService, ledger: Ledger) -> None:
@@ -259,11 +257,11 @@ def test_a_user_sees_only_their_own_payments(service: PaymentService) -> None:
         service.payment_of(ALICE, UUID(int=999))
 
 
-def test_payments_are_listed_newest_first(service: PaymentService) -> None:
+def test_payments_are_listed_newest_first(ledger: Ledger, service: PaymentService) -> None:
     first = service.initiate(ALICE, ORDER).payment
     second = service.initiate(ALICE, TopUpOrder("30", "EUR", "stripe")).payment
     service.initiate(BOB, ORDER)
-    assert [view.payment_id for view in service.payments_of(ALICE)] == [second.payment_id, first.payment_id]
+    assert [view.payment_id for view in payments_of(ledger, ALICE)] == [second.payment_id, first.payment_id]
 
 
 def test_webhooks_of_a_gateway_that_is_not_configured_are_rejected(service: PaymentService) -> None:

@@ -11,7 +11,6 @@ import anyio
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from application.following import FollowingPaymentQueries
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
 from application.payments import PaymentService, TopUpOrder
@@ -68,9 +67,7 @@ class Lease:
 
 
 def confirmed_payment(ledger: Ledger) -> PaymentView:
-    service = PaymentService(
-        ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, FakeIdentifiers(), FollowingPaymentQueries(ledger)
-    )
+    service = PaymentService(ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, FakeIdentifiers())
     view = service.initiate(ALICE, TopUpOrder("25.00", "USD", "stripe")).payment
     paid = GatewayEvent("stripe", Outcome.PAID, view.reference, "k", Money.of("25.00", "USD"), {}, "pi_1")
     assert service.apply(paid) == "confirmed"

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from application.following import FollowingPaymentQueries
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
 from application.payments import PaymentService, TopUpOrder
 from application.reconciliation import Reconciler, ReversalChecks
 from application.views import PaymentView
 from domain.money import Money
+from tests.following import FollowingPaymentQueries, wallet_of
 from tests.unit.fakes import FakeClock, FakeGateway, FakeIdentifiers
 
 pytestmark = pytest.mark.unit
@@ -42,8 +42,7 @@ class FakeReversals:
 
 
 def credited_payments(ledger: Ledger, count: int) -> PaymentService:
-    queries = FollowingPaymentQueries(ledger)
-    service = PaymentService(ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, FakeIdentifiers(), queries)
+    service = PaymentService(ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, FakeIdentifiers())
     for n in range(count):
         payment = service.initiate(ALICE, TopUpOrder("25.00", "USD", "stripe")).payment
         paid = GatewayEvent("stripe", Outcome.PAID, payment.reference, f"k{n}", PRICE, gateway_object=f"pi_{n}")
@@ -75,5 +74,5 @@ def test_each_run_asks_about_a_few_payments_at_the_gateways_pace_and_comes_round
     assert runs.run_once().outcomes == {"refunded": 1}
     assert source.asked == ["pi_0", "pi_1", "pi_2", "pi_0"]
     assert sleeps == [0.05] * 4  # 20 calls a second
-    assert service.wallet_of(ALICE).balance == Decimal("50.00")
+    assert wallet_of(ledger, ALICE).balance == Decimal("50.00")
     assert runs.run_once().outcomes == {}  # pi_1, pi_2 again: the refund is a duplicate now

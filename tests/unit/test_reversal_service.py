@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from application.following import FollowingPaymentQueries
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
 from application.payments import PaymentService, TopUpOrder
 from application.replay import check_balances, ledger_events
 from domain.money import Money
+from tests.following import wallet_of
 from tests.unit.fakes import FakeGateway, FakeIdentifiers
 
 pytestmark = pytest.mark.unit
@@ -22,7 +22,7 @@ USD = {"USD": Decimal(1), "EUR": Decimal("1.08"), "TZS": Decimal("0.00037")}
 
 @pytest.fixture
 def service(ledger: Ledger) -> PaymentService:
-    return PaymentService(ledger, {"stripe": FakeGateway()}, USD, FakeIdentifiers(), FollowingPaymentQueries(ledger))
+    return PaymentService(ledger, {"stripe": FakeGateway()}, USD, FakeIdentifiers())
 
 
 def confirmed(service: PaymentService, amount: str = "25.00", intent: str = "pi_1") -> str:
@@ -61,21 +61,21 @@ def test_a_confirmation_links_the_payment_intent_in_the_same_save(service: Payme
 def test_a_refund_reverses_its_share_with_the_payment_event(service: PaymentService, ledger: Ledger) -> None:
     confirmed(service)
     assert service.apply(refund("10.00")) == "refunded"
-    assert service.wallet_of(ALICE).balance == Decimal("15.00")
+    assert wallet_of(ledger, ALICE).balance == Decimal("15.00")
     names = [type(event).__name__ for _, event in ledger_events(ledger)]
     assert names[-2:] == ["PaymentRefunded", "CreditsReversed"]
     assert service.apply(refund("10.00")) == "duplicate"
     assert service.apply(refund("25.00")) == "refunded"
-    assert service.wallet_of(ALICE).balance == Decimal("0.00")
+    assert wallet_of(ledger, ALICE).balance == Decimal("0.00")
     assert all(check.agrees for check in check_balances(ledger))
 
 
-def test_a_dispute_reverses_the_rest(service: PaymentService) -> None:
+def test_a_dispute_reverses_the_rest(ledger: Ledger, service: PaymentService) -> None:
     confirmed(service)
     service.apply(refund("5.00"))
     dispute = GatewayEvent("stripe", Outcome.DISPUTED, None, "stripe:dp_1:disputed", None, {}, gateway_object="pi_1")
     assert service.apply(dispute) == "disputed"
-    wallet = service.wallet_of(ALICE)
+    wallet = wallet_of(ledger, ALICE)
     assert wallet.balance == Decimal("0.00")
     assert [(entry.kind, entry.amount) for entry in wallet.entries] == [
         ("reversal", Decimal("20.00")),
@@ -84,11 +84,13 @@ def test_a_dispute_reverses_the_rest(service: PaymentService) -> None:
     ]
 
 
-def test_a_refund_of_an_unlinked_payment_intent_is_held_until_its_payment(service: PaymentService) -> None:
+def test_a_refund_of_an_unlinked_payment_intent_is_held_until_its_payment(
+    ledger: Ledger, service: PaymentService
+) -> None:
     confirmed(service)
     assert service.apply(refund("25.00", intent="pi_other")) == "held"
     assert service.apply(refund("25.00", intent="pi_other")) == "duplicate"
-    assert service.wallet_of(ALICE).balance == Decimal("25.00")
+    assert wallet_of(ledger, ALICE).balance == Decimal("25.00")
 
 
 def test_an_event_naming_neither_reference_nor_object_is_ignored(service: PaymentService) -> None:

@@ -12,11 +12,11 @@ from adapters.demo import DemoGateway
 from adapters.stripe.simulator import StripeSimulator
 from adapters.stripe.webhooks import StripeWebhooks
 from application.errors import WebhookRejected
-from application.following import FollowingPaymentQueries
 from application.gateways import GatewayOffer
 from application.ledger import Ledger
 from application.payments import PaymentService, TopUpOrder
 from application.ports import WebhookSimulator
+from tests.following import wallet_of
 from tests.unit.fakes import FakeIdentifiers
 
 pytestmark = pytest.mark.unit
@@ -42,7 +42,7 @@ def service(ledger: Ledger) -> PaymentService:
             ClickPesaWebhooks(CLICKPESA_SECRET),
         ),
     }
-    return PaymentService(ledger, gateways, RATES, FakeIdentifiers(), FollowingPaymentQueries(ledger))
+    return PaymentService(ledger, gateways, RATES, FakeIdentifiers())
 
 
 SIMULATORS: dict[str, WebhookSimulator] = {
@@ -52,23 +52,25 @@ SIMULATORS: dict[str, WebhookSimulator] = {
 
 
 @pytest.mark.parametrize("gateway", ["stripe", "clickpesa"])
-def test_a_simulated_payment_webhook_credits_the_wallet_once(service: PaymentService, gateway: str) -> None:
+def test_a_simulated_payment_webhook_credits_the_wallet_once(
+    ledger: Ledger, service: PaymentService, gateway: str
+) -> None:
     view = service.initiate(USER, TopUpOrder("50000", "TZS", gateway)).payment
     assert view.payment_url == f"http://mcpay.test/demo/checkout/{view.payment_id}"
     body, headers = SIMULATORS[gateway].simulate(view, "pay")
     assert service.receive_webhook(gateway, body, headers) == "confirmed"
     assert service.receive_webhook(gateway, body, headers) == "duplicate"
     assert service.payment(view.payment_id).status == "confirmed"
-    assert service.wallet_of(USER).balance == Decimal("18.50")
+    assert wallet_of(ledger, USER).balance == Decimal("18.50")
 
 
 @pytest.mark.parametrize("gateway", ["stripe", "clickpesa"])
-def test_a_simulated_failure_webhook_fails_the_payment(service: PaymentService, gateway: str) -> None:
+def test_a_simulated_failure_webhook_fails_the_payment(ledger: Ledger, service: PaymentService, gateway: str) -> None:
     view = service.initiate(USER, TopUpOrder("10", "USD", gateway)).payment
     body, headers = SIMULATORS[gateway].simulate(view, "fail")
     assert service.receive_webhook(gateway, body, headers) == "failed"
     assert service.payment(view.payment_id).status == "failed"
-    assert service.wallet_of(USER).balance == Decimal("0.00")
+    assert wallet_of(ledger, USER).balance == Decimal("0.00")
 
 
 def test_a_webhook_signed_for_another_gateway_is_rejected_and_changes_nothing(service: PaymentService) -> None:

@@ -1,4 +1,4 @@
-"""A read model kept in memory by following the ledger's notification log."""
+"""A read model kept in memory by following the ledger's notification log: what unit tests read."""
 
 from __future__ import annotations
 
@@ -81,3 +81,13 @@ class FollowingPaymentQueries:
 
 def _entry(movement: WalletMovement) -> WalletEntry:
     return WalletEntry(movement.kind, movement.amount, movement.payment_id, movement.at, movement.balance_after)
+
+
+def wallet_of(ledger: Ledger, user_id: str) -> WalletView:
+    """A user's balance and movements as the read model would show them, folded from the log here."""
+    return FollowingPaymentQueries(ledger).wallet_of(user_id)
+
+
+def payments_of(ledger: Ledger, user_id: str) -> list[PaymentView]:
+    """A user's payments, newest first, as the read model would list them."""
+    return FollowingPaymentQueries(ledger).payments_of(user_id)
