@@ -19,7 +19,7 @@ from eventsourcing.utils import resolve_topic
 from application.ledger import Ledger
 from application.ports import PaymentQueries
 from application.progress import Progress, unobserved
-from application.views import PaymentView, SpendDetails
+from application.views import PaymentView, SpendDetails, WalletEntry
 from domain.payment import Payment
 from domain.wallet import Wallet
 
@@ -65,14 +65,11 @@ class WalletOpening:
 
 @dataclass(frozen=True)
 class WalletMovement:
+    """A wallet's entry as the read model lists it, at its position in the log (the row's key)."""
+
     position: int
     wallet_id: UUID
-    kind: str  # one of MOVEMENTS' values, or "spend"
-    amount: Decimal
-    payment_id: UUID | None  # None for a spend, which names its spend instead
-    at: datetime
-    balance_after: Decimal
-    spend: SpendDetails | None = None
+    entry: WalletEntry
 
 
 @dataclass(frozen=True)
@@ -108,22 +105,23 @@ class ProjectedBatch:
         balances: dict[UUID, WalletBalance] = {}
         for movement in self.movements:
             before = balances.get(movement.wallet_id)
-            if movement.balance_after >= 0:
+            if movement.entry.balance_after >= 0:
                 balances[movement.wallet_id] = WalletBalance(movement, None, False)
             elif before is not None and before.debt_from is not None:
                 balances[movement.wallet_id] = WalletBalance(movement, before.debt_from, before.debt_restarted)
             else:
-                balances[movement.wallet_id] = WalletBalance(movement, movement.at, before is not None)
+                balances[movement.wallet_id] = WalletBalance(movement, movement.entry.at, before is not None)
         return list(balances.values())
 
     def payees(self) -> list[PayeeTotal]:
         """What the batch's spends moved to each payee."""
         totals: dict[str, PayeeTotal] = {}
         for movement in self.movements:
-            if movement.spend is not None:
-                payee = movement.spend.payee
+            entry = movement.entry
+            if entry.spend is not None:
+                payee = entry.spend.payee
                 total = totals.get(payee, PayeeTotal(payee, Decimal("0.00"), 0))
-                totals[payee] = PayeeTotal(payee, total.amount + movement.amount, total.spends + 1)
+                totals[payee] = PayeeTotal(payee, total.amount + entry.amount, total.spends + 1)
         return list(totals.values())
 
 
@@ -214,17 +212,11 @@ def _wallet_rows(event: Any, position: int, wallets: list[WalletOpening], moveme
         wallets.append(WalletOpening(wallet_id, user_id, event.timestamp, position))
     elif isinstance(event, Wallet.CreditsSpent):
         spend = SpendDetails(UUID(str(event.spend_id)), event.payee, event.order_id, event.memo, event.signed_at)
-        movements.append(
-            WalletMovement(
-                position, wallet_id, "spend", event.amount, None, event.timestamp, event.balance_after, spend
-            )
-        )
+        entry = WalletEntry("spend", event.amount, None, event.timestamp, event.balance_after, spend)
+        movements.append(WalletMovement(position, wallet_id, entry))
     elif (kind := MOVEMENTS.get(type(event))) is not None:
-        movements.append(
-            WalletMovement(
-                position, wallet_id, kind, event.amount, event.payment_id, event.timestamp, event.balance_after
-            )
-        )
+        entry = WalletEntry(kind, event.amount, event.payment_id, event.timestamp, event.balance_after)
+        movements.append(WalletMovement(position, wallet_id, entry))
 
 
 class Projector:

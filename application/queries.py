@@ -25,19 +25,6 @@ class BalanceView:
 
 
 @dataclass(frozen=True)
-class LedgerEntryView:
-    """One movement of credits, at its position in the ledger's notification log."""
-
-    position: int
-    user_id: str
-    kind: str  # "top_up", "reversal", "reinstatement" or "spend"
-    amount: Decimal
-    payment_id: UUID | None  # None for a spend
-    at: datetime
-    balance_after: Decimal
-
-
-@dataclass(frozen=True)
 class PaymentListing:
     """Which payments a list holds, and whether in the admin desk's order (else simply newest first)."""
 
@@ -86,9 +73,6 @@ class AsyncWalletQueries(Protocol):
 
     async def balances(self, after_user: str = "", limit: int = 1000) -> list[BalanceView]:
         """Every wallet's balance, by user id, a page after `after_user`."""
-
-    async def ledger_page(self, after: int, limit: int) -> list[LedgerEntryView]:
-        """Credit movements of every wallet after log position `after`, in log order."""
 
 
 class ReadModelFeed(Protocol):

@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from application.ledger import Ledger
-from application.projection import PaymentFolds, WalletMovement, project
+from application.projection import PaymentFolds, project
 from application.views import PaymentView, WalletEntry, WalletView
 from domain.wallet import Wallet
 
@@ -71,16 +71,12 @@ class FollowingPaymentQueries:
                 for projected in batch.payments:
                     self._store(projected.view)
                 for movement in batch.movements:
-                    self._movements.setdefault(movement.wallet_id, []).append(_entry(movement))
+                    self._movements.setdefault(movement.wallet_id, []).append(movement.entry)
                 self._position = batch.end
 
     def _store(self, view: PaymentView) -> None:
         self._payments[view.payment_id] = view
         self._by_user.setdefault(view.user_id, set()).add(view.payment_id)
-
-
-def _entry(movement: WalletMovement) -> WalletEntry:
-    return WalletEntry(movement.kind, movement.amount, movement.payment_id, movement.at, movement.balance_after)
 
 
 def wallet_of(ledger: Ledger, user_id: str) -> WalletView:

@@ -15,7 +15,7 @@ from adapters.read_side import pages, sql
 from adapters.read_side.postgres import TRACKING_TABLE, VALUES, PostgresPlace
 from application.errors import StoreUnavailable
 from application.paging import Listed, PageQuery, PaymentKey
-from application.queries import BalanceView, LedgerEntryView, PaymentListing
+from application.queries import BalanceView, PaymentListing
 from application.revocations import LogFollower
 from application.views import PaymentView, WalletEntry, WalletView
 
@@ -87,9 +87,6 @@ class AsyncpgQueries:
 
     async def balances(self, after_user: str = "", limit: int = 1000) -> list[BalanceView]:
         return [sql.balance_view(row, VALUES) for row in await self._rows(sql.BALANCES, after_user, limit)]
-
-    async def ledger_page(self, after: int, limit: int) -> list[LedgerEntryView]:
-        return [sql.ledger_entry(row, VALUES) for row in await self._rows(sql.LEDGER_PAGE, after, limit)]
 
     async def position(self) -> int:
         statement = f"SELECT notification_id FROM {{s}}{TRACKING_TABLE} WHERE application_name = $1"

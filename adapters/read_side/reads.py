@@ -10,7 +10,7 @@ from uuid import UUID
 
 from adapters.read_side import pages, sql
 from application.paging import Listed, PageQuery, PaymentKey
-from application.queries import BalanceView, LedgerEntryView, PaymentListing
+from application.queries import BalanceView, PaymentListing
 from application.views import DebtView, PayeeView, PaymentView, SpendView, WalletEntry, WalletView
 
 
@@ -57,9 +57,6 @@ class ProjectionReads:
 
     def balances(self, after_user: str = "", limit: int = 1000) -> list[BalanceView]:
         return [sql.balance_view(row, self.values) for row in self._rows(sql.BALANCES, (after_user, limit))]
-
-    def ledger_page(self, after: int, limit: int) -> list[LedgerEntryView]:
-        return [sql.ledger_entry(row, self.values) for row in self._rows(sql.LEDGER_PAGE, (after, limit))]
 
     def spend(self, spend_id: UUID) -> SpendView | None:
         rows = self._rows(sql.SPEND, (self.values.uuid(spend_id),))

@@ -24,7 +24,7 @@ from application.projection import (
     WalletMovement,
     WalletOpening,
 )
-from application.queries import BalanceView, LedgerEntryView
+from application.queries import BalanceView
 from application.views import DebtView, PayeeView, PaymentView, SpendDetails, SpendView, WalletEntry, WalletView
 from domain.approval import AdminApproval
 from domain.money import Money
@@ -191,11 +191,6 @@ FROM {s}read_wallet_entries e JOIN {s}read_wallets w ON w.wallet_id = e.wallet_i
 """
 PAYEES = "SELECT payee, balance_minor, spends FROM {s}read_payees"
 DEBTS = "SELECT user_id, balance, debt_since FROM {s}read_wallets WHERE debt_since IS NOT NULL"
-LEDGER_PAGE = """
-SELECT e.position, w.user_id, e.kind, e.amount, e.payment_id, e.at, e.balance_after
-FROM {s}read_wallet_entries e JOIN {s}read_wallets w ON w.wallet_id = e.wallet_id
-WHERE e.position > $1 ORDER BY e.position LIMIT $2
-"""
 
 
 @dataclass(frozen=True)
@@ -335,15 +330,16 @@ def wallet_params(row: WalletOpening, values: Values) -> tuple[Any, ...]:
 
 
 def movement_params(row: WalletMovement, values: Values) -> tuple[Any, ...]:
-    spend = row.spend
+    entry = row.entry
+    spend = entry.spend
     return (
         row.position,
         values.uuid(row.wallet_id),
-        row.kind,
-        values.decimal(row.amount),
-        None if row.payment_id is None else values.uuid(row.payment_id),
-        values.time(row.at),
-        values.decimal(row.balance_after),
+        entry.kind,
+        values.decimal(entry.amount),
+        None if entry.payment_id is None else values.uuid(entry.payment_id),
+        values.time(entry.at),
+        values.decimal(entry.balance_after),
         None if spend is None else values.uuid(spend.spend_id),
         None if spend is None else spend.payee,
         None if spend is None else spend.order_id,
@@ -355,13 +351,13 @@ def movement_params(row: WalletMovement, values: Values) -> tuple[Any, ...]:
 def balance_params(row: WalletBalance, values: Values) -> tuple[Any, ...]:
     last = row.last
     return (
-        values.decimal(last.balance_after),
-        values.time(last.at),
+        values.decimal(last.entry.balance_after),
+        values.time(last.entry.at),
         last.position,
         values.uuid(last.wallet_id),
         values.flag(row.debt_from is not None),
         values.flag(row.debt_restarted),
-        values.time(row.debt_from or last.at),
+        values.time(row.debt_from or last.entry.at),
     )
 
 
@@ -468,18 +464,6 @@ def debts(rows: Sequence[Mapping[str, Any]], values: Values) -> list[DebtView]:
 
 def balance_view(row: Mapping[str, Any], values: Values) -> BalanceView:
     return BalanceView(row["user_id"], values.read_decimal(row["balance"]))
-
-
-def ledger_entry(row: Mapping[str, Any], values: Values) -> LedgerEntryView:
-    return LedgerEntryView(
-        position=int(row["position"]),
-        user_id=row["user_id"],
-        kind=row["kind"],
-        amount=values.read_decimal(row["amount"]),
-        payment_id=None if row["payment_id"] is None else values.read_uuid(row["payment_id"]),
-        at=values.read_time(row["at"]),
-        balance_after=values.read_decimal(row["balance_after"]),
-    )
 
 
 def _approval(approval: AdminApproval) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from adapters.read_side import schema_version, sql
 from adapters.read_side.reads import ProjectionReads
 from application.paging import Listed, PageQuery, PaymentKey
 from application.projection import ProjectedBatch
-from application.queries import BalanceView, LedgerEntryView, PaymentListing
+from application.queries import BalanceView, PaymentListing
 from application.views import PaymentView, WalletEntry, WalletView
 
 TYPES = {"uuid": "text", "numeric": "text", "boolean": "integer", "timestamp": "text"}
@@ -136,9 +136,6 @@ class SqliteQueries:
 
     async def balances(self, after_user: str = "", limit: int = 1000) -> list[BalanceView]:
         return await anyio.to_thread.run_sync(self._model.balances, after_user, limit)
-
-    async def ledger_page(self, after: int, limit: int) -> list[LedgerEntryView]:
-        return await anyio.to_thread.run_sync(self._model.ledger_page, after, limit)
 
     async def position(self) -> int:
         return await anyio.to_thread.run_sync(self._model.position)

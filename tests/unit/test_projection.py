@@ -82,9 +82,9 @@ def test_a_page_of_the_log_becomes_each_payments_latest_state_and_each_credit_mo
 
     assert (batch.after, batch.end) == (0, page[-1].id)
     assert [row.view for row in batch.payments] == [payment]
-    assert [(w.user_id, m.kind, m.amount, m.balance_after) for w in batch.wallets for m in batch.movements] == [
-        (ALICE, "top_up", Decimal("25.00"), Decimal("25.00"))
-    ]
+    assert [
+        (w.user_id, m.entry.kind, m.entry.amount, m.entry.balance_after) for w in batch.wallets for m in batch.movements
+    ] == [(ALICE, "top_up", Decimal("25.00"), Decimal("25.00"))]
     assert [balance.last for balance in batch.balances()] == list(batch.movements)
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from application.projection import PayeeTotal, ProjectedBatch, WalletMovement
-from application.views import SpendDetails
+from application.views import SpendDetails, WalletEntry
 
 pytestmark = pytest.mark.unit
 
@@ -21,7 +21,7 @@ def moved(position: int, kind: str, amount: str, after: str, payee: str | None =
     spend = None if payee is None else SpendDetails(UUID(int=100 + position), payee, f"o{position}", "", "")
     payment = None if payee is not None else UUID(int=200 + position)
     at = START + timedelta(minutes=position)
-    return WalletMovement(position, WALLET, kind, Decimal(amount), payment, at, Decimal(after), spend)
+    return WalletMovement(position, WALLET, WalletEntry(kind, Decimal(amount), payment, at, Decimal(after), spend))
 
 
 def batch(*movements: WalletMovement) -> ProjectedBatch:
@@ -31,7 +31,7 @@ def batch(*movements: WalletMovement) -> ProjectedBatch:
 def test_a_wallet_that_goes_below_zero_is_in_debt_from_that_movement() -> None:
     (balance,) = batch(moved(1, "top_up", "5.00", "5.00"), moved(2, "reversal", "8.00", "-3.00")).balances()
 
-    assert (balance.last.balance_after, balance.debt_from, balance.debt_restarted) == (
+    assert (balance.last.entry.balance_after, balance.debt_from, balance.debt_restarted) == (
         Decimal("-3.00"),
         START + timedelta(minutes=2),
         True,

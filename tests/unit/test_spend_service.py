@@ -59,10 +59,11 @@ class FollowingSpends:
             batch = project(self._ledger, self._folds, self._position, page)
             self._owners.update({opened.wallet_id: opened.user_id for opened in batch.wallets})
             for moved in batch.movements:
-                if moved.spend is not None:
+                entry = moved.entry
+                if entry.spend is not None:
                     owner = self._owners[moved.wallet_id]
-                    view = SpendView(owner, moved.amount, moved.at, moved.balance_after, moved.spend)
-                    self.spends[moved.spend.spend_id] = view
+                    view = SpendView(owner, entry.amount, entry.at, entry.balance_after, entry.spend)
+                    self.spends[entry.spend.spend_id] = view
             self._position = batch.end
         return self.spends.get(spend_id)
 
