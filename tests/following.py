@@ -46,15 +46,6 @@ class FollowingPaymentQueries:
         ]
         return sorted(credited, key=lambda view: (view.created_at, str(view.payment_id)))
 
-    def all_payments(self, status: str | None = None, gateway: str | None = None) -> list[PaymentView]:
-        self._catch_up()
-        views = [
-            view
-            for view in self._payments.values()
-            if (status is None or view.status == status) and (gateway is None or view.gateway == gateway)
-        ]
-        return sorted(views, key=lambda view: (view.created_at, str(view.payment_id)), reverse=True)
-
     def wallet_of(self, user_id: str) -> WalletView:
         self._catch_up()
         movements = self._movements.get(Wallet.create_id(user_id))
