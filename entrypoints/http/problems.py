@@ -71,8 +71,15 @@ def to_problem(error: Exception) -> ProblemDetailsException:
 def _detail(error: Exception, title: str) -> str:
     """The error's own words; what the store said of it, which names tables, keys and values, for the log only."""
     if isinstance(error, STORE_ERRORS) and error.__cause__ is not None:
-        logger.warning("%s: %s", error, error.__cause__)
+        logger.warning("%s: %s", error, _first_cause(error))
     return str(error) or title
+
+
+def _first_cause(error: BaseException) -> BaseException:
+    """What the store itself said, under the application's errors that carried it (a retry's, a translation's)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return error
 
 
 def problem_details_plugin() -> ProblemDetailsPlugin:

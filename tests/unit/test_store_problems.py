@@ -50,7 +50,7 @@ def test_the_stores_text_never_reaches_the_client(
     assert RAW in caplog.text
 
 
-def test_retries_that_all_meet_a_concurrent_change_end_in_one() -> None:
+def test_retries_that_all_meet_a_concurrent_change_end_in_one(caplog: pytest.LogCaptureFixture) -> None:
     attempts = 0
 
     def always_raced() -> None:
@@ -62,7 +62,9 @@ def test_retries_that_all_meet_a_concurrent_change_end_in_one() -> None:
     with pytest.raises(ConcurrentChange, match="every retry too") as raised:
         retry_on_conflict(always_raced)
     assert attempts == SAVE_ATTEMPTS
-    assert to_problem(raised.value).type_ == "/problems/busy"
+    problem = to_problem(raised.value)
+    assert problem.type_ == "/problems/busy" and problem.detail and "4bed6bc1" not in problem.detail
+    assert RAW in caplog.text
 
 
 def test_a_retry_that_succeeds_answers_its_result() -> None:
