@@ -70,6 +70,11 @@ class StoreUnavailable(ApplicationError):
     """The event store cannot be reached right now."""
 
 
+class ConcurrentChange(ApplicationError):
+    """Another writer saved one of the same records first (every retry too, when the use case retries): nothing of
+    this change was recorded. A record that may exist only once (a used challenge) was recorded already."""
+
+
 class SigningKeyMissing(ApplicationError):
     """A signed export or checkpoint was asked for, but no ledger signing key is configured."""
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eventsourcing.persistence import IntegrityError
-
+from application.errors import ConcurrentChange
 from application.gateways import GatewayEvent
 from application.metrics import NoMetrics
 from application.ports import Metrics
@@ -76,7 +75,7 @@ class GatewayEvents:
         found = work.gateway_object(event.gateway, event.gateway_object)
         if found is not None and found.is_linked:
             # A confirmation linked it after we looked for its payment: read again, and apply it there.
-            raise IntegrityError(f"{event.gateway_object} was linked to a payment concurrently")
+            raise ConcurrentChange(f"{event.gateway_object} was linked to a payment concurrently")
         held = found or GatewayObject.seen(event.gateway, event.gateway_object)
         if event.key in held.held_keys:
             return "duplicate"

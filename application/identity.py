@@ -6,17 +6,18 @@ import contextlib
 import re
 import secrets
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.persistence import Notification
 
-from application.errors import Invalid, StoreUnavailable, Unauthenticated
+from application.errors import ConcurrentChange, Invalid, Unauthenticated
 from application.ports import Clock, SignatureVerifier, Tokens
+from application.store_errors import store_errors
 from domain.identity import ChallengeUse, SessionRevocation
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 CHALLENGE_TTL = timedelta(minutes=5)
 TOKENS_KEPT = 50_000  # session tokens whose signature was checked, kept so the next request skips the check
 PUBLIC_KEY = re.compile(r"[0-9a-f]{64}")
+STORE = "identity store"
 
 
 class IdentityStore(Application[UUID]):
@@ -33,19 +35,22 @@ class IdentityStore(Application[UUID]):
     name = "Identity"
 
     def record(self, record: ChallengeUse | SessionRevocation) -> None:
-        try:
+        """`ConcurrentChange` when the record is there already (each may be recorded once)."""
+        with store_errors(STORE):
             self.save(record)
-        except OperationalError as error:
-            raise StoreUnavailable("the identity store is unavailable") from error
 
     def contains(self, aggregate_id: UUID) -> bool:
         try:
-            self.repository.get(aggregate_id)
+            with store_errors(STORE):
+                self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return False
-        except OperationalError as error:
-            raise StoreUnavailable("the identity store is unavailable") from error
         return True
+
+    def notifications(self, after: int, limit: int) -> Sequence[Notification]:
+        """The log after a position, in order."""
+        with store_errors(STORE):
+            return self.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ class IdentityService:
             raise Unauthenticated("the signature does not match the challenge and key")
         try:
             self._store.record(ChallengeUse(nonce=str(claims["jti"]), public_key=public_key))
-        except IntegrityError:
+        except ConcurrentChange:
             raise Unauthenticated("the challenge was already used") from None
         expires = self._clock.now() + self._session_ttl
         session_id = secrets.token_hex(16)
@@ -140,7 +145,7 @@ class IdentityService:
 
     def close_session(self, principal: Principal) -> None:
         record_id = SessionRevocation.create_id(principal.session_id)
-        with contextlib.suppress(IntegrityError):  # already ended
+        with contextlib.suppress(ConcurrentChange):  # already ended
             self._store.record(SessionRevocation(session_id=principal.session_id))
         if self._revoked is not None:
             self._revoked.add(record_id)

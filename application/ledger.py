@@ -16,12 +16,13 @@ from eventsourcing.application import (
     project_aggregate,
 )
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError, Recording, StoredEvent
+from eventsourcing.persistence import JSONTranscoder, Notification, Recording, StoredEvent
 from eventsourcing.utils import EnvType
 
-from application.errors import StoreUnavailable
+from application.errors import ConcurrentChange
 from application.lookups import Lookups
 from application.ports import BatchedLoads
+from application.store_errors import store_errors
 from application.transcodings import SNAPSHOT_TRANSCODINGS
 from application.write_mark import WriteMark
 from domain.checkpoint import LedgerCheckpoint
@@ -34,6 +35,7 @@ A = TypeVar("A", bound=Aggregate)
 
 logger = logging.getLogger("mcpay.ledger")
 
+STORE = "event store"
 SAVE_ATTEMPTS = 8
 # A snapshot is taken by the save that brings a wallet or a payment to a multiple of this many events: a load
 # then reads the latest snapshot and fewer than this many events after it, however long the history (ADR 40).
@@ -85,20 +87,32 @@ class Ledger(Application[UUID], Lookups):
         return self.find(IdempotencyRecord, IdempotencyRecord.create_id(user_id, key))
 
     def commit(self, *aggregates: Aggregate | None) -> None:
-        try:
+        """All saved, or none: `ConcurrentChange` when another writer saved one of them first."""
+        with store_errors(STORE):
             self.save(*aggregates)
-        except OperationalError as error:
-            raise StoreUnavailable("the event store is unavailable") from error
+
+    def head(self) -> int:
+        """The log's last position (0: empty)."""
+        with store_errors(STORE):
+            return self.recorder.max_notification_id() or 0
+
+    def notifications(
+        self, after: int, limit: int, stop: int | None = None, topics: Sequence[str] = ()
+    ) -> Sequence[Notification]:
+        """The log after a position, in order (of `topics` only, when given)."""
+        with store_errors(STORE):
+            return self.recorder.select_notifications(
+                start=after, limit=limit, stop=stop, topics=topics, inclusive_of_start=False
+            )
 
     def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate of that kind with that id (None: none, or one of another kind)."""
         repository = self.repository if kind in self.snapshotting_intervals else self._whole_histories
         try:
-            aggregate: Any = repository.get(aggregate_id)
+            with store_errors(STORE):
+                aggregate: Any = repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-        except OperationalError as error:
-            raise StoreUnavailable("the event store is unavailable") from error
         if not isinstance(aggregate, kind):
             return None
         return aggregate
@@ -108,12 +122,10 @@ class Ledger(Application[UUID], Lookups):
         if not ids:
             return {}
         recorder = self.recorder
-        try:
+        with store_errors(STORE):
             if isinstance(recorder, BatchedLoads):
                 return recorder.max_versions(ids)
             found = {aggregate_id: recorder.select_events(aggregate_id, desc=True, limit=1) for aggregate_id in ids}
-        except OperationalError as error:
-            raise StoreUnavailable("the event store is unavailable") from error
         return {aggregate_id: events[0].originator_version for aggregate_id, events in found.items() if events}
 
     def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
@@ -123,10 +135,8 @@ class Ledger(Application[UUID], Lookups):
             return {}
         if not isinstance(recorder, BatchedLoads) or self.snapshots is None:
             return {i: found for i in ids if (found := self._latest(i)) is not None}
-        try:
+        with store_errors(STORE):
             latest = recorder.select_latest(ids, _table_of(self.snapshots.recorder))
-        except OperationalError as error:
-            raise StoreUnavailable("the event store is unavailable") from error
         snapshots: dict[Any, StoredEvent] = {stored.originator_id: stored for stored in latest.snapshots}
         loaded: dict[Any, Aggregate] = {}
         for aggregate_id, events in groupby(latest.events, key=lambda stored: stored.originator_id):
@@ -141,11 +151,10 @@ class Ledger(Application[UUID], Lookups):
 
     def _latest(self, aggregate_id: UUID) -> Aggregate | None:
         try:
-            return cast(Aggregate, self.repository.get(aggregate_id))
+            with store_errors(STORE):
+                return cast(Aggregate, self.repository.get(aggregate_id))
         except AggregateNotFoundError:
             return None
-        except OperationalError as error:
-            raise StoreUnavailable("the event store is unavailable") from error
 
 
 def _table_of(recorder: Any) -> str:
@@ -154,10 +163,16 @@ def _table_of(recorder: Any) -> str:
 
 
 def retry_on_conflict(attempt: Callable[[], T]) -> T:
-    """Run a load-decide-save attempt again when a concurrent writer got there first."""
+    """Run a load-decide-save attempt again when a concurrent writer got there first; `ConcurrentChange` when
+    every attempt met one."""
     for _ in range(SAVE_ATTEMPTS - 1):
         try:
             return attempt()
-        except IntegrityError:
+        except ConcurrentChange:
             continue
-    return attempt()
+    try:
+        return attempt()
+    except ConcurrentChange as error:
+        raise ConcurrentChange(
+            "another change to the same payment or wallet was saved first, every retry too: try again"
+        ) from error

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from application.amounts import stated_amount
 from application.checkouts import Checkouts, CheckoutTiming
-from application.errors import IdempotencyConflict, Invalid, NotFound, WebhookRejected
+from application.errors import ConcurrentChange, IdempotencyConflict, Invalid, NotFound, WebhookRejected
 from application.gateway_events import GatewayEvents
 from application.gateways import GatewayEvent, GatewayOffer
 from application.ledger import Ledger, retry_on_conflict
@@ -78,7 +76,7 @@ class PaymentService:
                 return Initiated(earlier, replayed=True)
         try:
             payment = self._record_new(user_id, gateway.offer.name, price, idempotency_key, fingerprint)
-        except IntegrityError:
+        except ConcurrentChange:
             # Without a key, reference collisions were retried; what still collides is the key's record.
             if idempotency_key is None:
                 raise

@@ -42,9 +42,7 @@ def ledger_events(
     when given)."""
     position = after
     while True:
-        page = ledger.recorder.select_notifications(
-            start=position, limit=PAGE, stop=stop, topics=topics, inclusive_of_start=False
-        )
+        page = ledger.notifications(position, PAGE, stop, topics)
         if not page:
             return
         for notification in page:
@@ -62,7 +60,7 @@ def replay_balances(
 def replay_accounts(ledger: Ledger, as_of: datetime | None = None, progress: Progress = unobserved) -> Accounts:
     """Every account, in double entry: wallets, payees and each gateway's account (ADR 48)."""
     recorder = ledger.recorder
-    head = recorder.max_notification_id() or 0
+    head = ledger.head()
     moves = (
         recorder.wallet_moves(BALANCE_TOPICS, stop=head)
         if isinstance(recorder, WalletMoves)

@@ -14,8 +14,8 @@ from typing import Any
 from uuid import UUID
 
 import anyio
-from eventsourcing.persistence import OperationalError
 
+from application.errors import StoreUnavailable
 from application.identity import IdentityStore
 from application.reading import Doorbell
 from domain.identity import SessionRevocation
@@ -61,9 +61,7 @@ class RevokedSessions:
         """Read the log past what was read (blocking: run it off the event loop)."""
         started = self._heard
         with self._lock:
-            while notifications := self._store.recorder.select_notifications(
-                start=self._position, limit=PAGE, inclusive_of_start=False
-            ):
+            while notifications := self._store.notifications(self._position, PAGE):
                 self._ids.update(
                     UUID(str(n.originator_id)) for n in notifications if n.topic.startswith(REVOCATION_TOPIC)
                 )
@@ -93,7 +91,7 @@ class RevokedSessions:
             while True:
                 try:
                     await anyio.to_thread.run_sync(self.catch_up)
-                except OperationalError as error:
+                except StoreUnavailable as error:
                     logger.warning("cannot read the identity log (the store answers meanwhile): %s", error)
                 except Exception:
                     logger.exception("reading the identity log failed (the store answers meanwhile)")

@@ -49,7 +49,7 @@ class UnitOfWork(Lookups):
         self._after_save.append(callback)
 
     def save(self) -> None:
-        """One transaction for everything staged; IntegrityError when another writer got to one of them first."""
+        """One transaction for everything staged; `ConcurrentChange` when another writer got to one of them first."""
         credits = CreditService(self)
         saved: dict[UUID, Aggregate] = {}
         for aggregate in list(self._staged.values()):

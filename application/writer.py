@@ -21,9 +21,8 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
 from application.aggregate_cache import AggregateCache
+from application.errors import ConcurrentChange
 from application.ledger import Ledger, retry_on_conflict
 from application.unit_of_work import UnitOfWork
 
@@ -143,7 +142,7 @@ class GroupWriter:
         for _ in range(GROUP_ATTEMPTS):
             try:
                 outcomes = self._write([item.event for item in group])
-            except IntegrityError:
+            except ConcurrentChange:
                 continue  # another process wrote one of these aggregates first: decide again from fresh reads
             except Exception:  # one event's failure must not decide the others': apply each alone
                 break

@@ -76,7 +76,7 @@ def export_ledger(args: argparse.Namespace) -> int:
 def _write_export(services: Services, partial: Path, *, progress: bool) -> str:
     """Write the export line by line into `partial`; answer its last line (the signature)."""
     last = ""
-    head = services.ledger.recorder.max_notification_id() or 0
+    head = services.ledger.head()
     with (
         partial.open("w", encoding="utf-8", newline="\n") as file,
         ProgressBar("exporting", enabled=progress) as bar,

@@ -147,8 +147,8 @@ class LedgerAudit:
             yield line
 
     def _head(self) -> int:
-        return self._ledger.recorder.max_notification_id() or 0
+        return self._ledger.head()
 
     def _is_checkpoint(self, position: int) -> bool:
-        last = self._ledger.recorder.select_notifications(start=position, limit=1)
+        last = self._ledger.notifications(position - 1, 1)  # the notification at `position`
         return bool(last) and last[0].topic.startswith(CHECKPOINT_TOPIC)

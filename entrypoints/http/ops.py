@@ -24,7 +24,7 @@ async def readyz(services: ServicesDep) -> Health:
     Caught up: at most `READY_MAX_LAG_EVENTS` events behind the log. 503 otherwise, naming which.
     """
     try:
-        await anyio.to_thread.run_sync(services.ledger.recorder.max_notification_id)
+        await anyio.to_thread.run_sync(services.ledger.head)
     except Exception as error:
         raise StoreUnavailable("the event store does not answer") from error
     try:

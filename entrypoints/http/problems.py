@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, OperationalError
 from litestar.exceptions import HTTPException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
@@ -36,16 +35,12 @@ PROBLEMS: list[tuple[type[Exception], int, str, str]] = [
     (errors.GatewayUnavailable, 503, "gateway-unavailable", "Payment gateway unavailable"),
     (errors.GatewayRefused, 502, "gateway-refused", "Payment gateway refused the request"),
     (errors.StoreUnavailable, 503, "store-unavailable", "Service temporarily unavailable"),
+    (errors.ConcurrentChange, 503, "busy", "Too many concurrent changes, try again"),
     (errors.SigningKeyMissing, 503, "signing-key-missing", "Ledger signing key not configured"),
-    (OperationalError, 503, "store-unavailable", "Service temporarily unavailable"),
-    (IntegrityError, 503, "busy", "Too many concurrent changes, try again"),
 ]
 
-# What a client is told for the store's own errors (their text stays in the log).
-STORE_ERRORS: dict[type[Exception], str] = {
-    IntegrityError: "another change to the same payment or wallet was saved first, every retry too: try again",
-    OperationalError: "the event store cannot be reached right now: try again shortly",
-}
+# The application's own words for the store's errors; the store's (tables, keys, values) are in their cause.
+STORE_ERRORS = (errors.StoreUnavailable, errors.ConcurrentChange)
 
 HTTP_TITLES = {
     400: ("bad-request", "Malformed request"),
@@ -74,12 +69,17 @@ def to_problem(error: Exception) -> ProblemDetailsException:
 
 
 def _detail(error: Exception, title: str) -> str:
-    """The error's own words, except the store's: its text names tables, keys and values, for the log only."""
-    for kind, detail in STORE_ERRORS.items():
-        if isinstance(error, kind):
-            logger.warning("the event store refused a change: %s", error)
-            return detail
+    """The error's own words; what the store said of it, which names tables, keys and values, for the log only."""
+    if isinstance(error, STORE_ERRORS) and error.__cause__ is not None:
+        logger.warning("%s: %s", error, _first_cause(error))
     return str(error) or title
+
+
+def _first_cause(error: BaseException) -> BaseException:
+    """What the store itself said, under the application's errors that carried it (a retry's, a translation's)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return error
 
 
 def problem_details_plugin() -> ProblemDetailsPlugin:
