@@ -1,12 +1,15 @@
-"""Reading many aggregates of the events table at once: their versions, and their latest snapshot and later events.
+"""Reading many aggregates of the events table at once: in one query, their current versions and the latest snapshot
+and later events of those not already held at that version; and whole histories, for the projector.
 
-Same table and format as the library's reads (one aggregate per query there); each of these is one query with
-`= ANY` over the ids, whatever their number (a prepared `unnest ... LATERAL` cost PostgreSQL far more, issue 13).
+Same table and format as the library's reads (one aggregate per query there). The ids go in as arrays matched with
+`= ANY` (a prepared `unnest ... LATERAL` cost PostgreSQL far more, issue 13); the ids to read again are computed by
+the server (`= ANY(ARRAY(...))`), so checking a cache and reading what it lacks is one round trip (ADR 54).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import cache
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -14,7 +17,9 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from application.ports import Latest
+from application.ports import Current
+
+VERSION, SNAPSHOT, EVENT = 0, 1, 2  # the kinds of row `select_current` answers, in that order per aggregate
 
 
 class PostgresBatchedLoads:
@@ -23,36 +28,68 @@ class PostgresBatchedLoads:
     datastore: PostgresDatastore
     events_table_name: str
 
-    def max_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
-        statement = SQL(
-            "SELECT originator_id, max(originator_version) FROM {schema}.{table} "
-            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
-        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+    def select_current(self, ids: Sequence[UUID], kept: Mapping[UUID, int], snapshots_table: str) -> Current:
+        statement = _current_statement(self.datastore.schema, self.events_table_name, snapshots_table)
+        current = Current(versions={}, snapshots=[], events=[])
+        parameters = {"ids": list(ids), "kept": list(kept), "versions": list(kept.values())}
+        with self.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(statement, parameters)
+            for kind, originator_id, version, topic, state in cursor.fetchall():
+                if kind == VERSION:
+                    current.versions[originator_id] = version
+                else:
+                    stored = StoredEvent(originator_id, version, topic, bytes(state))
+                    (current.snapshots if kind == SNAPSHOT else current.events).append(stored)
+        return current
+
+    def select_histories(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        statement = _histories_statement(self.datastore.schema, self.events_table_name)
         with self.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
             cursor.execute(statement, (list(ids),))
-            return {originator_id: version for originator_id, version in cursor.fetchall()}
+            return [StoredEvent(i, version, topic, bytes(state)) for i, version, topic, state in cursor.fetchall()]
 
-    def select_latest(self, ids: Sequence[UUID], snapshots_table: str) -> Latest:
-        """Each aggregate's latest snapshot (if any) in `snapshots_table`, and its events after it, in version order."""
-        statement = SQL(
-            "WITH s AS (SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
-            "FROM {schema}.{snapshots} WHERE originator_id = ANY(%(ids)s) "
+
+# Rendered once: psycopg converts a statement given as text once (its own cache), a composed one on every call.
+
+
+@cache
+def _current_statement(schema: str, table: str, snapshots: str) -> str:
+    return (
+        SQL(
+            "WITH v AS (SELECT originator_id, max(originator_version) AS version FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%(ids)s::uuid[]) GROUP BY originator_id), "
+            "stale AS (SELECT originator_id, version FROM v "
+            "EXCEPT SELECT * FROM unnest(%(kept)s::uuid[], %(versions)s::bigint[])), "
+            "s AS (SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
+            "FROM {schema}.{snapshots} WHERE originator_id = ANY(ARRAY(SELECT originator_id FROM stale)) "
             "ORDER BY originator_id, originator_version DESC) "
-            "SELECT true, originator_id, originator_version, topic, state FROM s "
-            "UNION ALL "
-            "SELECT false, e.originator_id, e.originator_version, e.topic, e.state FROM {schema}.{table} e "
+            "SELECT {version}, originator_id, version, NULL, NULL FROM v "
+            "UNION ALL SELECT {snapshot}, originator_id, originator_version, topic, state FROM s "
+            "UNION ALL SELECT {event}, e.originator_id, e.originator_version, e.topic, e.state FROM {schema}.{table} e "
             "LEFT JOIN s ON s.originator_id = e.originator_id "
-            "WHERE e.originator_id = ANY(%(ids)s) AND e.originator_version > coalesce(s.originator_version, 0) "
-            "ORDER BY 2, 1 DESC, 3"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            snapshots=Identifier(snapshots_table),
-            table=Identifier(self.events_table_name),
+            "WHERE e.originator_id = ANY(ARRAY(SELECT originator_id FROM stale)) "
+            "AND e.originator_version > coalesce(s.originator_version, 0) "
+            "ORDER BY 2, 1, 3"
         )
-        latest: Latest = Latest(snapshots=[], events=[])
-        with self.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
-            cursor.execute(statement, {"ids": list(ids)})
-            for is_snapshot, originator_id, version, topic, state in cursor.fetchall():
-                stored = StoredEvent(originator_id, version, topic, bytes(state))
-                (latest.snapshots if is_snapshot else latest.events).append(stored)
-        return latest
+        .format(
+            schema=Identifier(schema),
+            snapshots=Identifier(snapshots),
+            table=Identifier(table),
+            version=VERSION,
+            snapshot=SNAPSHOT,
+            event=EVENT,
+        )
+        .as_string()
+    )
+
+
+@cache
+def _histories_statement(schema: str, table: str) -> str:
+    return (
+        SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
+        )
+        .format(schema=Identifier(schema), table=Identifier(table))
+        .as_string()
+    )

@@ -1,8 +1,8 @@
 """Aggregates kept between the writer's groups, each trusted only at the version the store holds now.
 
 Without a re-check two processes writing the same wallets conflicted on half of their groups (issue 13): every
-group asks the store for the current version of the aggregates it needs (one query) and takes from here only
-those whose kept version is that version. The objects are the ones decisions change in place, so a unit of work
+group asks the store for the current version of the aggregates it needs and takes from here only those whose kept
+version is that version (the same query reads the others: ADR 54). The objects are the ones decisions change in place, so a unit of work
 keeps what it saw after its save committed and drops it when it did not.
 """
 
@@ -23,6 +23,10 @@ class AggregateCache:
     def __init__(self, kept: int = KEPT) -> None:
         self._kept = kept
         self._aggregates: OrderedDict[UUID, Aggregate] = OrderedDict()
+
+    def versions(self, ids: Iterable[UUID]) -> dict[UUID, int]:
+        """The versions at which these aggregates are kept (those kept at all)."""
+        return {i: aggregate.version for i in ids if (aggregate := self._aggregates.get(i)) is not None}
 
     def current(self, versions: Mapping[UUID, int]) -> dict[UUID, Aggregate]:
         """The kept aggregates whose version is the store's current one."""

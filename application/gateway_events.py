@@ -7,6 +7,7 @@ work see each other's changes and are saved together (ADR 32).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
 from application.errors import ConcurrentChange
 from application.gateways import GatewayEvent
@@ -25,12 +26,15 @@ class GatewayEvents:
         self._metrics = metrics or NoMetrics()
 
     def preload(self, work: UnitOfWork, events: Sequence[GatewayEvent]) -> None:
-        """What a group's decisions will read, read together: the claims and links the events name, then their
-        payments, then those payments' wallets (three steps of two queries, whatever the group's size)."""
+        """What a group's decisions will read, read together: the claims and links the events name with the
+        payments the gateway says they are for, then any other payment the claims and links name, then those
+        payments' wallets (two queries when the gateway names the payment, three at most, whatever the group's
+        size). The gateway's word only chooses what is read early: the decisions still find each payment by its
+        claim or link."""
         ours = [event for event in events if event.foreign is None]
         claims = [PaymentReference.create_id(e.reference) for e in ours if e.reference is not None]
         links = [GatewayObject.create_id(e.gateway, e.gateway_object) for e in ours if e.gateway_object]
-        work.preload([*claims, *links])
+        work.preload([*claims, *links, *filter(None, (_uuid(e.payment_id) for e in ours))])
         named = [c.payment_id for c in work.seen(PaymentReference, claims)]
         named += [link.payment_id for link in work.seen(GatewayObject, links) if link.payment_id is not None]
         work.preload(named)
@@ -109,3 +113,13 @@ def _link(work: UnitOfWork, payment: Payment, event: GatewayEvent, outcome: str)
     if found is None:
         return GatewayObject(gateway=event.gateway, object_id=event.gateway_object, payment_id=payment.id)
     return found if not found.is_linked else None
+
+
+def _uuid(text: str | None) -> UUID | None:
+    """A payment id as the gateway reported it (None: none, or not a UUID)."""
+    if not text:
+        return None
+    try:
+        return UUID(text)
+    except ValueError:
+        return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, groupby
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
@@ -57,6 +57,8 @@ class Ledger(Application[UUID], Lookups):
         # The index records (claims, links, idempotency records) are never snapshotted: loaded without asking
         # the snapshot table first.
         self._whole_histories = Repository(event_store=self.events)
+        # Checked once: a runtime protocol check costs microseconds on every call.
+        self._batched = self.recorder if isinstance(self.recorder, BatchedLoads) else None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -117,42 +119,54 @@ class Ledger(Application[UUID], Lookups):
             return None
         return aggregate
 
-    def versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
-        """Each recorded aggregate's current version, in one query where the store can (ids without events left out)."""
+    def current(self, ids: Sequence[UUID], kept: Mapping[UUID, int]) -> tuple[dict[UUID, int], dict[UUID, Aggregate]]:
+        """Each recorded aggregate's current version (ids without events left out) and, loaded from its latest
+        snapshot, each one that is not `kept` at that version: in one query where the store can (ADR 54)."""
         if not ids:
-            return {}
-        recorder = self.recorder
+            return {}, {}
         with store_errors(STORE):
-            if isinstance(recorder, BatchedLoads):
-                return recorder.max_versions(ids)
-            found = {aggregate_id: recorder.select_events(aggregate_id, desc=True, limit=1) for aggregate_id in ids}
-        return {aggregate_id: events[0].originator_version for aggregate_id, events in found.items() if events}
-
-    def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
-        """The aggregates with these ids (from their latest snapshots), in one query where the store can."""
-        recorder = self.recorder
-        if not ids:
-            return {}
-        if not isinstance(recorder, BatchedLoads) or self.snapshots is None:
-            return {i: found for i in ids if (found := self._latest(i)) is not None}
-        with store_errors(STORE):
-            latest = recorder.select_latest(ids, _table_of(self.snapshots.recorder))
-        snapshots: dict[Any, StoredEvent] = {stored.originator_id: stored for stored in latest.snapshots}
-        loaded: dict[Any, Aggregate] = {}
-        for aggregate_id, events in groupby(latest.events, key=lambda stored: stored.originator_id):
+            if self._batched is None or self.snapshots is None:
+                return self._current_one_by_one(ids, kept)
+            current = self._batched.select_current(ids, kept, _table_of(self.snapshots.recorder))
+        snapshots: dict[Any, StoredEvent] = {stored.originator_id: stored for stored in current.snapshots}
+        loaded: dict[UUID, Aggregate] = {}
+        for aggregate_id, events in groupby(current.events, key=lambda stored: stored.originator_id):
             loaded[aggregate_id] = self._projected(snapshots.pop(aggregate_id, None), events)
         for aggregate_id, snapshot in snapshots.items():  # nothing recorded since its snapshot
             loaded[aggregate_id] = self._projected(snapshot, ())
-        return loaded
+        return current.versions, loaded
+
+    def as_at(self, versions: Mapping[UUID, int]) -> dict[UUID, Aggregate]:
+        """Each aggregate as its events up to that version left it, from their whole histories (one query where the
+        store can): for folds whose aggregates have few events, e.g. the projector's payments."""
+        with store_errors(STORE):
+            if self._batched is None:
+                return {i: self.repository.get(i, version=version) for i, version in versions.items()}
+            histories = self._batched.select_histories(list(versions))
+        return {
+            aggregate_id: self._projected(None, (e for e in events if e.originator_version <= versions[aggregate_id]))
+            for aggregate_id, events in groupby(histories, key=lambda stored: stored.originator_id)
+        }
+
+    def _current_one_by_one(
+        self, ids: Sequence[UUID], kept: Mapping[UUID, int]
+    ) -> tuple[dict[UUID, int], dict[UUID, Aggregate]]:
+        found = {aggregate_id: self.recorder.select_events(aggregate_id, desc=True, limit=1) for aggregate_id in ids}
+        versions = {aggregate_id: events[0].originator_version for aggregate_id, events in found.items() if events}
+        stale = [aggregate_id for aggregate_id, version in versions.items() if kept.get(aggregate_id) != version]
+        return versions, {i: loaded for i in stale if (loaded := self._latest(i)) is not None}
 
     def _projected(self, snapshot: StoredEvent | None, events: Iterable[StoredEvent]) -> Aggregate:
-        stored = chain(() if snapshot is None else (snapshot,), events)
-        return cast(Aggregate, project_aggregate(None, (self.mapper.to_domain_event(each) for each in stored)))
+        """The library's `project_aggregate` without its per-event protocol check (a tenth of a load's time)."""
+        aggregate: Any = None
+        for stored in chain(() if snapshot is None else (snapshot,), events):
+            event: Any = self.mapper.to_domain_event(stored)
+            aggregate = event.mutate(aggregate)
+        return cast(Aggregate, aggregate)
 
     def _latest(self, aggregate_id: UUID) -> Aggregate | None:
         try:
-            with store_errors(STORE):
-                return cast(Aggregate, self.repository.get(aggregate_id))
+            return cast(Aggregate, self.repository.get(aggregate_id))
         except AggregateNotFoundError:
             return None
 

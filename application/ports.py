@@ -163,19 +163,22 @@ class WalletMoves(Protocol):
         """The events of `topics`, in log order (up to position `stop` when given)."""
 
 
-class Latest(NamedTuple):
-    """What a load of many aggregates reads: each one's latest snapshot, and its events after it (by version)."""
+class Current(NamedTuple):
+    """What one read of many aggregates answers: each recorded one's current version and, for those not kept at
+    that version, its latest snapshot and its events after it (by version)."""
 
+    versions: dict[UUID, int]
     snapshots: list[StoredEvent]
     events: list[StoredEvent]
 
 
 @runtime_checkable
 class BatchedLoads(Protocol):
-    """An event store that reads many aggregates in one query each (ADR 45)."""
+    """An event store that reads many aggregates in one query (ADR 45, ADR 54)."""
 
-    def max_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
-        """Each recorded aggregate's current version (ids without events are left out)."""
+    def select_current(self, ids: Sequence[UUID], kept: Mapping[UUID, int], snapshots_table: str) -> Current:
+        """The current versions of `ids` (ids without events left out) and, in the same query, the latest snapshot
+        in `snapshots_table` and later events of each one not `kept` at its current version."""
 
-    def select_latest(self, ids: Sequence[UUID], snapshots_table: str) -> Latest:
-        """The aggregates' latest snapshots in `snapshots_table` and their events after them."""
+    def select_histories(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of these aggregates, by aggregate and version."""

@@ -76,15 +76,17 @@ class UnitOfWork(Lookups):
         return found if isinstance(found, kind) else None
 
     def preload(self, ids: Iterable[UUID]) -> None:
-        """Read these aggregates now, together: the store's current versions in one query, then, in one more, the
-        ones the cache does not hold at those versions. An id without events is known absent (a save creating it
+        """Read these aggregates now, together, in one query: the store's current versions, and the ones the cache
+        does not hold at those versions (ADR 54). An id without events is known absent (a save creating it
         conflicts with anyone who created it since)."""
         wanted = list(dict.fromkeys(i for i in ids if i not in self._seen))
-        versions = self._ledger.versions(wanted)
-        kept = self._cache.current(versions) if self._cache is not None else {}
-        loaded = self._ledger.load_many([i for i in versions if i not in kept])
+        if not wanted:
+            return
+        kept = self._cache.versions(wanted) if self._cache is not None else {}
+        versions, loaded = self._ledger.current(wanted, kept)
+        current = self._cache.current(versions) if self._cache is not None else {}
         for aggregate_id in wanted:
-            self._seen[aggregate_id] = kept.get(aggregate_id) or loaded.get(aggregate_id)
+            self._seen[aggregate_id] = current.get(aggregate_id) or loaded.get(aggregate_id)
 
     def seen(self, kind: type[A], ids: Iterable[UUID]) -> list[A]:
         """What this unit of work read (or staged) of those ids, of that kind."""

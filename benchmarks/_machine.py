@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -60,3 +64,22 @@ def process_tree_cpu(pid: int) -> float:
     for member in tree:
         total += stats.get(member, (0, 0))[1]
     return total / ticks
+
+
+@contextmanager
+def profiling(pid: int, folder: Path | None, name: str) -> Iterator[None]:
+    """py-spy (a development dependency, ADR 42) sampling `pid` and its workers while the block runs, written to
+    `folder/name.txt` in its raw (collapsed stacks) format; nothing without a folder."""
+    if folder is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    output = folder / f"{name}.txt"
+    command = ["py-spy", "record", "--pid", str(pid), "--subprocesses", "--gil", "--threads", "-r", "200"]
+    spy = subprocess.Popen([*command, "-f", "raw", "-o", str(output)], stdout=subprocess.DEVNULL)  # noqa: S603
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+        spy.wait(timeout=60)
+        print(f"  py-spy profile of the server: {output}")

@@ -33,7 +33,7 @@ from application.ledger import Ledger
 from application.replay import ledger_events
 from application.views import PaymentView
 from benchmarks._load import Request, drive
-from benchmarks._machine import process_tree_cpu
+from benchmarks._machine import process_tree_cpu, profiling
 from benchmarks._postgres import described_server
 from benchmarks._serve import bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
@@ -56,6 +56,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="clients delivering at once (default 16)")
     parser.add_argument("--users", type=int, help="wallets the payments credit (default: payments / 4)")
     parser.add_argument("--workers", type=worker_counts, default=[1, 2], help="worker counts (default 1,2)")
+    parser.add_argument(
+        "--profile", type=Path, help="a folder: py-spy records the server during each run (raw format, one file a run)"
+    )
     add_driver_argument(parser)
     args = parser.parse_args(argv)
     server = described_server()
@@ -81,11 +84,12 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             simulator = StripeSimulator(served.webhook_secret("stripe"))
             signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
             cpu_before = process_tree_cpu(served.pid)
-            run: Run | WrkRun = (
-                drive_with_wrk(served.url, signed, args.concurrency)
-                if args.driver == "wrk"
-                else drive(served.url, iter(signed), args.concurrency, ok=_confirmed)
-            )
+            with profiling(served.pid, args.profile, f"webhook_credits-{workers}w"):
+                run: Run | WrkRun = (
+                    drive_with_wrk(served.url, signed, args.concurrency)
+                    if args.driver == "wrk"
+                    else drive(served.url, iter(signed), args.concurrency, ok=_confirmed)
+                )
             caught_up = read_model_catch_up(url)
             server_cpu = process_tree_cpu(served.pid) - cpu_before
         credits = credits_per_payment(url)

@@ -68,9 +68,17 @@ def test_a_batched_load_reads_what_a_full_replay_does(ledger: OftenSnapshotted, 
     last = {i: list(ledger.events.get(i, desc=True, limit=1)) for i in ids}
     heads = {i: events[0].originator_version for i, events in last.items() if events}  # wallets never credited: none
 
-    assert ledger.versions(ids) == heads
-    loaded = ledger.load_many(list(heads))
+    versions, loaded = ledger.current(ids, {})
+    assert versions == heads
     assert {i: state(aggregate) for i, aggregate in loaded.items()} == {i: state(replayed(ledger, i)) for i in heads}
+
+    # What a cache holds at the current version is not read again; what it holds at another version is.
+    ordered = sorted(heads)
+    kept = {i: heads[i] for i in ordered[::2]} | {i: heads[i] - 1 for i in ordered[1::2]}
+    versions, loaded = ledger.current(ids, kept)
+    assert versions == heads
+    assert sorted(loaded) == ordered[1::2]
+    assert {i: state(aggregate) for i, aggregate in loaded.items()} == {i: state(replayed(ledger, i)) for i in loaded}
 
 
 def test_snapshots_live_in_their_own_table(store_url: str, ledger: OftenSnapshotted) -> None:
