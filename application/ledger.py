@@ -141,7 +141,7 @@ class Ledger(Application[UUID], Lookups):
         store can): for folds whose aggregates have few events, e.g. the projector's payments."""
         with store_errors(STORE):
             if self._batched is None:
-                return {i: self.repository.get(i, version=version) for i, version in versions.items()}
+                return {i: found for i, version in versions.items() if (found := self._at(i, version)) is not None}
             histories = self._batched.select_histories(list(versions))
         return {
             aggregate_id: self._projected(None, (e for e in events if e.originator_version <= versions[aggregate_id]))
@@ -163,6 +163,12 @@ class Ledger(Application[UUID], Lookups):
             event: Any = self.mapper.to_domain_event(stored)
             aggregate = event.mutate(aggregate)
         return cast(Aggregate, aggregate)
+
+    def _at(self, aggregate_id: UUID, version: int) -> Aggregate | None:
+        try:
+            return cast(Aggregate, self.repository.get(aggregate_id, version=version))
+        except AggregateNotFoundError:
+            return None
 
     def _latest(self, aggregate_id: UUID) -> Aggregate | None:
         try:

@@ -332,6 +332,8 @@ class Projector:
             projected += len(page)
             position = batch.end
             self._announce(position)
+            if len(page) < self._batch_size:
+                return projected  # the log's end as it was read: a later write rings again
 
     def _page(self, after: int, stop: int | None) -> Sequence[Notification]:
         return self._ledger.recorder.select_notifications(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from entrypoints.bootstrap import webhook_secret
 from entrypoints.settings import Settings
-from tests.processes import free_port, running
+from tests.processes import free_port, log_tail, running, stop
 
 SESSION_SECRET = "benchmark-session-secret-0123456789abcdef"  # noqa: S105 - demo mode: webhook secrets derive from it
 QUIET = {
@@ -61,6 +63,27 @@ def serving(database_url: str, log: Path, workers: int = 1) -> Iterator[Server]:
         store = database_url.split(":", 1)[0]
         print(f"  mcpay serve pid {process.pid} on {url} ({store}, {plural_workers(workers)})")
         yield Server(url, process.pid, bench_settings(database_url))
+
+
+@contextmanager
+def projecting(database_url: str, log: Path) -> Iterator[int]:
+    """`mcpay projections run` on `database_url` until the block ends, holding the projection lease before the block
+    starts (the served processes then leave the projections to it); answers its pid."""
+    env = {**os.environ, **QUIET, "DATABASE_URL": database_url, "SESSION_SECRET": SESSION_SECRET}
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli", "projections", "run"], env=env, stdout=output, stderr=output
+        )
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while "now runs the projections" not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mcpay projections run did not take the lease:\n{log_tail(log)}")
+            time.sleep(0.1)
+        print(f"  mcpay projections run pid {process.pid}: the server's workers leave the projections to it")
+        yield process.pid
+    finally:
+        stop(process)
 
 
 def worker_counts(text: str) -> list[int]:

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from application.views import PaymentView
 from benchmarks._load import Request, drive
 from benchmarks._machine import process_tree_cpu, profiling
 from benchmarks._postgres import described_server
-from benchmarks._serve import bench_settings, plural_workers, serving, worker_counts
+from benchmarks._serve import bench_settings, plural_workers, projecting, serving, worker_counts
 from benchmarks._stats import Run
 from benchmarks._wrk import WrkRun, add_driver_argument, drive_with_wrk
 from domain.indexes import PaymentReference
@@ -59,6 +60,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--profile", type=Path, help="a folder: py-spy records the server during each run (raw format, one file a run)"
     )
+    parser.add_argument(
+        "--projector-process",
+        action="store_true",
+        help="project in a process of its own (`mcpay projections run`) beside the server, not in its workers",
+    )
     add_driver_argument(parser)
     args = parser.parse_args(argv)
     server = described_server()
@@ -80,10 +86,16 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
     with fresh_schema(server, "bench") as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
         payments = seed(url, args.payments, users)
         log = Path(scratch) / "serve.log"
-        with serving(url, log, workers) as served:
+        with ExitStack() as beside:
+            projector = (
+                beside.enter_context(projecting(url, Path(scratch) / "projector.log"))
+                if args.projector_process
+                else None
+            )
+            served = beside.enter_context(serving(url, log, workers))
             simulator = StripeSimulator(served.webhook_secret("stripe"))
             signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
-            cpu_before = process_tree_cpu(served.pid)
+            cpu_before = _cpu(served.pid, projector)
             with profiling(served.pid, args.profile, f"webhook_credits-{workers}w"):
                 run: Run | WrkRun = (
                     drive_with_wrk(served.url, signed, args.concurrency)
@@ -91,19 +103,26 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
                     else drive(served.url, iter(signed), args.concurrency, ok=_confirmed)
                 )
             caught_up = read_model_catch_up(url)
-            server_cpu = process_tree_cpu(served.pid) - cpu_before
+            server_cpu = _cpu(served.pid, projector) - cpu_before
         credits = credits_per_payment(url)
         if run.failures:
             print(f"  {run.failures} deliveries were not answered 'confirmed'; the server's log ends:")
             print(log.read_text()[-3000:])
     print(f"  webhook to credit: {run.summary('credits')}")
-    print(f"  server CPU (every worker, projector included): {server_cpu * 1000 / len(payments):.2f} ms per webhook")
+    print(
+        f"  server CPU (every worker, the projector included): {server_cpu * 1000 / len(payments):.2f} ms per webhook"
+    )
     doubles = sum(count - 1 for count in credits.values() if count > 1)
     missing = sum(1 for payment in payments if credits[payment.payment_id] == 0)
     print(f"  double credits: {doubles}, payments without a credit: {missing}")
     lag = "not within 30 s" if caught_up is None else f"within {caught_up * 1000:.0f} ms of the last answer"
     print(f"  the read model held every event {lag}")
     return run.rate
+
+
+def _cpu(server: int, projector: int | None) -> float:
+    """CPU seconds of the server's processes, and of the projector's when it runs apart."""
+    return process_tree_cpu(server) + (0.0 if projector is None else process_tree_cpu(projector))
 
 
 def seed(database_url: str, count: int, users: int) -> list[PaymentView]:

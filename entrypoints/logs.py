@@ -45,16 +45,14 @@ class MaskedRenderer:
         self._renderer = renderer
         kept = [secret for secret in secrets if len(secret) >= SHORTEST_SECRET]
         spelled = {form for secret in kept for form in (secret, json.dumps(secret)[1:-1], repr(secret)[1:-1])}
-        self._secrets = sorted(spelled, key=len, reverse=True)  # as written, and as JSON or repr() escape it
-        self._shapes = tuple(shapes)
+        # As written, and as JSON or repr() escape it, longest first; then the shapes: one pass over each line.
+        alternatives = [re.escape(form) for form in sorted(spelled, key=len, reverse=True)]
+        patterns = [*alternatives, *(f"(?:{shape.pattern})" for shape in shapes)]
+        self._masked = re.compile("|".join(patterns)) if patterns else None
 
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
         text = str(self._renderer(logger, method_name, event_dict))
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        for shape in self._shapes:
-            text = shape.sub(MASK, text)
-        return text
+        return text if self._masked is None else self._masked.sub(MASK, text)
 
 
 def secret_values(settings: Settings) -> list[str]:

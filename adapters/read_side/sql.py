@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -205,6 +206,7 @@ def ddl(schema_prefix: str, types: Mapping[str, str]) -> list[str]:
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
+@cache
 def render(sql: str, schema_prefix: str, style: str) -> str:
     """`$n` placeholders as asyncpg ("numeric"), psycopg ("pyformat": %(pn)s) or sqlite3 ("named": :pn) want them;
     the last two take their parameters as `named(params)`."""
