@@ -1,8 +1,16 @@
-"""`mcpay projections rebuild` restores the read model from the log, whatever happened to its rows."""
+"""`mcpay projections rebuild` restores the read model from the log, whatever happened to its rows; `mcpay
+projections run` feeds it as the log grows, in a process of its own."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +43,41 @@ def test_rebuild_restores_rows_lost_or_damaged_by_hand(
 
     assert table_rows(sqlite_url) == live
     assert f"at position {head}" in capsys.readouterr().out
+
+
+@pytest.mark.postgres
+def test_run_projects_as_the_log_grows_holds_the_lease_and_stops_on_sigterm(postgres_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "projector.log"
+    env = {**os.environ, "DATABASE_URL": postgres_url, "SESSION_SECRET": SESSION_SECRET}
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli", "projections", "run"], env=env, stdout=output, stderr=output
+        )
+    services = read_side_services(postgres_url)
+    try:
+        _wait_for(lambda: "now runs the projections" in log.read_text(), process, log)
+        populate(services)  # written by another process while it runs
+        head = services.ledger.recorder.max_notification_id() or 0
+        projector = services.read_side.projector
+        _wait_for(lambda: projector.store.position() == head, process, log)
+
+        assert projector.run_once() == 0  # the lease is held by `projections run`: this process leaves it the work
+        live = table_rows(postgres_url)
+        projector.rebuild()
+        assert table_rows(postgres_url) == live  # what it projected is what a rebuild projects
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        assert f"the read model is at position {head}" in log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        services.close()
+
+
+def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)

@@ -20,6 +20,7 @@ from nacl.signing import SigningKey
 from adapters.persistence import persistence_env, sqlite_file
 from application.replay import check_balances
 from domain.indexes import PaymentReference
+from domain.money import Money
 from domain.wallet import Wallet
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.cli import main
@@ -93,6 +94,23 @@ def test_snapshots_live_in_their_own_table(store_url: str, ledger: OftenSnapshot
     for aggregate_id in history.aggregate_ids():
         if list(ledger.events.get(aggregate_id, limit=1)):  # the second user's wallet may never have opened
             assert state(ledger.repository.get(aggregate_id)) == state(replayed(ledger, aggregate_id))
+
+
+def test_a_save_snapshots_the_object_in_hand_without_reading_it_back(
+    store_url: str, ledger: OftenSnapshotted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wallet = Wallet(user_id=uuid4().hex * 2)
+    for _ in range(3):  # opened (1) and three top-ups in one save: versions 2 to 4 pass the interval of 3
+        wallet.top_up(uuid4(), Money(Decimal("5.00"), "MC"))
+    reads: list[Any] = []
+    monkeypatch.setattr(ledger.repository, "get", lambda *args, **kwargs: reads.append(args))
+
+    ledger.save(wallet)
+
+    assert reads == []
+    assert snapshot_versions(store_url, wallet.id.hex) == [4]  # as saved, not the version that crossed it
+    monkeypatch.undo()
+    assert state(ledger.repository.get(wallet.id)) == state(replayed(ledger, wallet.id))
 
 
 @pytest.fixture
