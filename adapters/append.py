@@ -20,6 +20,7 @@ from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from adapters.batched_loads import PostgresBatchedLoads
+from adapters.pg_arrays import bytea_array, int_array, text_array, uuid_array
 from adapters.wallet_moves import PostgresWalletMovesRecorder
 
 
@@ -73,10 +74,10 @@ class PostgresAppendRecorder(PostgresBatchedLoads, PostgresWalletMovesRecorder):
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
             return ids
         columns = (
-            [event.originator_id for event in stored_events],
-            [event.originator_version for event in stored_events],
-            [event.topic for event in stored_events],
-            [event.state for event in stored_events],
+            uuid_array(event.originator_id for event in stored_events),
+            int_array(event.originator_version for event in stored_events),
+            text_array(event.topic for event in stored_events),
+            bytea_array(event.state for event in stored_events),
         )
         with self.datastore.get_connection() as connection, connection.cursor() as cursor:
             assert connection.autocommit  # noqa: S101 (the pool's connections: one statement, one transaction)

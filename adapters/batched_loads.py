@@ -17,6 +17,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from adapters.pg_arrays import int_array, uuid_array
 from application.ports import Current
 
 VERSION, SNAPSHOT, EVENT = 0, 1, 2  # the kinds of row `select_current` answers, in that order per aggregate
@@ -31,7 +32,7 @@ class PostgresBatchedLoads:
     def select_current(self, ids: Sequence[UUID], kept: Mapping[UUID, int], snapshots_table: str) -> Current:
         statement = _current_statement(self.datastore.schema, self.events_table_name, snapshots_table)
         current = Current(versions={}, snapshots=[], events=[])
-        parameters = {"ids": list(ids), "kept": list(kept), "versions": list(kept.values())}
+        parameters = {"ids": uuid_array(ids), "kept": uuid_array(kept), "versions": int_array(kept.values())}
         with self.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
             cursor.execute(statement, parameters)
             for kind, originator_id, version, topic, state in cursor.fetchall():
@@ -45,7 +46,7 @@ class PostgresBatchedLoads:
     def select_histories(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         statement = _histories_statement(self.datastore.schema, self.events_table_name)
         with self.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
-            cursor.execute(statement, (list(ids),))
+            cursor.execute(statement, (uuid_array(ids),))
             return [StoredEvent(i, version, topic, bytes(state)) for i, version, topic, state in cursor.fetchall()]
 
 

@@ -8,6 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import TransitionNotAllowed
+from domain.names import named_id
 from domain.spend import spend_id_of
 
 _REFERENCES = uuid5(NAMESPACE_URL, "mcpay:payment-reference")
@@ -20,7 +21,7 @@ class PaymentReference(Aggregate):
 
     @staticmethod
     def create_id(reference: str) -> UUID:
-        return uuid5(_REFERENCES, reference)
+        return named_id(_REFERENCES, reference)
 
     @event("PaymentReferenceClaimed")
     def __init__(self, reference: str, payment_id: UUID) -> None:
@@ -69,7 +70,7 @@ class GatewayObject(Aggregate):
 
     @staticmethod
     def create_id(gateway: str, object_id: str) -> UUID:
-        return uuid5(_GATEWAY_OBJECTS, f"{gateway}\n{object_id}")
+        return named_id(_GATEWAY_OBJECTS, f"{gateway}\n{object_id}")
 
     @event("GatewayObjectLinked")
     def __init__(self, gateway: str, object_id: str, payment_id: UUID | None = None) -> None:

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidAmount
 from domain.money import CREDITS, Money, credits
+from domain.names import named_id
 from domain.spend import InsufficientFunds, InvalidSpend, SpendOrder
 
 WALLET_NAMESPACE = uuid5(NAMESPACE_URL, "mcpay:wallet")
@@ -42,7 +43,7 @@ class Wallet(Aggregate):
 
     @staticmethod
     def create_id(user_id: str) -> UUID:
-        return uuid5(WALLET_NAMESPACE, user_id)
+        return named_id(WALLET_NAMESPACE, user_id)
 
     @event("WalletOpened")
     def __init__(self, user_id: str) -> None:
