@@ -102,6 +102,8 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    # No line shows the thread's or process's name: not looked up for every record (the access line's costliest part).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).handlers.clear()  # their own lines go through the root handler too
         logging.getLogger(name).propagate = True

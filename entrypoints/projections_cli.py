@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from entrypoints.bootstrap import bootstrap
+from entrypoints.garbage import tune_for_serving
 from entrypoints.logs import configure_logging
 from entrypoints.progress import ProgressBar, add_no_progress
 from entrypoints.settings import load_settings
@@ -48,6 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_logging(settings)  # a long-running process: its lines (the lease taken or lost) as the server's
     with bootstrap(settings) as services:
+        tune_for_serving()
         print("projecting the log into the read model as it grows; stop with Ctrl-C", flush=True)
         anyio.run(_until_stopped, services.read_side.run)
         position = services.read_side.projector.store.position()

@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from adapters.prometheus_metrics import PrometheusMetrics
 from entrypoints.background import background_tasks
 from entrypoints.bootstrap import Services, bootstrap
+from entrypoints.garbage import tune_for_serving
 from entrypoints.http.admin import AdminController
 from entrypoints.http.audit import AuditController
 from entrypoints.http.auth import PUBLIC, bearer_auth
@@ -71,7 +72,9 @@ def serve_app(settings: Settings | None = None) -> Litestar:
     or gunicorn's uvicorn worker can run as well: settings from the environment, Prometheus metrics."""
     settings = settings or load_settings()
     configure_logging(settings)
-    return create_app(bootstrap(settings, metrics=PrometheusMetrics()))
+    app = create_app(bootstrap(settings, metrics=PrometheusMetrics()))
+    tune_for_serving()
+    return app
 
 
 def create_app(services: Services) -> Litestar:
