@@ -66,6 +66,26 @@ def process_tree_cpu(pid: int) -> float:
     return total / ticks
 
 
+def machine_cpu() -> float:
+    """CPU seconds every core has spent busy so far (all of /proc/stat's time but idle and iowait)."""
+    fields = [int(value) for value in _read("/proc/stat").splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def commands_cpu(names: frozenset[str]) -> dict[str, float]:
+    """CPU seconds used so far by the live processes of each command name (e.g. every `postgres` process)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys(names, 0.0)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            name, _, rest = _read(f"/proc/{entry.name}/stat").partition(" (")[2].rpartition(")")
+            fields = rest.split()
+            if name in used and len(fields) > 12:
+                used[name] += (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 @contextmanager
 def profiling(pid: int, folder: Path | None, name: str) -> Iterator[None]:
     """py-spy (a development dependency, ADR 42) sampling `pid` and its workers while the block runs, written to

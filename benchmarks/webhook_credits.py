@@ -34,7 +34,7 @@ from application.ledger import Ledger
 from application.replay import ledger_events
 from application.views import PaymentView
 from benchmarks._load import Request, drive
-from benchmarks._machine import process_tree_cpu, profiling
+from benchmarks._machine import commands_cpu, machine_cpu, process_tree_cpu, profiling
 from benchmarks._postgres import described_server
 from benchmarks._serve import bench_settings, plural_workers, projecting, serving, worker_counts
 from benchmarks._stats import Run
@@ -48,6 +48,7 @@ from tests.processes import fresh_schema
 
 PRICE = Money(Decimal("25.00"), "USD")
 SEED_BATCH = 250  # payments saved per transaction while seeding
+OTHERS = frozenset({"postgres"})  # the processes beside the server whose CPU per webhook is shown
 CREDITED_TOPIC = f"{Wallet.__module__}:{Wallet.__qualname__}.CreditsToppedUp"
 
 
@@ -96,6 +97,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             simulator = StripeSimulator(served.webhook_secret("stripe"))
             signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
             cpu_before = _cpu(served.pid, projector)
+            others_before, machine_before = commands_cpu(OTHERS), machine_cpu()
             with profiling(served.pid, args.profile, f"webhook_credits-{workers}w"):
                 run: Run | WrkRun = (
                     drive_with_wrk(served.url, signed, args.concurrency)
@@ -104,6 +106,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
                 )
             caught_up = read_model_catch_up(url)
             server_cpu = _cpu(served.pid, projector) - cpu_before
+            others_after, machine_after = commands_cpu(OTHERS), machine_cpu()
         credits = credits_per_payment(url)
         if run.failures:
             print(f"  {run.failures} deliveries were not answered 'confirmed'; the server's log ends:")
@@ -111,6 +114,14 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
     print(f"  webhook to credit: {run.summary('credits')}")
     print(
         f"  server CPU (every worker, the projector included): {server_cpu * 1000 / len(payments):.2f} ms per webhook"
+    )
+    parts = {"server": server_cpu, **{name: others_after[name] - others_before[name] for name in sorted(OTHERS)}}
+    machine = machine_after - machine_before
+    parts["the rest"] = max(machine - sum(parts.values()), 0.0)
+    split = ", ".join(f"{name} {seconds * 1000 / len(payments):.2f}" for name, seconds in parts.items())
+    print(f"  the machine's CPU per webhook: {machine * 1000 / len(payments):.2f} ms ({split}), from the drive's start")
+    print(
+        "  until the read model caught up (the rest: wrk, the kernel's own work, the benchmark, anything else running)"
     )
     doubles = sum(count - 1 for count in credits.values() if count > 1)
     missing = sum(1 for payment in payments if credits[payment.payment_id] == 0)
