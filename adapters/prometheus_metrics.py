@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
@@ -137,43 +138,52 @@ class PrometheusMetrics:
 
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
         self._m = _instruments(registry)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def _of(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, kept: the library's lookup takes a lock and checks every label each time."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def webhook_checked(self, gateway: str, verified: bool) -> None:
-        self._m.webhooks.labels(gateway, "verified" if verified else "rejected").inc()
+        self._of(self._m.webhooks, gateway, "verified" if verified else "rejected").inc()
 
     def payment_confirmed(self, gateway: str) -> None:
-        self._m.confirmations.labels(gateway).inc()
+        self._of(self._m.confirmations, gateway).inc()
 
     def credits_topped_up(self, gateway: str, amount: Decimal) -> None:
-        self._m.top_ups.labels(gateway).inc()
-        self._m.top_up_credits.labels(gateway).inc(float(amount))  # a metric, not money: a float is fine here
+        self._of(self._m.top_ups, gateway).inc()
+        self._of(self._m.top_up_credits, gateway).inc(float(amount))  # a metric, not money: a float is fine here
 
     def credits_reversed(self, gateway: str, reason: str, amount: Decimal) -> None:
-        self._m.reversals.labels(gateway, reason).inc()
-        self._m.reversed_credits.labels(gateway, reason).inc(float(amount))
+        self._of(self._m.reversals, gateway, reason).inc()
+        self._of(self._m.reversed_credits, gateway, reason).inc(float(amount))
 
     def reconciliation_ran(self, result: str, outcomes: Mapping[str, int]) -> None:
-        self._m.reconciliation_runs.labels(result).inc()
+        self._of(self._m.reconciliation_runs, result).inc()
         for outcome, count in outcomes.items():
-            self._m.reconciled_payments.labels(outcome).inc(count)
+            self._of(self._m.reconciled_payments, outcome).inc(count)
         self._m.reconciliation_last_run.set(time.time())
 
     def projection_lag(self, projection: str, events: int) -> None:
-        self._m.projection_lag.labels(projection).set(events)
+        self._of(self._m.projection_lag, projection).set(events)
 
     def webhook_delivered(self, gateway: str, result: str) -> None:
-        self._m.webhook_deliveries.labels(gateway, result).inc()
+        self._of(self._m.webhook_deliveries, gateway, result).inc()
 
     def gateway_called(self, gateway: str, operation: str, outcome: str, seconds: float) -> None:
-        self._m.gateway_calls.labels(gateway, operation, outcome).inc()
-        self._m.gateway_call_seconds.labels(gateway, operation).observe(seconds)
+        self._of(self._m.gateway_calls, gateway, operation, outcome).inc()
+        self._of(self._m.gateway_call_seconds, gateway, operation).observe(seconds)
 
     def clickpesa_api_called(self, call: str) -> None:
-        self._m.clickpesa_calls.labels(call).inc()
+        self._of(self._m.clickpesa_calls, call).inc()
 
     def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
         for status in {*AWAITING_STATUSES, *counts}:
-            self._m.awaiting_admin.labels(status).set(counts.get(status, 0))
+            self._of(self._m.awaiting_admin, status).set(counts.get(status, 0))
 
     def credits_spent(self, amount: Decimal) -> None:
         self._m.spends.inc()

@@ -39,7 +39,7 @@ POLL_SECONDS = 1.0  # the fallback when no notification arrives (another process
 RECHECK_SECONDS = 0.25
 # Once the log grows, the projector waits this long before reading it: the groups other requests commit meanwhile
 # are projected in the same batch (one transaction, one round of queries) instead of one batch each.
-GATHER_SECONDS = 0.005
+GATHER_SECONDS = 0.02
 PROJECTION = "read_model"  # the projection_lag metric's label: payments, wallets and movements move together
 WALLET_LISTING = "wallet"
 FRESH_SECONDS = 2.0  # how long a read waits for this process's own writes to reach the read model

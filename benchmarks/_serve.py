@@ -21,6 +21,7 @@ QUIET = {
     "CHECKPOINT_INTERVAL_SECONDS": "0",
     "AUTH_RATE_LIMIT_PER_KEY": "0",  # every client signs in from 127.0.0.1
     "AUTH_RATE_LIMIT_PER_ADDRESS": "0",
+    "LOG_FORMAT": "json",  # as in live mode: demo mode's default is the console renderer, for people reading along
 }
 READY_TIMEOUT = 180  # seconds: a busy machine starts workers slowly
 # Set in the caller's shell, this would replace the demo secret that the clients sign with.

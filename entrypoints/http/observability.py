@@ -66,6 +66,18 @@ class RequestObserver:
                 _observe(scope, method, status, time.perf_counter() - started)
 
 
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # methods, route templates and codes: a few hundred
+
+
+def _instruments(method: str, route: str, status: int) -> tuple[Any, Any]:
+    """The request counter and duration histogram of those labels, kept (the library's lookup locks each time)."""
+    key = (method, route, status)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = (REQUESTS.labels(method, route, str(status)), DURATION.labels(method, route))
+    return found
+
+
 def _request_id(scope: Scope) -> str:
     """The caller's X-Request-ID when it is well formed (a short token), else a new one."""
     for name, value in scope["headers"]:
@@ -79,8 +91,9 @@ def _request_id(scope: Scope) -> str:
 def _observe(scope: HTTPScope, method: str, status: int, seconds: float) -> None:
     route = scope.get("path_template") or UNMATCHED  # the router sets it on this very scope
     if route not in UNCOUNTED:
-        REQUESTS.labels(method, route, str(status)).inc()
-        DURATION.labels(method, route).observe(seconds)
+        counted, timed = _instruments(method, route, status)
+        counted.inc()
+        timed.observe(seconds)
     raw_path = scope.get("raw_path", b"").partition(b"?")[0]  # as sent (no control characters), without a query
     path = raw_path.decode("latin-1") or scope["path"]
     client = scope.get("client")

@@ -1,0 +1,26 @@
+"""Log lines are searched for a secret's shape only when they hold one of its hints: every match holds one."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from entrypoints.logs import MASK, SECRET_SHAPES, MaskedRenderer
+
+
+@given(st.data())
+def test_every_text_a_shape_matches_holds_one_of_its_hints(data: st.DataObject) -> None:
+    for shape, hints in SECRET_SHAPES:
+        text = data.draw(st.from_regex(shape))
+        assert any(hint in shape.search(text).group(0) for hint in hints)  # type: ignore[union-attr]
+
+
+def test_a_line_with_a_key_or_a_token_is_masked_and_one_without_is_left_alone() -> None:
+    renderer = MaskedRenderer(lambda logger, name, event: event["event"], ["configured-secret-value"])
+    key, token = "sk_live_0123456789abcdef", "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"
+    line = f"POST /x 200 {key} {token} configured-secret-value"
+
+    assert renderer(None, "info", {"event": line}) == f"POST /x 200 {MASK} {MASK} {MASK}"
+    assert renderer(None, "info", {"event": "GET /api/wallet 200 request_id=ab_cd"}) == (
+        "GET /api/wallet 200 request_id=ab_cd"
+    )
