@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import sys
@@ -85,6 +86,9 @@ def _serve_workers(settings: Settings, listening: socket.socket) -> None:
 
     bootstrap(settings).close()  # what would stop every worker (the store, the read model's schema) stops here, once
     metrics_directory = None if settings.metrics_directory else _shared_metrics_directory()
+    # The workers accept on one socket; libuv (uvloop) accepts every pending connection at each wake, so one worker
+    # took all of a client's kept-alive connections and the others idled. One at a time, they share them (ADR 55).
+    os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
     try:
         config = uvicorn.Config(APP_FACTORY, factory=True, workers=settings.workers, **_uvicorn_options(settings))
         _announce(settings)
