@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, groupby
 from typing import Any, ClassVar, TypeVar, cast
@@ -38,6 +40,7 @@ logger = logging.getLogger("mcpay.ledger")
 
 STORE = "event store"
 SAVE_ATTEMPTS = 8
+RETRY_BACKOFF_SECONDS = 0.001  # before the n-th retry, a pause drawn from [0, n times this): writers fall out of step
 # A snapshot is taken by the save that brings a wallet or a payment to a multiple of this many events: a load
 # then reads the latest snapshot and fewer than this many events after it, however long the history (ADR 40).
 SNAPSHOT_INTERVAL = 10
@@ -226,10 +229,11 @@ def _table_of(recorder: Any) -> str:
 def retry_on_conflict(attempt: Callable[[], T]) -> T:
     """Run a load-decide-save attempt again when a concurrent writer got there first; `ConcurrentChange` when
     every attempt met one."""
-    for _ in range(SAVE_ATTEMPTS - 1):
+    for tries in range(1, SAVE_ATTEMPTS):
         try:
             return attempt()
         except ConcurrentChange:
+            time.sleep(random.uniform(0, RETRY_BACKOFF_SECONDS * tries))  # noqa: S311 (apart from the other writer)
             continue
     try:
         return attempt()

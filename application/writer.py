@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import random
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
@@ -29,7 +31,10 @@ from application.unit_of_work import UnitOfWork
 logger = logging.getLogger("mcpay.writer")
 
 GROUP_LIMIT = 256
-GROUP_ATTEMPTS = 2  # the whole group, before each event is applied on its own
+GROUP_ATTEMPTS = 4  # the whole group, before each event is applied on its own
+# Before each new attempt, a pause of up to this many seconds times the attempts so far, drawn at random: two
+# processes crediting one wallet otherwise meet again at once, and again (ADR 55).
+BACKOFF_SECONDS = 0.002
 
 # What an item does, staged in the unit of work; answers its outcome (a refusal is an outcome, not an exception:
 # raising would make the whole group be applied again one item at a time).
@@ -139,11 +144,13 @@ class GroupWriter:
                     _fail(item.answer, error)
 
     def _save(self, group: list[_Item]) -> None:
-        for _ in range(GROUP_ATTEMPTS):
+        for attempt in range(GROUP_ATTEMPTS):
             try:
                 outcomes = self._write([item.event for item in group])
             except ConcurrentChange:
-                continue  # another process wrote one of these aggregates first: decide again from fresh reads
+                # Another process wrote one of these aggregates first: decide again from fresh reads.
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311 (not for secrets)
+                continue
             except Exception:  # one event's failure must not decide the others': apply each alone
                 break
             for item, outcome in zip(group, outcomes, strict=True):
