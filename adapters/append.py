@@ -11,7 +11,9 @@ library's own `POSTGRES_ENABLE_DB_FUNCTIONS` function takes no table lock and is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -59,11 +61,30 @@ class PostgresAppendRecorder(PostgresBatchedLoads, PostgresWalletMovesRecorder):
                 channel=Identifier(self.channel_name),
             )
         )
+        self._held = threading.local()
+        self._lock_timeout = f"SET LOCAL lock_timeout = '{datastore.lock_timeout}s'"
+        self._lock = SQL("LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE").format(schema=schema, table=table).as_string()
         self._append = (
             SQL("SELECT {schema}.{function}(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) AS notification_id")
             .format(schema=schema, function=function)
             .as_string()
         )
+
+    @contextmanager
+    def exclusively(self) -> Iterator[None]:
+        """This thread's reads and appends in one transaction that holds the table's EXCLUSIVE lock from its start:
+        no other writer appends until it commits, so what is decided on its reads cannot conflict (ADR 55)."""
+        assert self._held is not None  # noqa: S101 (made in __init__)
+        if getattr(self._held, "connection", None) is not None:
+            raise RuntimeError("exclusively() does not nest")
+        with self.datastore.get_connection() as connection, connection.transaction():
+            connection.execute(self._lock_timeout)
+            connection.execute(self._lock)
+            self._held.connection = connection
+            try:
+                yield
+            finally:
+                self._held.connection = None
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -79,7 +100,7 @@ class PostgresAppendRecorder(PostgresBatchedLoads, PostgresWalletMovesRecorder):
             text_array(event.topic for event in stored_events),
             bytea_array(event.state for event in stored_events),
         )
-        with self.datastore.get_connection() as connection, connection.cursor() as cursor:
-            assert connection.autocommit  # noqa: S101 (the pool's connections: one statement, one transaction)
+        with self._connection() as connection, connection.cursor() as cursor:
+            assert connection.autocommit  # noqa: S101 (the pool's: one statement, one transaction, unless `exclusively`)
             cursor.execute(self._append, columns, prepare=True)
             return [int(row["notification_id"]) for row in cursor.fetchall()]

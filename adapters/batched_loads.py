@@ -8,12 +8,16 @@ the server (`= ANY(ARRAY(...))`), so checking a cache and reading what it lacks 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
+from psycopg import Connection
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -28,12 +32,23 @@ class PostgresBatchedLoads:
 
     datastore: PostgresDatastore
     events_table_name: str
+    _held: threading.local | None = None  # per thread: the connection of a transaction under way (`exclusively`)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection[Any]]:
+        """The connection of this thread's transaction under way, else one from the pool."""
+        held = None if self._held is None else getattr(self._held, "connection", None)
+        if held is not None:
+            yield held
+            return
+        with self.datastore.get_connection() as connection:
+            yield connection
 
     def select_current(self, ids: Sequence[UUID], kept: Mapping[UUID, int], snapshots_table: str) -> Current:
         statement = _current_statement(self.datastore.schema, self.events_table_name, snapshots_table)
         current = Current(versions={}, snapshots=[], events=[])
         parameters = {"ids": uuid_array(ids), "kept": uuid_array(kept), "versions": int_array(kept.values())}
-        with self.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
+        with self._connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
             cursor.execute(statement, parameters)
             for kind, originator_id, version, topic, state in cursor.fetchall():
                 if kind == VERSION:
@@ -45,7 +60,7 @@ class PostgresBatchedLoads:
 
     def select_histories(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         statement = _histories_statement(self.datastore.schema, self.events_table_name)
-        with self.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
+        with self._connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
             cursor.execute(statement, (uuid_array(ids),))
             return [StoredEvent(i, version, topic, bytes(state)) for i, version, topic, state in cursor.fetchall()]
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from itertools import chain, groupby
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
@@ -24,7 +26,7 @@ from eventsourcing.utils import EnvType
 
 from application.errors import ConcurrentChange
 from application.lookups import Lookups
-from application.ports import BatchedLoads
+from application.ports import BatchedLoads, ExclusiveWrites
 from application.store_errors import store_errors
 from application.transcodings import SNAPSHOT_TRANSCODINGS
 from application.write_mark import WriteMark
@@ -63,6 +65,8 @@ class Ledger(Application[UUID], Lookups):
         self._whole_histories = Repository(event_store=self.events)
         # Checked once: a runtime protocol check costs microseconds on every call.
         self._batched = self.recorder if isinstance(self.recorder, BatchedLoads) else None
+        self._exclusive = self.recorder if isinstance(self.recorder, ExclusiveWrites) else None
+        self._local = threading.local()  # per thread: what waits for the commit of an exclusive transaction
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -134,8 +138,35 @@ class Ledger(Application[UUID], Lookups):
                 processing_event.aggregates[aggregate.id] = aggregate
         with store_errors(STORE):
             recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
+        self.after_commit(lambda: self._take_snapshots(processing_event))
+        self.after_commit(lambda: self._notify(recordings))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once what this thread saved is committed: now, or when its exclusive transaction commits
+        (snapshots, the read-your-writes mark and metrics must never count what may yet be rolled back)."""
+        waiting: list[Callable[[], None]] | None = getattr(self._local, "waiting", None)
+        if waiting is None:
+            callback()
+        else:
+            waiting.append(callback)
+
+    @contextmanager
+    def exclusively(self) -> Iterator[None]:
+        """Within it, this thread's reads and saves are one transaction during which no other process saves, so what
+        it decides on them cannot meet a `ConcurrentChange`; what follows a commit runs once it commits. Stores with
+        one writer at a time (SQLite, memory) need nothing more than their own locking."""
+        if self._exclusive is None:
+            yield
+            return
+        waiting: list[Callable[[], None]] = []
+        self._local.waiting = waiting
+        try:
+            with store_errors(STORE), self._exclusive.exclusively():
+                yield
+        finally:
+            self._local.waiting = None
+        for callback in waiting:
+            callback()
 
     def head(self) -> int:
         """The log's last position (0: empty)."""

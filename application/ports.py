@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Hashable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -170,6 +171,14 @@ class Current(NamedTuple):
     versions: dict[UUID, int]
     snapshots: list[StoredEvent]
     events: list[StoredEvent]
+
+
+@runtime_checkable
+class ExclusiveWrites(Protocol):
+    """An event store whose writer can, for a while, be the only one (ADR 55)."""
+
+    def exclusively(self) -> AbstractContextManager[None]:
+        """This thread's reads and appends in one transaction during which no other writer appends."""
 
 
 @runtime_checkable

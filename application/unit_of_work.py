@@ -67,7 +67,7 @@ class UnitOfWork(Lookups):
         if self._cache is not None:
             self._cache.keep(aggregate for aggregate in self._seen.values() if aggregate is not None)
         for callback in self._after_save:
-            callback()
+            self._ledger.after_commit(callback)
 
     def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id not in self._seen:

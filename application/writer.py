@@ -144,15 +144,24 @@ class GroupWriter:
                     _fail(item.answer, error)
 
     def _save(self, group: list[_Item]) -> None:
-        for attempt in range(GROUP_ATTEMPTS):
+        events = [item.event for item in group]
+        outcomes: list[Any] | None = None
+        for attempt in range(GROUP_ATTEMPTS + 1):
             try:
-                outcomes = self._write([item.event for item in group])
+                if attempt < GROUP_ATTEMPTS:
+                    decided = self._write(events)
+                else:  # every try met another process's save: once more, as the only writer (ADR 55)
+                    with self._ledger.exclusively():
+                        decided = self._write(events)
             except ConcurrentChange:
                 # Another process wrote one of these aggregates first: decide again from fresh reads.
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311 (not for secrets)
                 continue
             except Exception:  # one event's failure must not decide the others': apply each alone
                 break
+            outcomes = decided  # committed: the exclusive transaction too, once its block has ended
+            break
+        if outcomes is not None:
             for item, outcome in zip(group, outcomes, strict=True):
                 _answer(item.answer, outcome)
             return

@@ -6,8 +6,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
+import psycopg
 import pytest
 
 from adapters.persistence import persistence_env
@@ -17,7 +19,8 @@ from application.ledger import Ledger
 from application.payments import PaymentService, TopUpOrder
 from application.unit_of_work import UnitOfWork
 from application.views import PaymentView
-from application.writer import GroupWriter
+from application.writer import GROUP_ATTEMPTS, GroupWriter, Prepare
+from domain.indexes import PaymentReference
 from domain.money import Money
 from domain.payment import Payment, PaymentStatus
 from tests.snapshot_histories import UniqueIdentifiers
@@ -140,6 +143,79 @@ def test_a_group_whose_save_conflicts_records_none_of_it_and_is_decided_again(po
             if n.topic.endswith("PaymentConfirmed")
         ]
         assert sorted(confirmations) == sorted({*confirmations})  # each payment confirmed once: no partial group
+    finally:
+        ledger.close()
+        other.close()
+
+
+class AlwaysOvertaken:
+    """Prepares each group as the writer does, then has another process write the group's first payment before
+    the group's save, on every try but one made as the only writer; notes whether the events table's EXCLUSIVE
+    lock was held while each try read."""
+
+    def __init__(self, other: Ledger, server: str, table: str) -> None:
+        self._events = GatewayEvents()
+        self._other = other
+        self._server = server
+        self._table = table
+        self.tries: list[bool] = []  # per try of a group naming payments: the table locked while it read
+
+    def __call__(self, work: UnitOfWork, events: Sequence[GatewayEvent]) -> None:
+        self._events.preload(work, events)
+        claims = [PaymentReference.create_id(e.reference) for e in events if e.reference is not None]
+        named = [claim.payment_id for claim in work.seen(PaymentReference, claims)]
+        if not named:
+            return
+        locked = self._locked()
+        self.tries.append(locked)
+        if not locked:  # (under the lock, the other process's save would wait for this one)
+            payment = self._other.payment(named[0])
+            payment.ignore("seen by another process", f"evt_elsewhere_{len(self.tries)}", {"by": "another process"})
+            self._other.commit(payment)
+
+    def _locked(self) -> bool:
+        with psycopg.connect(self._server, autocommit=True) as connection:
+            row = connection.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE c.relname = %s AND l.mode = 'ExclusiveLock' AND l.granted",
+                (self._table,),
+            ).fetchone()
+        return bool(row and row[0])
+
+
+class FirstGroupHeld(GroupWriter):
+    """A writer whose first group waits until `release`, so that the submissions behind it form one group."""
+
+    def __init__(self, ledger: Ledger, prepare: Prepare) -> None:
+        super().__init__(ledger, GatewayEvents().decide, prepare=prepare)
+        self.release = threading.Event()
+
+    def _write(self, events: list[Any]) -> list[Any]:
+        self.release.wait(30)
+        return super()._write(events)
+
+
+@pytest.mark.postgres
+def test_a_group_every_try_of_which_is_overtaken_is_saved_at_last_as_the_only_writer(postgres_url: str) -> None:
+    ledger, other = Ledger(env=persistence_env(postgres_url)), Ledger(env=persistence_env(postgres_url))
+    try:
+        user = uuid4().hex * 2
+        views = [service(ledger).initiate(user, TopUpOrder(PRICE, "USD", "stripe")).payment for _ in range(3)]
+        overtaken = AlwaysOvertaken(other, postgres_url.split("?", 1)[0], "ledger_events")
+        writer = FirstGroupHeld(ledger, overtaken)
+        first = writer.submit(GatewayEvent("stripe", Outcome.IRRELEVANT, None, "evt_irrelevant"))
+        answers = [writer.submit(paid(view, f"evt_{n}")) for n, view in enumerate(views)]
+        writer.release.set()
+        outcomes = [answer.result(timeout=30) for answer in answers]
+        writer.close()
+
+        assert first.result(timeout=30) == "ignored"
+        assert overtaken.tries == [False] * GROUP_ATTEMPTS + [True]  # the last try read under the table lock
+        assert outcomes == ["confirmed"] * 3
+        assert {ledger.payment(view.payment_id).status for view in views} == {PaymentStatus.CONFIRMED}
+        assert ledger.payment(views[0].payment_id).has_handled(f"evt_elsewhere_{GROUP_ATTEMPTS}")
+        assert balance(ledger, user) == Decimal(PRICE) * 3
+        assert ledger.written.position == ledger.recorder.max_notification_id()  # raised once it committed
     finally:
         ledger.close()
         other.close()
