@@ -1,9 +1,12 @@
 """Reading many aggregates of the events table at once: in one query, their current versions and the latest snapshot
 and later events of those not already held at that version; and whole histories, for the projector.
 
-Same table and format as the library's reads (one aggregate per query there). The ids go in as arrays matched with
-`= ANY` (a prepared `unnest ... LATERAL` cost PostgreSQL far more, issue 13); the ids to read again are computed by
-the server (`= ANY(ARRAY(...))`), so checking a cache and reading what it lacks is one round trip (ADR 54).
+Same table and format as the library's reads (one aggregate per query there). Each current version is its own
+`max()` subquery, which PostgreSQL answers from the end of the primary key's index whatever the history's length
+(a `max() ... WHERE originator_id = ANY(...) GROUP BY` read every version of every id: 0.5 ms for a wallet of
+3,000 top-ups against 0.15); events are matched with `= ANY` (a prepared `unnest ... LATERAL` cost PostgreSQL far
+more, issue 13); the ids to read again are computed by the server (`= ANY(ARRAY(...))`), so checking a cache and
+reading what it lacks is one round trip (ADR 54).
 """
 
 from __future__ import annotations
@@ -72,8 +75,9 @@ class PostgresBatchedLoads:
 def _current_statement(schema: str, table: str, snapshots: str) -> str:
     return (
         SQL(
-            "WITH v AS (SELECT originator_id, max(originator_version) AS version FROM {schema}.{table} "
-            "WHERE originator_id = ANY(%(ids)s::uuid[]) GROUP BY originator_id), "
+            "WITH v AS (SELECT * FROM (SELECT i AS originator_id, (SELECT max(originator_version) "
+            "FROM {schema}.{table} WHERE originator_id = i) AS version FROM unnest(%(ids)s::uuid[]) AS i) AS w "
+            "WHERE version IS NOT NULL), "
             "stale AS (SELECT originator_id, version FROM v "
             "EXCEPT SELECT * FROM unnest(%(kept)s::uuid[], %(versions)s::bigint[])), "
             "s AS (SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
