@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import threading
 import uuid
+from contextlib import closing
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,6 +13,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from adapters import wallet_moves
 from adapters.persistence import persistence_env
 from application.errors import UnreadableEvent
 from application.ledger import Ledger
@@ -204,6 +207,28 @@ def test_an_unreadable_wallet_event_is_an_error_and_frees_the_store(ledger: Ledg
     with pytest.raises(UnreadableEvent, match=said):
         replay_balances(ledger)
 
+    if isinstance(ledger.recorder, PostgresApplicationRecorder):  # no transaction left open on the events table
+        table = f'"{ledger.recorder.datastore.schema}".{ledger.recorder.events_table_name}'
+        with ledger.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT")
+
+
+@pytest.mark.parametrize("rows_a_fetch", [1, 7])
+def test_moves_read_a_few_rows_a_fetch_are_the_mapped_events_and_a_reader_may_stop_early(
+    ledger: Ledger, rows_a_fetch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many pages (fetched ahead of the decoding on PostgreSQL): the same moves; a reader that stops after a few
+    leaves no fetch running and no transaction open."""
+    monkeypatch.setattr(wallet_moves, "ROWS_A_FETCH", rows_a_fetch)
+    random_history(ledger, random.Random(11), changes=60)
+    assert isinstance(ledger.recorder, WalletMoves)
+
+    from_rows = [as_compared(move) for move in ledger.recorder.wallet_moves(BALANCE_TOPICS)]
+    assert from_rows == [as_compared(move) for move in mapped_moves(ledger)]
+
+    with closing(ledger.recorder.wallet_moves(BALANCE_TOPICS)) as moves:
+        assert [as_compared(next(moves)) for _ in range(3)] == from_rows[:3]
+    assert not any(thread.name == "mcpay-wallet-moves" for thread in threading.enumerate())
     if isinstance(ledger.recorder, PostgresApplicationRecorder):  # no transaction left open on the events table
         table = f'"{ledger.recorder.datastore.schema}".{ledger.recorder.events_table_name}'
         with ledger.recorder.datastore.transaction(commit=False) as cursor:
