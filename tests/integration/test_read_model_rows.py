@@ -32,7 +32,7 @@ from tests.processes import fresh_schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
-TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12) | st.sampled_from(
+TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12) | st.sampled_from(
     ['"', "\\", "{a,b}", "NULL", "null", "", " ", 'a\\"b', "é€😀", ","]
 )
 OPTIONAL = st.none() | TEXT
@@ -69,7 +69,7 @@ def batches(draw: st.DrawFn) -> list[ProjectedBatch]:
     """Two batches over the same few payments and wallets: the second updates rows the first wrote."""
     payments = [uuid4() for _ in range(draw(st.integers(1, 3)))]
     wallets = [(uuid4(), draw(TEXT) + str(n)) for n in range(draw(st.integers(1, 3)))]
-    position, made = 0, []
+    position, made = 0, list[ProjectedBatch]()
     for number in range(2):
         rows: dict[str, list[Any]] = {"payments": [], "changes": [], "wallets": [], "movements": []}
         for payment_id in payments:
