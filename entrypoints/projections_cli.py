@@ -14,7 +14,7 @@ from entrypoints.bootstrap import bootstrap
 from entrypoints.garbage import tune_for_serving
 from entrypoints.logs import configure_logging
 from entrypoints.progress import ProgressBar, add_no_progress
-from entrypoints.settings import load_settings
+from entrypoints.settings import SettingsError, load_settings
 
 
 def add_command(commands: Any) -> None:
@@ -47,6 +47,11 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if not settings.database_url.startswith(("postgresql:", "postgres:")):
+        raise SettingsError(
+            "projections run needs PostgreSQL: on SQLite (or memory:) the one `mcpay serve` process projects, "
+            "and a second process could not share the work; set DATABASE_URL=postgresql://..."
+        )
     configure_logging(settings)  # a long-running process: its lines (the lease taken or lost) as the server's
     with bootstrap(settings) as services:
         tune_for_serving()

@@ -81,3 +81,13 @@ def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[bytes], l
         assert process.poll() is None, log.read_text()
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.05)
+
+
+def test_run_on_sqlite_is_refused_with_the_reason(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("SESSION_SECRET", SESSION_SECRET)
+
+    assert main(["projections", "run"]) == 2
+    assert "projections run needs PostgreSQL" in capsys.readouterr().err
