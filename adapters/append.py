@@ -33,13 +33,8 @@ class PostgresAppendRecorder(PostgresBatchedLoads, PostgresWalletMovesRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         schema, table = Identifier(datastore.schema), Identifier(events_table_name)
         function = Identifier(f"mcpay_append_{events_table_name}")
-        # The first form of the function took the library's composite type; its arrays cost the client more to
-        # encode (a Python dumper per field of every row) than four plain arrays do.
-        self.sql_create_statements.append(
-            SQL("DROP FUNCTION IF EXISTS {schema}.{function}({schema}.{event}[])").format(
-                schema=schema, function=function, event=Identifier(self.stored_event_type_name)
-            )
-        )
+        # The first form of the function took an array of the library's composite type: it stays beside this one
+        # (PostgreSQL tells them apart by their arguments) for processes of an older release still running.
         self.sql_create_statements.append(
             SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}"

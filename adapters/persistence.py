@@ -152,5 +152,9 @@ def persistence_env(database_url: str) -> dict[str, str]:
             # 20 under load: several API processes must fit in PostgreSQL's default 100 connections.
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": "18",
+            # An append waits this long for the events table's lock, then lets its pooled connection go and
+            # tries again (the recorder's retry): a writer holding the lock for a group (ADR 56) can always have a
+            # connection, and no append waits without end.
+            "POSTGRES_LOCK_TIMEOUT": "5",
         }
     raise UnsupportedDatabaseUrl(f"DATABASE_URL scheme {parts.scheme!r} is not sqlite, postgresql or memory")

@@ -46,6 +46,10 @@ class AggregateCache:
         while len(self._aggregates) > self._kept:
             self._aggregates.popitem(last=False)
 
+    def clear(self) -> None:
+        """Nothing kept is to be trusted (objects changed in place by a save whose commit failed)."""
+        self._aggregates.clear()
+
     def drop(self, ids: Iterable[UUID]) -> None:
         """Changed in place by a unit of work that was not saved."""
         for aggregate_id in ids:

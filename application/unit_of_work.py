@@ -65,7 +65,8 @@ class UnitOfWork(Lookups):
                 self.forget()
                 raise
         if self._cache is not None:
-            self._cache.keep(aggregate for aggregate in self._seen.values() if aggregate is not None)
+            cache, seen = self._cache, [aggregate for aggregate in self._seen.values() if aggregate is not None]
+            self._ledger.after_commit(lambda: cache.keep(seen))  # never what a rolled-back commit saved
         for callback in self._after_save:
             self._ledger.after_commit(callback)
 

@@ -148,14 +148,13 @@ class GroupWriter:
         outcomes: list[Any] | None = None
         for attempt in range(GROUP_ATTEMPTS + 1):
             try:
-                if attempt < GROUP_ATTEMPTS:
-                    decided = self._write(events)
-                else:  # every try met another process's save: once more, as the only writer (ADR 55)
-                    with self._ledger.exclusively():
-                        decided = self._write(events)
+                # Once every try met another process's save: once more, as the only writer (ADR 56).
+                write = self._write if attempt < GROUP_ATTEMPTS else self._write_exclusively
+                decided = write(events)
             except ConcurrentChange:
                 # Another process wrote one of these aggregates first: decide again from fresh reads.
-                time.sleep(random.uniform(0, BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311 (not for secrets)
+                if attempt < GROUP_ATTEMPTS:
+                    time.sleep(random.uniform(0, BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311 (not a secret)
                 continue
             except Exception:  # one event's failure must not decide the others': apply each alone
                 break
@@ -173,6 +172,18 @@ class GroupWriter:
             else:
                 _answer(item.answer, outcome)
 
+    def _write_exclusively(self, events: list[Any]) -> list[Any]:
+        """`_write` in a transaction no other writer appends during. Its commit comes after the unit of work's
+        save: if that commit fails, the objects the decisions changed in place may be anywhere in the cache
+        (read from it, then changed), so nothing kept is trusted any more."""
+        try:
+            with self._ledger.exclusively():
+                return self._write(events)
+        except BaseException:
+            with self._writing:
+                self._cache.clear()
+            raise
+
     def _write(self, events: list[Any]) -> list[Any]:
         with self._writing:
             # A decision applying another event (on this thread) must not share the objects it is changing.
@@ -187,8 +198,11 @@ class GroupWriter:
             finally:
                 self._depth -= 1
             work.save()
-            self.groups_saved += 1
+            self._ledger.after_commit(self._count_group)
             return outcomes
+
+    def _count_group(self) -> None:
+        self.groups_saved += 1
 
 
 def _answer(answer: Future[Any], outcome: Any) -> None:

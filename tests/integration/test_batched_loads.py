@@ -4,7 +4,7 @@ credits stay exactly once (that batched loads read what replays do: test_snapsho
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from adapters.persistence import persistence_env
+from application import writer as writer_module
 from application.gateway_events import GatewayEvents
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
@@ -216,6 +217,73 @@ def test_a_group_every_try_of_which_is_overtaken_is_saved_at_last_as_the_only_wr
         assert ledger.payment(views[0].payment_id).has_handled(f"evt_elsewhere_{GROUP_ATTEMPTS}")
         assert balance(ledger, user) == Decimal(PRICE) * 3
         assert ledger.written.position == ledger.recorder.max_notification_id()  # raised once it committed
+    finally:
+        ledger.close()
+        other.close()
+
+
+def credit(payments: PaymentService, view: PaymentView, amount: str) -> None:
+    """Another process confirms the payment (its amount, not the module's PRICE)."""
+    event = GatewayEvent("stripe", Outcome.PAID, view.reference, "evt_2", Money.of(amount, "USD"), {}, "pi_evt_2")
+    assert payments.apply(event) == "confirmed"
+
+
+class CommitCutOff(GroupWriter):
+    """Tries each group first as the only writer and has PostgreSQL end that transaction's connection once the
+    group is decided and appended, before its COMMIT; before the events are then applied one by one, another
+    process credits the same wallet (to the very version the lost save had reached)."""
+
+    def __init__(self, ledger: Ledger, server: str, meanwhile: Callable[[], None] | None) -> None:
+        super().__init__(ledger, GatewayEvents().decide, prepare=GatewayEvents().preload)
+        self._server = server
+        self._meanwhile = meanwhile
+        self.cut = 0
+
+    def _write(self, events: list[Any]) -> list[Any]:
+        outcomes = super()._write(events)
+        recorder: Any = self._ledger.recorder
+        held = getattr(recorder._held, "connection", None)  # the exclusive transaction's (the test reaches in)
+        if held is not None and not self.cut:
+            self.cut += 1
+            with psycopg.connect(self._server, autocommit=True) as connection:
+                connection.execute("SELECT pg_terminate_backend(%s)", (held.info.backend_pid,))
+        return outcomes
+
+    def apply_alone(self, event: Any) -> Any:
+        if self._meanwhile is not None:
+            meanwhile, self._meanwhile = self._meanwhile, None
+            meanwhile()
+        return super().apply_alone(event)
+
+
+@pytest.mark.postgres
+def test_a_group_whose_exclusive_commit_fails_leaves_nothing_trusted_in_the_cache(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "GROUP_ATTEMPTS", 0)  # the exclusive try comes first
+    ledger, other = Ledger(env=persistence_env(postgres_url)), Ledger(env=persistence_env(postgres_url))
+    try:
+        user = uuid4().hex * 2
+        first, second = (
+            service(ledger).initiate(user, TopUpOrder(price, "USD", "stripe")).payment for price in ("25.00", "40.00")
+        )
+        writer = CommitCutOff(ledger, postgres_url.split("?", 1)[0], lambda: credit(service(other), second, "40.00"))
+
+        assert writer.apply(paid(first, "evt_1")) == "confirmed"  # applied alone, after the cut-off commit
+        writer.close()
+
+        assert writer.cut == 1
+        fresh = Ledger(env=persistence_env(postgres_url))
+        try:
+            assert balance(fresh, user) == Decimal("65.00")
+            credited = [
+                n
+                for n in fresh.recorder.select_notifications(start=None, limit=1000)
+                if n.topic.endswith("CreditsToppedUp")
+            ]
+            assert len(credited) == 2
+        finally:
+            fresh.close()
     finally:
         ledger.close()
         other.close()
