@@ -19,6 +19,7 @@ from typing import Any
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from adapters.batched_loads import PostgresBatchedLoads
@@ -71,7 +72,7 @@ class PostgresAppendRecorder(PostgresBatchedLoads, PostgresWalletMovesRecorder):
         no other writer appends until it commits, so what is decided on its reads cannot conflict (ADR 55)."""
         assert self._held is not None  # noqa: S101 (made in __init__)
         if getattr(self._held, "connection", None) is not None:
-            raise RuntimeError("exclusively() does not nest")
+            raise RuntimeError("exclusively() does not nest, nor starts within on_one_connection()")
         with self.datastore.get_connection() as connection, connection.transaction():
             connection.execute(self._lock_timeout)
             connection.execute(self._lock)
@@ -80,6 +81,22 @@ class PostgresAppendRecorder(PostgresBatchedLoads, PostgresWalletMovesRecorder):
                 yield
             finally:
                 self._held.connection = None
+
+    @contextmanager
+    def on_one_connection(self) -> Iterator[None]:
+        """This thread's reads and appends on one connection taken from the pool once (a pool's checkout and
+        return cost as much as a statement), each statement still its own transaction; within `exclusively`,
+        on its connection."""
+        assert self._held is not None  # noqa: S101 (made in __init__)
+        if getattr(self._held, "connection", None) is not None:
+            yield
+            return
+        with self.datastore.get_connection() as connection:
+            self._held.connection, self._held.replaceable = connection, True
+            try:
+                yield
+            finally:
+                self._held.connection, self._held.replaceable = None, False
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -95,7 +112,7 @@ class PostgresAppendRecorder(PostgresBatchedLoads, PostgresWalletMovesRecorder):
             text_array(event.topic for event in stored_events),
             bytea_array(event.state for event in stored_events),
         )
-        with self._connection() as connection, connection.cursor() as cursor:
+        with self._connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
             assert connection.autocommit  # noqa: S101 (the pool's: one statement, one transaction, unless `exclusively`)
             cursor.execute(self._append, columns, prepare=True)
-            return [int(row["notification_id"]) for row in cursor.fetchall()]
+            return [int(notification_id) for (notification_id,) in cursor.fetchall()]

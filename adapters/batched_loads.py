@@ -18,7 +18,19 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+import psycopg
+from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Connection
 from psycopg.rows import tuple_row
@@ -28,6 +40,18 @@ from adapters.pg_arrays import int_array, uuid_array
 from application.ports import Current
 
 VERSION, SNAPSHOT, EVENT = 0, 1, 2  # the kinds of row `select_current` answers, in that order per aggregate
+# psycopg's errors as the library's datastore translates them when it hands out a connection (most specific first).
+LIBRARY_ERRORS: tuple[tuple[type[psycopg.Error], type[PersistenceError]], ...] = (
+    (psycopg.InterfaceError, InterfaceError),
+    (psycopg.OperationalError, OperationalError),
+    (psycopg.DataError, DataError),
+    (psycopg.IntegrityError, IntegrityError),
+    (psycopg.InternalError, InternalError),
+    (psycopg.ProgrammingError, ProgrammingError),
+    (psycopg.NotSupportedError, NotSupportedError),
+    (psycopg.DatabaseError, DatabaseError),
+    (psycopg.Error, PersistenceError),
+)
 
 
 class PostgresBatchedLoads:
@@ -35,14 +59,21 @@ class PostgresBatchedLoads:
 
     datastore: PostgresDatastore
     events_table_name: str
-    _held: threading.local | None = None  # per thread: the connection of a transaction under way (`exclusively`)
+    # Per thread: the connection of a transaction under way (`exclusively`) or of a unit of work (`on_one_connection`).
+    _held: threading.local | None = None
 
     @contextmanager
     def _connection(self) -> Iterator[Connection[Any]]:
-        """The connection of this thread's transaction under way, else one from the pool."""
+        """The connection this thread holds (its exclusive transaction's, or its unit of work's), else one from the
+        pool. A unit of work's connection that broke is not used again (a retry takes a fresh one); an exclusive
+        transaction's is, so that the retry fails too: its transaction is gone."""
         held = None if self._held is None else getattr(self._held, "connection", None)
-        if held is not None:
-            yield held
+        replaceable = held is not None and getattr(self._held, "replaceable", False)
+        if held is not None and held.broken and not replaceable:
+            raise PersistenceError("the connection of the exclusive transaction was lost")  # not retried: it is gone
+        if held is not None and not held.broken:
+            with library_errors():  # as the pool's checkout raises them: a conflict is the library's IntegrityError
+                yield held
             return
         with self.datastore.get_connection() as connection:
             yield connection
@@ -66,6 +97,16 @@ class PostgresBatchedLoads:
         with self._connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
             cursor.execute(statement, (uuid_array(ids),))
             return [StoredEvent(i, version, topic, bytes(state)) for i, version, topic, state in cursor.fetchall()]
+
+
+@contextmanager
+def library_errors() -> Iterator[None]:
+    """psycopg's errors raised as the library's: its retries and its conflict detection know only those."""
+    try:
+        yield
+    except psycopg.Error as error:
+        translated = next(ours for raw, ours in LIBRARY_ERRORS if isinstance(error, raw))
+        raise translated(str(error)) from error
 
 
 # Rendered once: psycopg converts a statement given as text once (its own cache), a composed one on every call.

@@ -18,6 +18,7 @@ from application.ledger import Ledger, retry_on_conflict
 from application.ports import Clock, PaymentGateway
 from application.views import PaymentView
 from domain.payment import Payment
+from domain.wallet import Wallet
 
 
 @dataclass(frozen=True)
@@ -186,4 +187,5 @@ def _checkout_request(payment: Payment, email: str | None) -> CheckoutRequest:
         price=payment.price,
         description=f"{payment.credits} Mycelium Credits",
         customer_email=email,
+        wallet_id=Wallet.create_id(payment.user_id),
     )

@@ -27,14 +27,15 @@ class GatewayEvents:
 
     def preload(self, work: UnitOfWork, events: Sequence[GatewayEvent]) -> None:
         """What a group's decisions will read, read together: the claims and links the events name with the
-        payments the gateway says they are for, then any other payment the claims and links name, then those
-        payments' wallets (two queries when the gateway names the payment, three at most, whatever the group's
-        size). The gateway's word only chooses what is read early: the decisions still find each payment by its
-        claim or link."""
+        payments and wallets the gateway says they are for, then any other payment the claims and links name, then
+        those payments' wallets not read yet (one query when the gateway names the payment and its wallet, three at
+        most, whatever the group's size). The gateway's word only chooses what is read early: the decisions still
+        find each payment by its claim or link, and its wallet by its owner."""
         ours = [event for event in events if event.foreign is None]
         claims = [PaymentReference.create_id(e.reference) for e in ours if e.reference is not None]
         links = [GatewayObject.create_id(e.gateway, e.gateway_object) for e in ours if e.gateway_object]
-        work.preload([*claims, *links, *filter(None, (_uuid(e.payment_id) for e in ours))])
+        hinted = (_uuid(hint) for e in ours for hint in (e.payment_id, e.wallet_id))
+        work.preload([*claims, *links, *filter(None, hinted)])
         named = [c.payment_id for c in work.seen(PaymentReference, claims)]
         named += [link.payment_id for link in work.seen(GatewayObject, links) if link.payment_id is not None]
         work.preload(named)

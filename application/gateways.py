@@ -21,6 +21,9 @@ class CheckoutRequest:
     description: str
     customer_email: str | None = None
     customer_name: str | None = None
+    # The wallet the payment credits: a gateway that echoes it back in its events (Stripe: the metadata) lets the
+    # writer read it with the payment, in one query.
+    wallet_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class GatewayEvent:
     # metadata): an event whose objects are not the payment's own credits nothing.
     checkout_id: str | None = None
     payment_id: str | None = None
+    wallet_id: str | None = None  # the wallet the gateway says the payment credits: only what is read early
     # Why this verified event cannot be about any payment of ours (e.g. another Stripe mode): recorded only.
     foreign: str | None = None
 

@@ -168,6 +168,16 @@ class Ledger(Application[UUID], Lookups):
         for callback in waiting:
             callback()
 
+    @contextmanager
+    def on_one_connection(self) -> Iterator[None]:
+        """Within it, this thread's reads and saves share one connection of the store's (each its own transaction):
+        a unit of work's two or three round trips take it from the pool once."""
+        if self._exclusive is None:
+            yield
+            return
+        with store_errors(STORE), self._exclusive.on_one_connection():
+            yield
+
     def head(self) -> int:
         """The log's last position (0: empty)."""
         with store_errors(STORE):

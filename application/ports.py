@@ -180,6 +180,10 @@ class ExclusiveWrites(Protocol):
     def exclusively(self) -> AbstractContextManager[None]:
         """This thread's reads and appends in one transaction during which no other writer appends."""
 
+    def on_one_connection(self) -> AbstractContextManager[None]:
+        """This thread's reads and appends on one connection (each still its own transaction), or on the
+        exclusive transaction's when one is under way."""
+
 
 @runtime_checkable
 class BatchedLoads(Protocol):

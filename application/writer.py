@@ -189,15 +189,16 @@ class GroupWriter:
             # A decision applying another event (on this thread) must not share the objects it is changing.
             self._depth += 1
             work = UnitOfWork(self._ledger, self._cache if self._depth == 1 else None)
-            try:
-                self._prepare(work, events)
-                outcomes = [self._decide(work, event) for event in events]
-            except BaseException:
-                work.forget()
-                raise
-            finally:
-                self._depth -= 1
-            work.save()
+            with self._ledger.on_one_connection():  # its reads and its append: one checkout from the pool
+                try:
+                    self._prepare(work, events)
+                    outcomes = [self._decide(work, event) for event in events]
+                except BaseException:
+                    work.forget()
+                    raise
+                finally:
+                    self._depth -= 1
+                work.save()
             self._ledger.after_commit(self._count_group)
             return outcomes
 

@@ -50,7 +50,9 @@ def session_event(session: Mapping[str, Any], outcome: Outcome, evidence: Eviden
         paid = money_from_stripe(session["amount_total"], session["currency"])
     reference = session.get("client_reference_id")
     metadata = session.get("metadata")
-    claimed = metadata.get("payment_id") if isinstance(metadata, Mapping) else None
+    claimed, wallet = (
+        (metadata.get("payment_id"), metadata.get("wallet_id")) if isinstance(metadata, Mapping) else (None, None)
+    )
     return GatewayEvent(
         gateway=GATEWAY,
         outcome=outcome,
@@ -61,6 +63,7 @@ def session_event(session: Mapping[str, Any], outcome: Outcome, evidence: Eviden
         gateway_object=object_id(session.get("payment_intent")),
         checkout_id=str(session["id"]),
         payment_id=None if claimed is None else str(claimed),
+        wallet_id=None if wallet is None else str(wallet),
     )
 
 

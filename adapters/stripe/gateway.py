@@ -196,6 +196,8 @@ def return_urls(return_base: str, payment_id: object) -> tuple[str, str]:
 def checkout_params(request: CheckoutRequest, return_base: str, expires_at: datetime) -> SessionCreateParams:
     success_url, cancel_url = return_urls(return_base, request.payment_id)
     metadata = {"payment_id": str(request.payment_id), "reference": request.reference}
+    if request.wallet_id is not None:
+        metadata["wallet_id"] = str(request.wallet_id)
     params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [

@@ -11,6 +11,7 @@ import time
 from adapters.stripe.amounts import to_stripe_units
 from application.views import PaymentView
 from domain.money import Money
+from domain.wallet import Wallet
 
 DEMO_SESSION_PREFIX = "cs_demo_"
 
@@ -35,7 +36,12 @@ class StripeSimulator:
                     "amount_total": to_stripe_units(Money(payment.amount, payment.currency)),
                     "currency": payment.currency.lower(),
                     "client_reference_id": payment.reference,
-                    "metadata": {"payment_id": str(payment.payment_id)},
+                    # As the checkout's metadata was set (adapters/stripe/gateway.py), echoed back
+                    "metadata": {
+                        "payment_id": str(payment.payment_id),
+                        "reference": payment.reference,
+                        "wallet_id": str(Wallet.create_id(payment.user_id)),
+                    },
                     "mode": "payment",
                     "payment_intent": f"pi_demo_{payment.reference}",
                     "payment_status": "paid" if paid else "unpaid",

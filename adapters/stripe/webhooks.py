@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import msgspec
 import stripe
 
 from adapters.stripe.events import read_event
@@ -33,9 +33,19 @@ class StripeWebhooks:
         signature = _header(headers, "stripe-signature")
         self._verify(body, signature)
         try:
-            event = json.loads(body)
+            event = msgspec.json.decode(body)  # a third of json.loads' time; the same objects
+            if not isinstance(event, dict):
+                raise TypeError("the event is not a JSON object")
             return self._in_our_mode(read_event(event, _evidence(event, body, signature)), event)
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, DomainError) as error:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RecursionError,
+            DomainError,
+            msgspec.DecodeError,
+        ) as error:
             raise WebhookRejected(f"the Stripe event could not be read: {error}") from None
 
     def _in_our_mode(self, read: GatewayEvent, event: dict[str, Any]) -> GatewayEvent:

@@ -14,6 +14,7 @@ import pytest
 
 from adapters.persistence import persistence_env
 from application import writer as writer_module
+from application.errors import ConcurrentChange
 from application.gateway_events import GatewayEvents
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
@@ -287,3 +288,92 @@ def test_a_group_whose_exclusive_commit_fails_leaves_nothing_trusted_in_the_cach
     finally:
         ledger.close()
         other.close()
+
+
+@pytest.mark.postgres
+def test_a_unit_of_works_reads_and_append_take_one_connection_from_the_pool(postgres_url: str) -> None:
+    ledger = Ledger(env=persistence_env(postgres_url))
+    try:
+        views = [
+            service(ledger).initiate(uuid4().hex * 2, TopUpOrder(PRICE, "USD", "stripe")).payment for _ in range(2)
+        ]
+        datastore = ledger.recorder.datastore  # type: ignore[attr-defined]
+        checkouts: list[int] = []
+        take = datastore.get_connection
+
+        def counted() -> Any:
+            checkouts.append(1)
+            return take()
+
+        datastore.get_connection = counted
+        writer = GroupWriter(ledger, GatewayEvents().decide, prepare=GatewayEvents().preload)
+        try:
+            assert writer._write([paid(view, f"evt_{n}") for n, view in enumerate(views)]) == ["confirmed"] * 2
+        finally:
+            writer.close()
+            datastore.get_connection = take
+        # Claims, payments, wallets and the append on one connection; the wallets' first snapshot is not due yet.
+        assert len(checkouts) == 1
+        assert [balance(ledger, view.user_id) for view in views] == [Decimal(PRICE)] * 2
+    finally:
+        ledger.close()
+
+
+@pytest.mark.postgres
+def test_a_unit_of_work_whose_connection_is_lost_saves_on_a_fresh_one_exactly_once(postgres_url: str) -> None:
+    """The server ends the backend after the reads: the append's retry takes another connection from the pool."""
+    ledger = Ledger(env=persistence_env(postgres_url))
+    try:
+        payments = service(ledger)
+        view = payments.initiate(uuid4().hex * 2, TopUpOrder(PRICE, "USD", "stripe")).payment
+        events = GatewayEvents()
+
+        def prepare_then_lose_the_connection(work: UnitOfWork, items: Sequence[Any]) -> None:
+            events.preload(work, items)
+            with ledger.recorder._connection() as held:  # type: ignore[attr-defined]
+                backend = held.info.backend_pid
+            with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+
+        writer = GroupWriter(ledger, events.decide, prepare=prepare_then_lose_the_connection)
+        try:
+            assert writer._write([paid(view, "evt_lost")]) == ["confirmed"]
+            assert writer.apply(paid(view, "evt_lost")) == "duplicate"
+        finally:
+            writer.close()
+        assert balance(ledger, view.user_id) == Decimal(PRICE)
+        assert ledger.payment(view.payment_id).status is PaymentStatus.CONFIRMED
+    finally:
+        ledger.close()
+
+
+@pytest.mark.postgres
+def test_a_conflict_on_a_units_connection_is_a_concurrent_change(postgres_url: str) -> None:
+    """Another process saves the wallet between this unit of work's reads and its append: the library's conflict,
+    not a driver error, so the writer decides again (and credits once)."""
+    ledgers = [Ledger(env=persistence_env(postgres_url)) for _ in range(2)]
+    try:
+        user = uuid4().hex * 2
+        first, second = (service(ledgers[0]).initiate(user, TopUpOrder(PRICE, "USD", "stripe")).payment for _ in "ab")
+        assert service(ledgers[0]).apply(paid(first, "evt_first")) == "confirmed"  # the wallet exists
+        events = GatewayEvents()
+        raced: list[str] = []
+
+        def prepare_then_race(work: UnitOfWork, items: Sequence[Any]) -> None:
+            events.preload(work, items)
+            if not raced:
+                other = service(ledgers[1]).initiate(user, TopUpOrder(PRICE, "USD", "stripe")).payment
+                raced.append(service(ledgers[1]).apply(paid(other, "evt_other")))
+
+        writer = GroupWriter(ledgers[0], events.decide, prepare=prepare_then_race)
+        try:
+            with pytest.raises(ConcurrentChange):
+                writer._write([paid(second, "evt_second")])
+            assert writer.apply(paid(second, "evt_second")) == "confirmed"
+        finally:
+            writer.close()
+        assert raced == ["confirmed"]
+        assert balance(ledgers[0], user) == Decimal("75.00")
+    finally:
+        for ledger in ledgers:
+            ledger.close()

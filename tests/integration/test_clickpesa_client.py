@@ -69,13 +69,20 @@ def gateway_for(
     return gateway
 
 
-def order(reference: str | None = None, amount: str = "25000", currency: str = "TZS", **extra: str) -> CheckoutRequest:
+def order(
+    reference: str | None = None,
+    amount: str = "25000",
+    currency: str = "TZS",
+    customer_email: str | None = None,
+    customer_name: str | None = None,
+) -> CheckoutRequest:
     return CheckoutRequest(
         payment_id=uuid4(),
         reference=reference or f"MC{uuid4().hex[:12].upper()}",
         price=Money.of(amount, currency),
         description="9.25 Mycelium Credits",
-        **extra,
+        customer_email=customer_email,
+        customer_name=customer_name,
     )
 
 

@@ -1,7 +1,8 @@
-"""The payment id a gateway's paid event carries (Stripe: the checkout's metadata) only chooses what is read early:
-each event is decided on the payment its reference claims. An id that is not a UUID, or that names another
-user's payment, neither fails the group nor touches that payment; such an event credits nothing (the paid
-checkout is not the payment's own: it goes to review), while the group's other events credit exactly once."""
+"""The payment and wallet ids a gateway's paid event carries (Stripe: the checkout's metadata) only choose what is read
+early: each event is decided on the payment its reference claims, and credits that payment owner's wallet. An id
+that is not a UUID, or that names another user's payment, neither fails the group nor touches that payment; such an
+event credits nothing (the paid checkout is not the payment's own: it goes to review), while the group's other
+events credit exactly once. A wallet id that names another wallet, or nothing, credits the right one all the same."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from application.unit_of_work import UnitOfWork
 from application.views import PaymentView
 from domain.money import Money
 from domain.payment import Payment, PaymentStatus
+from domain.wallet import Wallet
 from tests.snapshot_histories import UniqueIdentifiers
 from tests.unit.fakes import FakeGateway
 
@@ -42,11 +44,20 @@ def begun(ledger: Ledger, user: str) -> PaymentView:
     return service.initiate(user, TopUpOrder(PRICE, "USD", "stripe")).payment
 
 
-def paid(view: PaymentView, key: str, payment_id: str | None) -> GatewayEvent:
-    """Paid in full, by the payment's reference, the gateway naming `payment_id` as the payment it is for."""
+def paid(view: PaymentView, key: str, payment_id: str | None, wallet_id: str | None = None) -> GatewayEvent:
+    """Paid in full, by the payment's reference, the gateway naming `payment_id` as the payment it is for (and
+    `wallet_id` as the wallet it credits)."""
     price = Money.of(PRICE, "USD")
     return GatewayEvent(
-        "stripe", Outcome.PAID, view.reference, key, price, {"n": key}, f"pi_{key}", payment_id=payment_id
+        "stripe",
+        Outcome.PAID,
+        view.reference,
+        key,
+        price,
+        {"n": key},
+        f"pi_{key}",
+        payment_id=payment_id,
+        wallet_id=wallet_id,
     )
 
 
@@ -148,3 +159,59 @@ def test_when_the_gateway_names_each_events_payment_a_group_is_read_in_two_reads
     assert together(ledger, AggregateCache(), unnamed)[0] == ["needs_review", "confirmed"]
     assert len(reads) == 3  # claims, then the payments they name, then the wallet
     assert sorted(reads[1]) == sorted(view.payment_id for view in more)
+
+
+def test_when_the_gateway_names_each_events_payment_and_wallet_a_group_is_read_in_one_read(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = uuid4().hex * 2, uuid4().hex * 2
+    views = [begun(ledger, alice), begun(ledger, alice), begun(ledger, bob)]
+    reads = counted_reads(ledger, monkeypatch)
+
+    group = [
+        paid(view, f"evt_{n}", str(view.payment_id), str(Wallet.create_id(view.user_id)))
+        for n, view in enumerate(views)
+    ]
+    assert together(ledger, AggregateCache(), group)[0] == ["confirmed"] * 3
+    assert len(reads) == 1  # claims, payments and wallets together
+    assert (balance(ledger, alice), balance(ledger, bob)) == (Decimal("50.00"), Decimal(PRICE))
+
+
+@pytest.mark.parametrize("named", ["another-users", "a-payments", "no-aggregates", "not-a-uuid"])
+def test_a_paid_event_naming_the_wrong_wallet_credits_its_payment_owners_wallet_only(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, named: str
+) -> None:
+    alice, bob = uuid4().hex * 2, uuid4().hex * 2
+    bobs_first = begun(ledger, bob)
+    assert together(ledger, AggregateCache(), [paid(bobs_first, "evt_bob", None)])[0] == ["confirmed"]
+    bobs_wallet = ledger.wallet_of(bob)
+    assert bobs_wallet is not None
+    alices = begun(ledger, alice)
+    wrong = {
+        "another-users": str(bobs_wallet.id),
+        "a-payments": str(bobs_first.payment_id),
+        "no-aggregates": str(uuid4()),
+        "not-a-uuid": "wallet-of-alice",
+    }[named]
+    reads = counted_reads(ledger, monkeypatch)
+
+    outcomes, _ = together(ledger, AggregateCache(), [paid(alices, "evt_alice", str(alices.payment_id), wrong)])
+
+    assert outcomes == ["confirmed"]
+    assert (balance(ledger, alice), balance(ledger, bob)) == (Decimal(PRICE), Decimal(PRICE))
+    after = ledger.wallet_of(bob)
+    assert after is not None and after.version == bobs_wallet.version  # read early at most, never saved
+    assert len(reads) == 2  # the right wallet read after its payment
+
+
+def counted_reads(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[list[UUID]]:
+    """The ids of each batched read the ledger makes from now on."""
+    reads: list[list[UUID]] = []
+    current = ledger.current
+
+    def counted(ids: Sequence[UUID], kept: Any) -> Any:
+        reads.append(list(ids))
+        return current(ids, kept)
+
+    monkeypatch.setattr(ledger, "current", counted)
+    return reads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -84,6 +85,14 @@ def test_the_session_parameters_carry_the_payment() -> None:
         "expires_at": int(EXPIRES.timestamp()),
         "customer_email": "payer@example.test",
     }
+
+
+def test_the_wallet_the_payment_credits_rides_in_the_metadata_when_known() -> None:
+    wallet = UUID(int=7)
+    params = checkout_params(replace(REQUEST, wallet_id=wallet), "https://mcpay.test", EXPIRES)
+    expected = {"payment_id": str(UUID(int=5)), "reference": "MCREF0005", "wallet_id": str(wallet)}
+    assert params["metadata"] == expected
+    assert params["payment_intent_data"] == {"metadata": expected}
 
 
 def test_the_idempotency_key_is_the_payments_own() -> None:

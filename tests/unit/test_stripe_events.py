@@ -64,6 +64,20 @@ def test_a_paid_session_carries_its_payment_intent_to_link() -> None:
     assert (read.outcome, read.reference, read.gateway_object) == (Outcome.PAID, "MCREF0001", "pi_test_1")
 
 
+@pytest.mark.parametrize(
+    ("metadata", "named"),
+    [
+        ({"payment_id": "p-1", "wallet_id": "w-1", "reference": "MCREF0001"}, ("p-1", "w-1")),
+        ({"payment_id": "p-1"}, ("p-1", None)),  # a checkout made before wallets were named
+        (None, (None, None)),
+        ("not a mapping", (None, None)),
+    ],
+)
+def test_a_session_names_the_payment_and_wallet_its_metadata_names(metadata: Any, named: tuple[Any, Any]) -> None:
+    read = read_event(event("checkout.session.completed", {**SESSION, "metadata": metadata}), {})
+    assert (read.payment_id, read.wallet_id) == named
+
+
 def test_a_refund_names_its_payment_intent_and_the_cumulative_amount() -> None:
     read = read_event(event("charge.refunded", CHARGE), {"gateway_event_id": "evt_1"})
     assert read.outcome is Outcome.REFUNDED

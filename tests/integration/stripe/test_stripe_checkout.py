@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pytest
 
+from domain.wallet import Wallet
 from tests.integration.fake_stripe import API_KEY, Failure, FakeStripe, unreachable_url
 from tests.integration.stripe_support import PUBLIC_BASE_URL, StripeApp, stripe_app
 
@@ -46,6 +47,9 @@ def test_initiate_creates_a_checkout_session_with_the_payment_in_it(app: StripeA
     assert form["client_reference_id"] == payment["reference"]
     assert form["metadata[payment_id]"] == payment["payment_id"]
     assert form["payment_intent_data[metadata][payment_id]"] == payment["payment_id"]
+    owner = app.services.ledger.payment(UUID(payment["payment_id"])).user_id
+    wallet = str(Wallet.create_id(owner))  # echoed in its events: read with the payment (ADR 57)
+    assert form["metadata[wallet_id]"] == form["payment_intent_data[metadata][wallet_id]"] == wallet
     assert form["customer_email"] == "payer@example.com"
     page = f"{PUBLIC_BASE_URL}/#/payments/{payment['payment_id']}"
     assert form["success_url"] == page + "?session_id={CHECKOUT_SESSION_ID}"
