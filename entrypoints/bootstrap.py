@@ -144,7 +144,8 @@ def bootstrap(
     events, spends = GatewayEvents(metrics), SpendDecisions(metrics)
     decisions: dict[type, Decide] = {GatewayEvent: events.decide, SpendDecision: spends.decide}
     preparations: dict[type, Prepare] = {GatewayEvent: events.preload, SpendDecision: spends.preload}
-    writer = GroupWriter(ledger, by_kind(decisions), prepare=prepared_by_kind(preparations))
+    linger = float(settings.writer_linger_ms / 1000)  # seconds, for the queue's timeout
+    writer = GroupWriter(ledger, by_kind(decisions), prepare=prepared_by_kind(preparations), linger=linger)
     signer = _ledger_signer(settings)
     spending = SpendService(ledger, writer, Ed25519Signatures(), clock, Receipts(signer), read.spends)
     payments = PaymentService(

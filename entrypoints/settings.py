@@ -74,6 +74,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # origins of an SPA served elsewhere; empty: no CORS headers at all
     metrics_directory: str = ""  # PROMETHEUS_MULTIPROC_DIR: workers' metrics files; `serve --workers` makes one
     ready_max_lag_events: int = 1000  # /readyz answers 503 while the read model is further behind the log
+    writer_linger_ms: Decimal = Decimal("0.5")  # how long a group of changes waits for more to join it (ADR 58)
 
     def __repr__(self) -> str:
         return "Settings(<values hidden: some are secrets>)"
@@ -142,6 +143,12 @@ def _int(name: str, text: str, low: int, high: int) -> int:
         raise SettingsError(f"{name} must be a whole number, not {text!r}") from None
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def _at_most(name: str, value: Decimal, high: Decimal) -> Decimal:
+    if value > high:
+        raise SettingsError(f"{name} must be at most {high}")
     return value
 
 
@@ -245,6 +252,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "WEB_CONCURRENCY": ("workers", lambda n, t: _int(n, t, 1, 64)),
         "CORS_ORIGINS": ("cors_origins", _origins),
         "READY_MAX_LAG_EVENTS": ("ready_max_lag_events", lambda n, t: _int(n, t, 0, 100_000_000)),
+        "WRITER_LINGER_MS": ("writer_linger_ms", lambda n, t: _at_most(n, _decimal(n, t), Decimal(50))),
     }
     for var, (attr, parse) in parsers.items():
         if (text := get(var)) is not None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -61,6 +63,49 @@ def test_events_submitted_together_are_saved_in_one_transaction_and_see_each_oth
     assert writer.groups_saved == 2  # the first alone, then the five queued behind it together
     assert wallet_of(ledger, ALICE).balance == Decimal("30.00")
     writer.close()
+
+
+def test_a_lingering_group_takes_in_what_arrives_after_its_first_item(ledger: Ledger) -> None:
+    """With a linger, events submitted one after another (each after the writer took the one before) still make
+    one group; without one, the first is saved before the second arrives."""
+    service = service_on(ledger)
+    payments = pending(service, 4)
+    for linger, groups in ((60.0, 1), (0.0, 2)):
+        writer = GroupWriter(ledger, GatewayEvents().decide, linger=linger)
+        taken = threading.Event()
+        writer._queue = _Signalling(taken)
+        start = 0 if linger else 2
+        first = writer.submit(paid(payments[start]))
+        assert taken.wait(5)  # the writer has taken the first: a group has begun
+        if not linger:
+            assert first.result(5) == "confirmed"
+        second = writer.submit(paid(payments[start + 1]))
+        writer.close()  # ends a linger (of a minute here) at once: the group is saved and answered
+        assert [first.result(5), second.result(5)] == ["confirmed", "confirmed"]
+        assert writer.groups_saved == groups
+    assert wallet_of(ledger, ALICE).balance == Decimal("40.00")
+
+
+def test_closing_a_lingering_writer_answers_what_it_holds(ledger: Ledger) -> None:
+    service = service_on(ledger)
+    (payment,) = pending(service, 1)
+    writer = GroupWriter(ledger, GatewayEvents().decide, linger=60.0)
+    answer = writer.submit(paid(payment))
+    writer.close()  # well before the linger ends
+    assert answer.result(5) == "confirmed"
+    assert wallet_of(ledger, ALICE).balance == Decimal("10.00")
+
+
+class _Signalling(queue.SimpleQueue[Any]):
+    """The writer's queue, telling when the writer has taken an item from it."""
+
+    def __init__(self, taken: threading.Event) -> None:
+        self._taken = taken
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        item = super().get(block, timeout)
+        self._taken.set()
+        return item
 
 
 def test_a_conflict_with_another_writer_mid_group_is_decided_again_from_fresh_reads(ledger: Ledger) -> None:

@@ -85,11 +85,21 @@ def test_values_are_parsed() -> None:
         ({"DATABASE_URL": "mysql://db"}, "DATABASE_URL"),
         ({"SESSION_SECRET": "too-short"}, "SESSION_SECRET"),
         ({"DEMO_PAYMENT": "false"}, "SESSION_SECRET"),
+        ({"WRITER_LINGER_MS": "51"}, "WRITER_LINGER_MS must be at most 50"),
+        ({"WRITER_LINGER_MS": "-0.5"}, "WRITER_LINGER_MS"),
+        ({"WRITER_LINGER_MS": "NaN"}, "WRITER_LINGER_MS"),
+        ({"WRITER_LINGER_MS": "soon"}, "WRITER_LINGER_MS"),
     ],
 )
 def test_a_malformed_setting_raises_an_error_naming_it(environ: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(environ=environ)
+
+
+def test_the_writer_lingers_half_a_millisecond_unless_told_otherwise() -> None:
+    assert load_settings(environ={}).writer_linger_ms == Decimal("0.5")
+    assert load_settings(environ={"WRITER_LINGER_MS": "0"}).writer_linger_ms == Decimal(0)
+    assert load_settings(environ={"WRITER_LINGER_MS": "2.25"}).writer_linger_ms == Decimal("2.25")
 
 
 def test_demo_off_with_a_session_secret_is_accepted() -> None:
