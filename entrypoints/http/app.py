@@ -35,7 +35,7 @@ from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.rate_limits import SignInLimits
 from entrypoints.http.read_your_writes import ReadYourWrites
 from entrypoints.http.spends import PayeesAndDebtsController, SpendsController, ledger_public_key
-from entrypoints.http.webhooks import WebhooksController
+from entrypoints.http.webhooks import WebhookLane, WebhooksController
 from entrypoints.logs import configure_logging, keep_query_tokens_out_of_access_logs
 from entrypoints.settings import Settings, load_settings
 
@@ -124,7 +124,8 @@ def create_app(services: Services) -> Litestar:
         on_shutdown=[services.close],
     )
     # Outside Litestar's own exception handling: every answer gets its X-Request-ID, access line and metrics.
-    app.asgi_handler = RequestObserver(HeadAsGet(app.asgi_handler))
+    # Gateway deliveries take a lane of their own beside the router (ADR 59).
+    app.asgi_handler = RequestObserver(WebhookLane(HeadAsGet(app.asgi_handler), services))
     document_operations(app, services.payments.offers(), settings.credit_rates)
     document_problems(app)
     return app
