@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
@@ -122,9 +122,9 @@ class PaymentService:
         outcome: str = self._writer.apply(event)
         return outcome
 
-    def submit(self, event: GatewayEvent) -> Future[str]:
-        """As `apply`, answered through a future (for callers on an event loop)."""
-        return self._writer.submit(event)
+    def submitted(self, event: GatewayEvent) -> asyncio.Future[str]:
+        """As `apply`, answered on the running event loop."""
+        return self._writer.submitted(event)
 
     def close(self) -> None:
         self._writer.close()

@@ -12,6 +12,7 @@ the store's versions on every group (ADR 45).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import queue
@@ -73,7 +74,11 @@ def _nothing_to_prepare(work: UnitOfWork, items: Sequence[Any]) -> None:
 @dataclass(frozen=True)
 class _Item:
     event: Any  # a GatewayEvent, a spend... whatever `Decide` takes
-    answer: Future[Any]
+    answer: Future[Any] | asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop | None = None  # the loop `answer` belongs to, if it is an asyncio future
+
+
+Settled = tuple[bool, Any]  # (True, the outcome) or (False, the exception)
 
 
 class GroupWriter:
@@ -112,6 +117,15 @@ class GroupWriter:
         self._ensure_running()
         return answer
 
+    def submitted(self, event: Any) -> asyncio.Future[Any]:
+        """As `submit`, for a caller on an event loop: answered on that loop, each group's answers to it in one
+        call (a future per caller, handed across threads, cost the loop a wake-up and two futures an answer)."""
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+        self._queue.put(_Item(event, answer, loop))
+        self._ensure_running()
+        return answer
+
     def apply(self, event: Any) -> Any:
         return self.submit(event).result()
 
@@ -139,10 +153,10 @@ class GroupWriter:
                 return
             group = self._gathered(first)
             try:
-                self._save(group)
+                settled = self._save(group)
             except Exception as error:  # never leave a caller waiting on a group that could not be answered
-                for item in group:
-                    _fail(item.answer, error)
+                settled = [(False, error)] * len(group)
+            _settle(group, settled)
 
     def _gathered(self, first: _Item) -> list[_Item]:
         """The group `first` starts: what is queued already, and what arrives while it lingers."""
@@ -160,7 +174,8 @@ class GroupWriter:
             group.append(item)
         return group
 
-    def _save(self, group: list[_Item]) -> None:
+    def _save(self, group: list[_Item]) -> list[Settled]:
+        """Each item's outcome, or the exception its caller is to get."""
         events = [item.event for item in group]
         outcomes: list[Any] | None = None
         for attempt in range(GROUP_ATTEMPTS + 1):
@@ -178,16 +193,14 @@ class GroupWriter:
             outcomes = decided  # committed: the exclusive transaction too, once its block has ended
             break
         if outcomes is not None:
-            for item, outcome in zip(group, outcomes, strict=True):
-                _answer(item.answer, outcome)
-            return
-        for item in group:
+            return [(True, outcome) for outcome in outcomes]
+        settled: list[Settled] = []
+        for event in events:
             try:
-                outcome = self.apply_alone(item.event)
+                settled.append((True, self.apply_alone(event)))
             except Exception as error:  # handed to the caller, who maps it
-                _fail(item.answer, error)
-            else:
-                _answer(item.answer, outcome)
+                settled.append((False, error))
+        return settled
 
     def _write_exclusively(self, events: list[Any]) -> list[Any]:
         """`_write` in a transaction no other writer appends during. Its commit comes after the unit of work's
@@ -223,12 +236,32 @@ class GroupWriter:
         self.groups_saved += 1
 
 
-def _answer(answer: Future[Any], outcome: Any) -> None:
-    """The outcome, to a caller still waiting (one who went away, e.g. a closed connection, cancelled it)."""
-    with contextlib.suppress(InvalidStateError):
-        answer.set_result(outcome)
+def _settle(group: Sequence[_Item], settled: Sequence[Settled]) -> None:
+    """Each caller's answer: set here for threads, in one call on each event loop for callers there."""
+    on_loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Settled]]] = {}
+    for item, answer in zip(group, settled, strict=True):
+        if item.loop is None:
+            _set(item.answer, answer)
+        else:
+            on_loops.setdefault(item.loop, []).append((item.answer, answer))  # type: ignore[arg-type]
+    for loop, answers in on_loops.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: no one is waiting there any more
+            loop.call_soon_threadsafe(_set_each, answers)
 
 
-def _fail(answer: Future[Any], error: Exception) -> None:
-    with contextlib.suppress(InvalidStateError):
-        answer.set_exception(error)
+def _set_each(answers: Sequence[tuple[asyncio.Future[Any], Settled]]) -> None:
+    for answer, settled in answers:
+        _set(answer, settled)
+
+
+def _set(answer: Future[Any] | asyncio.Future[Any], settled: Settled) -> None:
+    """The outcome or error, to a caller still waiting (one who went away, e.g. a closed connection, cancelled
+    it)."""
+    if answer.done():
+        return
+    succeeded, value = settled
+    with contextlib.suppress(InvalidStateError, asyncio.InvalidStateError):
+        if succeeded:
+            answer.set_result(value)
+        else:
+            answer.set_exception(value)

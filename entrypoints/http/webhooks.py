@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -64,7 +63,7 @@ async def deliver(gateway: str, body: bytes, headers: Mapping[str, str], service
     except WebhookRejected:
         services.metrics.webhook_delivered(gateway, "rejected")
         raise
-    result = await asyncio.wrap_future(services.payments.submit(event))
+    result = await services.payments.submitted(event)
     services.metrics.webhook_delivered(gateway, result)
     return cast(WebhookResult, result)
 

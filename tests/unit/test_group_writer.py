@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,18 @@ def paid(payment: PaymentView, key: str | None = None) -> GatewayEvent:
 
 def pending(service: PaymentService, count: int) -> list[PaymentView]:
     return [service.initiate(ALICE, TopUpOrder("10.00", "USD", "stripe")).payment for _ in range(count)]
+
+
+def failing_on(key: str) -> Decide:
+    """The gateway events' decision, failing on the event of `key`."""
+    decide = GatewayEvents().decide
+
+    def fails_on_the_bad_one(work: UnitOfWork, event: GatewayEvent) -> str:
+        if event.key == key:
+            raise RuntimeError("the store broke for this one")
+        return decide(work, event)
+
+    return fails_on_the_bad_one
 
 
 class HeldWriter(GroupWriter):
@@ -135,14 +148,7 @@ def test_a_conflict_with_another_writer_mid_group_is_decided_again_from_fresh_re
 def test_one_events_failure_does_not_decide_the_others(ledger: Ledger) -> None:
     service = service_on(ledger)
     (payment,) = pending(service, 1)
-    decide = GatewayEvents().decide
-
-    def fails_on_the_bad_one(work: UnitOfWork, event: GatewayEvent) -> str:
-        if event.key == "bad":
-            raise RuntimeError("the store broke for this one")
-        return decide(work, event)
-
-    writer = HeldWriter(ledger, fails_on_the_bad_one)
+    writer = HeldWriter(ledger, failing_on("bad"))
     blocker = writer.submit(GatewayEvent("stripe", Outcome.IRRELEVANT, None, "k"))
     good, bad = writer.submit(paid(payment)), writer.submit(paid(payment, key="bad"))
     writer.release.set()
@@ -172,4 +178,79 @@ def test_a_caller_that_went_away_does_not_keep_the_others_of_its_group_from_thei
     writer.release.set()
     assert (blocker.result(5), waiting.result(5)) == ("ignored", "confirmed")
     assert writer.apply(paid(first)) == "duplicate"  # the one who went away was saved all the same
+    writer.close()
+
+
+class CountingLoop:
+    """The calls a writer makes onto an event loop from its thread, counted."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.calls = 0
+        self._call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def __call__(self, callback: Any, *args: Any) -> Any:
+        self.calls += 1
+        return self._call_soon_threadsafe(callback, *args)
+
+
+def test_callers_on_an_event_loop_get_a_groups_answers_in_one_call(ledger: Ledger) -> None:
+    service = service_on(ledger)
+    payments = pending(service, 3)
+    writer = HeldWriter(ledger, failing_on("bad"))
+
+    async def deliver() -> tuple[list[Any], int]:
+        loop = asyncio.get_running_loop()
+        counted = CountingLoop(loop)
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign,assignment]
+        blocker = writer.submitted(GatewayEvent("stripe", Outcome.IRRELEVANT, None, "k"))
+        await asyncio.sleep(0.05)  # the writer holds the first group: the rest queue behind it
+        queued = [writer.submitted(paid(p)) for p in payments] + [writer.submitted(paid(payments[0], key="bad"))]
+        writer.release.set()
+        answers = await asyncio.gather(blocker, *queued, return_exceptions=True)
+        return answers, counted.calls
+
+    answers, calls = asyncio.run(deliver())
+    assert answers[:4] == ["ignored", "confirmed", "confirmed", "confirmed"]
+    assert isinstance(answers[4], RuntimeError)  # the bad one's error, raised where it is awaited
+    assert calls == 2  # the first group's answer, then the four queued behind it in one call
+    assert wallet_of(ledger, ALICE).balance == Decimal("30.00")
+    writer.close()
+
+
+def test_a_caller_on_a_loop_that_went_away_leaves_the_others_their_answers(ledger: Ledger) -> None:
+    service = service_on(ledger)
+    first, second = pending(service, 2)
+    writer = HeldWriter(ledger)
+
+    async def deliver() -> str:
+        blocker = writer.submitted(GatewayEvent("stripe", Outcome.IRRELEVANT, None, "k"))
+        await asyncio.sleep(0.05)
+        gone, waiting = writer.submitted(paid(first)), writer.submitted(paid(second))
+        gone.cancel()  # its connection closed while the group was being decided
+        writer.release.set()
+        await blocker
+        answer: str = await waiting
+        return answer
+
+    assert asyncio.run(deliver()) == "confirmed"
+    assert writer.apply(paid(first)) == "duplicate"  # saved all the same
+    writer.close()
+
+
+def test_a_closed_loop_does_not_stop_the_writer(ledger: Ledger) -> None:
+    service = service_on(ledger)
+    first, second = pending(service, 2)
+    writer = HeldWriter(ledger)
+    loop = asyncio.new_event_loop()
+    blocker = writer.submit(GatewayEvent("stripe", Outcome.IRRELEVANT, None, "k"))
+
+    async def submit_and_leave() -> None:
+        writer.submitted(paid(first))  # its loop closes before the answer comes
+
+    loop.run_until_complete(submit_and_leave())
+    loop.close()
+    writer.release.set()
+    assert blocker.result(5) == "ignored"
+    assert writer.apply(paid(second)) == "confirmed"  # the writer still serves
+    assert writer.apply(paid(first)) == "duplicate"
     writer.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
@@ -202,12 +201,12 @@ def test_a_store_failure_met_in_the_lane_is_answered_by_the_handler(
 ) -> None:
     payload, headers = paid_delivery(app)
 
-    def unavailable(event: object) -> Future[str]:
-        failed: Future[str] = Future()
+    def unavailable(event: object) -> asyncio.Future[str]:
+        failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         failed.set_exception(StoreUnavailable("the event store is unreachable"))
         return failed
 
-    monkeypatch.setattr(app.services.payments, "submit", unavailable)
+    monkeypatch.setattr(app.services.payments, "submitted", unavailable)
     asgi = create_app(app.services)
 
     lane = answer_of(call(asgi, scope_of(headers=stated(headers, payload)), [body(payload)]))
