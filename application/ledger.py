@@ -67,6 +67,7 @@ class Ledger(Application[UUID], Lookups):
         self._batched = self.recorder if isinstance(self.recorder, BatchedLoads) else None
         self._exclusive = self.recorder if isinstance(self.recorder, ExclusiveWrites) else None
         self._local = threading.local()  # per thread: what waits for the commit of an exclusive transaction
+        self._committed: list[Callable[[Sequence[object]], None]] = []
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -139,7 +140,22 @@ class Ledger(Application[UUID], Lookups):
         with store_errors(STORE):
             recordings = self._record(processing_event)
         self.after_commit(lambda: self._take_snapshots(processing_event))
+        if self._committed:
+            self.after_commit(lambda: self._hand_over(list(processing_event.aggregates.values())))
         self.after_commit(lambda: self._notify(recordings))
+
+    def on_committed(self, listener: Callable[[Sequence[object]], None]) -> None:
+        """`listener(aggregates)` with what each `commit` saved, once it is committed, on the committing thread and
+        before the read side is told the log grew (the projector takes the payments it would read again: ADR 61).
+        A listener's failure is logged; it never undoes or fails the commit."""
+        self._committed.append(listener)
+
+    def _hand_over(self, aggregates: Sequence[object]) -> None:
+        for listener in self._committed:
+            try:
+                listener(aggregates)
+            except Exception:
+                logger.exception("a listener to commits failed; the commit stands")
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once what this thread saved is committed: now, or when its exclusive transaction commits

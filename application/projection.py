@@ -27,6 +27,7 @@ logger = logging.getLogger("mcpay.projection")
 
 BATCH = 500
 FOLDS_KEPT = 10_000  # payments kept folded between batches, so a busy payment is not reloaded each time
+HANDED_KEPT = 4_096  # views of payments this process committed, kept until the projector takes them
 CONFLICTS_IN_A_ROW = 5
 # A wallet's events that move credits for a payment, and the kind of movement each lists as (a spend lists as
 # "spend"; every kind is paged by position alike).
@@ -153,37 +154,62 @@ class Lease(Protocol):
 
 
 class PaymentFolds:
-    """Payment aggregates rebuilt by applying each event to the state before it, loading only on a gap."""
+    """Payment aggregates rebuilt by applying each event to the state before it, loading only on a gap; or, for
+    an event that ended a commit of this process, the payment as that commit left it (ADR 61)."""
 
-    def __init__(self, ledger: Ledger, kept: int = FOLDS_KEPT) -> None:
+    def __init__(self, ledger: Ledger, kept: int = FOLDS_KEPT, handed_kept: int = HANDED_KEPT) -> None:
         self._ledger = ledger
         self._kept = kept
         self._payments: OrderedDict[UUID, Payment] = OrderedDict()
+        self._handed_kept = handed_kept
+        self._handed: OrderedDict[tuple[UUID, int], PaymentView] = OrderedDict()
+        self._handing = threading.Lock()  # committing threads hand over; the projecting one reads
+        self.taking = False  # whether views are worth making: only while this process projects
 
-    def apply(self, event: Any) -> Payment:
+    def hand_over(self, aggregates: Iterable[object]) -> None:
+        """Just-committed aggregates: each payment's view at the version its commit left it, for the projector
+        to take instead of loading the payment again (the committing thread pays for the view alone)."""
+        if not self.taking:
+            return
+        views = [((a.id, a.version), PaymentView.of(a)) for a in aggregates if isinstance(a, Payment)]
+        if views:
+            with self._handing:
+                self._handed.update(views)
+                while len(self._handed) > self._handed_kept:
+                    self._handed.popitem(last=False)
+
+    def apply(self, event: Any) -> PaymentView:
+        """The payment's view once `event` is applied."""
         payment_id = UUID(str(event.originator_id))
         payment = self._payments.pop(payment_id, None)
+        handed = self._handed_view(payment_id, event.originator_version)
+        if handed is not None:
+            return handed  # nothing kept to fold its next event onto: that one loads, unless handed over too
         if payment is None or payment.version != event.originator_version - 1:
             payment = self._before(payment_id, event.originator_version)
         folded: Payment = event.mutate(payment)
         self._payments[payment_id] = folded
         if len(self._payments) > self._kept:
             self._payments.popitem(last=False)
-        return folded
+        return PaymentView.of(folded)
 
     def prepare(self, events: Sequence[Any]) -> None:
         """Load together, as they stood before it, the payments whose first event here does not follow what is
-        kept (one query for a page, where the store can: ADR 54)."""
+        kept (one query for a page, where the store can: ADR 54), unless each of their events here was handed
+        over."""
+        firsts: dict[UUID, int] = {}
+        unhanded: set[UUID] = set()
+        with self._handing:
+            for event in events:
+                payment_id = UUID(str(event.originator_id))
+                firsts.setdefault(payment_id, event.originator_version)
+                if (payment_id, event.originator_version) not in self._handed:
+                    unhanded.add(payment_id)
         before: dict[UUID, int] = {}
-        seen: set[UUID] = set()
-        for event in events:
-            payment_id = UUID(str(event.originator_id))
-            if payment_id in seen:
-                continue
-            seen.add(payment_id)
+        for payment_id, version in firsts.items():
             kept = self._payments.get(payment_id)
-            if event.originator_version > 1 and (kept is None or kept.version != event.originator_version - 1):
-                before[payment_id] = event.originator_version - 1
+            if payment_id in unhanded and version > 1 and (kept is None or kept.version != version - 1):
+                before[payment_id] = version - 1
         if before:
             for payment_id, payment in self._ledger.as_at(before).items():
                 if isinstance(payment, Payment):
@@ -191,6 +217,10 @@ class PaymentFolds:
 
     def forget(self) -> None:
         self._payments.clear()
+
+    def _handed_view(self, payment_id: UUID, version: int) -> PaymentView | None:
+        with self._handing:
+            return self._handed.pop((payment_id, version), None)
 
     def _before(self, payment_id: UUID, version: int) -> Payment | None:
         if version == 1:
@@ -217,10 +247,11 @@ def project(ledger: Ledger, folds: PaymentFolds, after: int, notifications: Sequ
     folds.prepare([event for _, kind, event in shown if issubclass(kind, Payment.Event)])
     for position, kind, event in shown:
         if issubclass(kind, Payment.Event):
-            payment = folds.apply(event)
-            view = PaymentView.of(payment)
-            payments[payment.id] = ProjectedPayment(view, payment.version, position)
-            changes.append(PaymentChange(payment.id, position, view.status, view.awaits_admin, view.needs_attention))
+            view = folds.apply(event)
+            payments[view.payment_id] = ProjectedPayment(view, event.originator_version, position)
+            changes.append(
+                PaymentChange(view.payment_id, position, view.status, view.awaits_admin, view.needs_attention)
+            )
         else:
             _wallet_rows(event, position, wallets, movements)
     end = notifications[-1].id if notifications else after
@@ -250,6 +281,7 @@ class Projector:
         self._lease = lease
         self._batch_size = batch_size
         self._folds = PaymentFolds(ledger)
+        ledger.on_committed(self._folds.hand_over)
         self._lock = threading.Lock()
         self._listeners: list[Callable[[int], None]] = []
 
@@ -267,7 +299,8 @@ class Projector:
         if not self._lock.acquire(blocking=wait):
             return 0
         try:
-            return self._run() if self._lease.acquire() else 0
+            self._folds.taking = self._lease.acquire()
+            return self._run() if self._folds.taking else 0
         finally:
             self._lock.release()
 

@@ -75,6 +75,7 @@ class Run:
         ]
         self.sent: list[tuple[Delivery, bytes]] = []
         self.model = LedgerModel()
+        services.read_side.projector.run_once()  # projecting along: each commit hands its payments over
 
     def step(self, step: Step) -> None:
         if isinstance(step, Redelivery) and not self.sent:
@@ -86,6 +87,7 @@ class Run:
         result = self.services.payments.receive_webhook("stripe", body, {"Stripe-Signature": self._sign(body)})
 
         assert result == expected, (delivery, before)
+        self.services.read_side.projector.run_once()
         for index, status in enumerate(self.status(i) for i in range(len(ORDERS))):
             assert status == self.model.payments[index].status, (delivery, index)
             assert status == before[index] or status in ALLOWED_MOVES[before[index]], (before[index], status)
@@ -128,6 +130,9 @@ def check_the_ledger(run: Run) -> None:
         from_events = sum((topped_up[p] - reversed_[p] for p in theirs), Decimal("0.00"))
         assert caught_up(services).wallet_of(user).balance == from_events == model.balance(user)
     assert all(check.agrees for check in check_balances(services.ledger))
+    reads = caught_up(services)
+    for view in run.payments:  # as projected, from handed-over views and folds: as a whole replay has it
+        assert reads.payment(view.payment_id) == PaymentView.of(services.ledger.repository.get(view.payment_id))
     audit = services.audit
     assert audit.public_key is not None
     verification = verify_export(audit.export(), audit.public_key, Ed25519Signatures())

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 import anyio
 import pytest
@@ -161,3 +163,87 @@ def test_a_beacon_wakes_its_waiters_when_it_moves_and_lets_them_go_after_a_timeo
 
     with ThreadPoolExecutor(1) as thread:  # a browser test's sync Playwright may keep a loop running here
         assert thread.submit(anyio.run, scenario).result() == (0, 7, 7)
+
+
+class CountedLoads:
+    """Aggregates' histories read from the store (every load here reads one: the store keeps no snapshots)."""
+
+    def __init__(self, ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.loads = 0
+        select_events = ledger.recorder.select_events
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.loads += 1
+            return select_events(*args, **kwargs)
+
+        monkeypatch.setattr(ledger.recorder, "select_events", counted)
+
+
+def projected_views(store: FakeStore) -> dict[UUID, PaymentView]:
+    return {row.view.payment_id: row.view for batch in store.batches for row in batch.payments}
+
+
+def test_payments_this_process_commits_are_projected_from_their_commits_without_loading(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = PaymentService(ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, FakeIdentifiers())
+    pending = [service.initiate(ALICE, TopUpOrder("25.00", "USD", "stripe")).payment for _ in range(3)]
+    store = FakeStore()
+    Projector(ledger, store, Lease(held=True)).run_once()  # projected elsewhere (before a restart, say)
+    projector = Projector(ledger, store, Lease())  # nothing folded: each payment's next event needs a load...
+    projector.run_once()  # ...unless its commit hands it over, from now on, as this projector holds the lease
+    for number, payment in enumerate(pending):
+        paid = GatewayEvent("stripe", Outcome.PAID, payment.reference, f"k{number}", Money.of("25.00", "USD"))
+        assert service.apply(paid) == "confirmed"
+    counted = CountedLoads(ledger, monkeypatch)
+
+    projector.run_once()
+
+    assert counted.loads == 0
+    confirmed = {payment.payment_id: service.payment(payment.payment_id) for payment in pending}
+    assert {i: view for i, view in projected_views(store).items() if view.status == "confirmed"} == confirmed
+
+
+def test_payments_committed_while_another_process_projects_are_loaded_as_before(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, lease = FakeStore(), Lease(held=False)
+    projector = Projector(ledger, store, lease)
+    projector.run_once()  # without the lease: no views are made
+    payment = confirmed_payment(ledger)
+    lease.held = True
+    counted = CountedLoads(ledger, monkeypatch)
+
+    projector.run_once()
+
+    assert counted.loads == 0  # projected from the start: each event folds onto the one before
+    assert projected_views(store) == {payment.payment_id: payment}
+    later = [n for n in ledger.recorder.select_notifications(0, 100) if n.originator_id == payment.payment_id][-1:]
+    assert [row.view for row in project(ledger, PaymentFolds(ledger), later[0].id - 1, later).payments] == [payment]
+    assert counted.loads == 1  # a payment first seen mid-history, not handed over: loaded
+
+
+def test_a_handed_over_payment_changed_while_no_views_were_made_is_loaded_once(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, lease = FakeStore(), Lease()
+    projector = Projector(ledger, store, lease)
+    projector.run_once()
+    payment = confirmed_payment(ledger)
+    projector.run_once()  # from the view its confirmation handed over: nothing kept to fold onto
+    lease.held = False
+    projector.run_once()  # another process projects now: no views are made
+    service = PaymentService(ledger, {"stripe": FakeGateway()}, {"USD": Decimal(1)}, FakeIdentifiers())
+    price = Money.of("25.00", "USD")
+    refund = GatewayEvent(
+        "stripe", Outcome.REFUNDED, None, "refund-1", price, gateway_object="pi_1", refunded=Money.of("10.00", "USD")
+    )
+    assert service.apply(refund) == "refunded"
+    lease.held = True
+    counted = CountedLoads(ledger, monkeypatch)
+
+    projector.run_once()
+
+    assert counted.loads == 1  # as it stood before the refund
+    assert projected_views(store)[payment.payment_id] == service.payment(payment.payment_id)
+    assert projected_views(store)[payment.payment_id] != payment
