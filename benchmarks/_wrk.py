@@ -102,6 +102,7 @@ class WrkRun:
     seconds: float
     p50_ms: float
     p99_ms: float
+    ended: float = 0.0  # time.perf_counter() when the last answer came
 
     @property
     def rate(self) -> float:
@@ -157,11 +158,12 @@ def drive_with_wrk(
             finished += line.startswith("WRK-THREAD-DONE")
             if finished == threads:
                 break
-        seconds = time.perf_counter() - started
+        ended = time.perf_counter()
+        seconds = ended - started
         wrk.send_signal(signal.SIGINT)
         output, _ = wrk.communicate(timeout=30)
     answered, confirmed, p50, p99 = _result(RESULT, output)
-    return WrkRun(int(answered), int(confirmed), seconds, float(p50), float(p99))
+    return WrkRun(int(answered), int(confirmed), seconds, float(p50), float(p99), ended)
 
 
 def _result(pattern: re.Pattern[str], output: str) -> tuple[str, ...]:

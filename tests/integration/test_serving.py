@@ -209,6 +209,10 @@ def test_two_workers_serve_one_port_and_the_background_jobs_run_once(
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: httpx.get(f"{server.url}/api/wallet", headers=auth), range(40)))
         assert {answer.status_code for answer in answers} == {200}
+        # Each worker counts into its own file; /metrics, answered by either, sums them.
+        metrics = httpx.get(f"{server.url}/metrics").text
+        counted = 'mcpay_http_requests_total{method="GET",route="/api/wallet",status="200"} 40.0'
+        assert counted in metrics, [line for line in metrics.splitlines() if "api/wallet" in line]
         deadline = time.monotonic() + 20
         while len(holders := lease_holders(url)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
