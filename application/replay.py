@@ -8,6 +8,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Any, TypeVar
 
 from eventsourcing.utils import get_topic
@@ -66,18 +67,13 @@ def replay_accounts(ledger: Ledger, as_of: datetime | None = None, progress: Pro
         if isinstance(recorder, WalletMoves)
         else mapped_moves(ledger, stop=head)
     )
+    fold = Fold(as_of)
     with closing(moves):  # a store's reading gives its connection back now, not when collected, if the fold fails
-        accounts = fold_accounts(_reported(moves, head, progress), as_of)
+        # progress told between runs of moves: a bar per event is slow
+        while (reached := fold.post(islice(moves, PROGRESS_EVERY))) is not None:
+            progress(reached, head)
     progress(head, head)
-    return accounts
-
-
-def _reported(moves: Iterable[WalletMove], head: int, progress: Progress) -> Iterator[WalletMove]:
-    """The moves, telling `progress` the position reached every PROGRESS_EVERY of them (a bar per event is slow)."""
-    for count, move in enumerate(moves, start=1):
-        if count % PROGRESS_EVERY == 0:
-            progress(move.position, head)
-        yield move
+    return fold.accounts
 
 
 def mapped_moves(ledger: Ledger, stop: int | None = None) -> Generator[WalletMove]:
@@ -104,50 +100,65 @@ def fold_balances(moves: Iterable[WalletMove], as_of: datetime | None = None) ->
 def fold_accounts(moves: Iterable[WalletMove], as_of: datetime | None = None) -> Accounts:
     """Each move posted as its two legs: top-ups and reinstatements come from the paid gateway's account,
     reversals go back to it, spends go from the wallet to the payee."""
-    owners: dict[Hashable, str] = {}
-    gateways: dict[str, str] = {}  # of each payment, by its id
-    accounts = Accounts()
-    for move in moves:
-        topic = move.topic
-        if as_of is not None and datetime.fromisoformat(move.timestamp) > as_of:
-            continue
-        if topic == INITIATED:
-            gateways[_present(move.payment_id, topic)] = sys.intern(_present(move.gateway, topic))
-        elif topic == OPENED:
-            owner = owners[move.wallet] = _present(move.user_id, topic)
-            accounts.open_wallet(owner)
-        elif topic == SPENT:
-            accounts.spend(
-                _owner(owners, move.wallet, topic), _present(move.payee, topic), _present(move.amount, topic)
-            )
-        else:
-            owner, amount = _owner(owners, move.wallet, topic), _present(move.amount, topic)
-            gateway = _gateway(gateways, _present(move.payment_id, topic), topic)
+    fold = Fold(as_of)
+    fold.post(moves)
+    return fold.accounts
+
+
+class Fold:
+    """The accounts the moves posted so far make, and what later moves need of earlier ones: each wallet's owner
+    and each payment's gateway."""
+
+    def __init__(self, as_of: datetime | None = None) -> None:
+        self.accounts = Accounts()
+        self._as_of = as_of
+        self._owners: dict[Hashable, str] = {}
+        self._gateways: dict[str, str] = {}  # of each payment, by its id
+
+    def post(self, moves: Iterable[WalletMove]) -> int | None:
+        """The moves, in log order, after those posted before; answers the last one's position (None: no move).
+        One loop with every step written out: replay runs it once per event of the log."""
+        accounts, owners, gateways, as_of = self.accounts, self._owners, self._gateways, self._as_of
+        move = None
+        for move in moves:
+            topic = move.topic
+            if as_of is not None and datetime.fromisoformat(move.timestamp) > as_of:
+                continue
+            if topic == INITIATED:
+                gateways[_present(move.payment_id, topic)] = sys.intern(_present(move.gateway, topic))
+                continue
+            if topic == OPENED:
+                opened = owners[move.wallet] = _present(move.user_id, topic)
+                accounts.open_wallet(opened)
+                continue
+            owner, amount = owners.get(move.wallet), move.amount
+            if owner is None:
+                raise UnreadableEvent(f"a {topic} event of wallet {move.wallet}, which no WalletOpened event opened")
+            if amount is None:
+                raise _missing(topic)
+            if topic == SPENT:
+                accounts.spend(owner, _present(move.payee, topic), amount)
+                continue
+            gateway = gateways.get(_present(move.payment_id, topic))
+            if gateway is None:
+                raise UnreadableEvent(
+                    f"a {topic} event of payment {move.payment_id}, which no PaymentInitiated event initiated"
+                )
             if topic in FROM_GATEWAY:
                 accounts.from_gateway(gateway, owner, amount)
             else:
                 accounts.to_gateway(owner, gateway, amount)
-    return accounts
-
-
-def _gateway(gateways: dict[str, str], payment_id: str, topic: str) -> str:
-    gateway = gateways.get(payment_id)
-    if gateway is None:
-        raise UnreadableEvent(f"a {topic} event of payment {payment_id}, which no PaymentInitiated event initiated")
-    return gateway
-
-
-def _owner(owners: dict[Hashable, str], wallet: Hashable, topic: str) -> str:
-    owner = owners.get(wallet)
-    if owner is None:
-        raise UnreadableEvent(f"a {topic} event of wallet {wallet}, which no WalletOpened event opened")
-    return owner
+        return None if move is None else move.position
 
 
 def _present(value: T | None, topic: str) -> T:
     if value is None:
-        raise UnreadableEvent(f"a {topic} event without the field replay reads")
+        raise _missing(topic)
     return value
+
+
+def _missing(topic: str) -> UnreadableEvent:
+    return UnreadableEvent(f"a {topic} event without the field replay reads")
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,16 @@ STATE = b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-01-01T00:00:00+00
 PAID = b'{"_type_":"decimal_str","_data_":"12.50"},"payment_id":{"_type_":"uuid_hex","_data_":"%s"}'
 UNREADABLE = {  # whether the event's wallet was opened, its state, and what replay says of it
     "amount not in the library's encoding": (True, STATE % b'"12.50"', "event's state"),
+    "amount under another transcoding's name": (
+        True,
+        STATE % b'{"_type_":"decimal","_data_":"12.50"}',
+        "event's state: Invalid enum value 'decimal'",
+    ),
+    "payment_id under another transcoding's name": (
+        True,
+        STATE % b'{"_type_":"decimal_str","_data_":"12.50"},"payment_id":{"_type_":"uuid","_data_":"x"}',
+        "event's state: Invalid enum value 'uuid'",
+    ),
     "a wallet never opened": (False, STATE % PAID % uuid.uuid4().hex.encode(), "which no WalletOpened event opened"),
     "a payment never initiated": (
         True,
