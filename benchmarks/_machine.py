@@ -87,19 +87,44 @@ def commands_cpu(names: frozenset[str]) -> dict[str, float]:
 
 
 @contextmanager
-def profiling(pid: int, folder: Path | None, name: str) -> Iterator[None]:
+def profiling(pid: int, folder: Path | None, name: str) -> Iterator[Path | None]:
     """py-spy (a development dependency, ADR 42) sampling `pid` and its workers while the block runs, written to
-    `folder/name.txt` in its raw (collapsed stacks) format; nothing without a folder."""
+    `folder/name.txt` in its raw (collapsed stacks) format, the file's path given to the block (read it once the
+    block has ended); nothing without a folder."""
     if folder is None:
-        yield
+        yield None
         return
     folder.mkdir(parents=True, exist_ok=True)
     output = folder / f"{name}.txt"
     command = ["py-spy", "record", "--pid", str(pid), "--subprocesses", "--gil", "--threads", "-r", "200"]
     spy = subprocess.Popen([*command, "-f", "raw", "-o", str(output)], stdout=subprocess.DEVNULL)  # noqa: S603
     try:
-        yield
+        yield output
     finally:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
         spy.wait(timeout=60)
         print(f"  py-spy profile of the server: {output}")
+
+
+# Where a sample of the served process's GIL falls, by the frames on its stack: the first part whose frame it holds.
+# The event loop's two costliest pieces are told apart from the rest of it.
+PARTS = (
+    ("the writer", ("GroupWriter._run",)),
+    ("the projector", ("Projector.run_once",)),
+    ("the event loop: the webhook lane", ("WebhookLane.__call__",)),
+    ("the event loop: the access line", ("_observe",)),
+    ("the event loop: the rest", ("Runner.run",)),
+)
+OTHER_PART = "other threads"
+
+
+def gil_parts(profile: Path) -> dict[str, float]:
+    """Each part's share of the GIL samples of a py-spy raw profile (`profiling`), in PARTS' order, then the rest."""
+    counts = dict.fromkeys([name for name, _ in PARTS] + [OTHER_PART], 0)
+    for line in profile.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        functions = {frame.split(" (", 1)[0] for frame in stack.split(";")}
+        part = next((name for name, marks in PARTS if not functions.isdisjoint(marks)), OTHER_PART)
+        counts[part] += int(samples)
+    total = sum(counts.values())
+    return {name: count / total for name, count in counts.items()} if total else {}

@@ -34,7 +34,7 @@ from application.ledger import Ledger
 from application.replay import ledger_events
 from application.views import PaymentView
 from benchmarks._load import Request, drive
-from benchmarks._machine import commands_cpu, machine_cpu, process_tree_cpu, profiling
+from benchmarks._machine import commands_cpu, gil_parts, machine_cpu, process_tree_cpu, profiling
 from benchmarks._postgres import described_server
 from benchmarks._serve import bench_settings, plural_workers, projecting, serving, worker_counts
 from benchmarks._stats import Run
@@ -99,7 +99,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
             cpu_before = _cpu(served.pid, projector)
             others_before, machine_before = commands_cpu(OTHERS), machine_cpu()
-            with profiling(served.pid, args.profile, f"webhook_credits-{workers}w"):
+            with profiling(served.pid, args.profile, f"webhook_credits-{workers}w") as profile:
                 run: Run | WrkRun = (
                     drive_with_wrk(served.url, signed, args.concurrency)
                     if args.driver == "wrk"
@@ -122,6 +122,10 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
     parts["the rest"] = max(machine - sum(parts.values()), 0.0)
     split = ", ".join(f"{name} {seconds * 1000 / len(payments):.2f}" for name, seconds in parts.items())
     print(f"  the machine's CPU per webhook: {machine * 1000 / len(payments):.2f} ms ({split}), from the drive's start")
+    if profile is not None:
+        shares = gil_parts(profile)
+        by_part = ", ".join(f"{name} {share * server_cpu * 1000 / len(payments):.2f}" for name, share in shares.items())
+        print(f"  the server's CPU per webhook by part, in the profile's shares of GIL samples: {by_part} ms")
     print(
         "  until the read model caught up (the rest: wrk, the kernel's own work, the benchmark, anything else running)"
     )
