@@ -35,7 +35,7 @@ from application.replay import ledger_events
 from application.views import PaymentView
 from benchmarks._load import Request, drive
 from benchmarks._machine import commands_cpu, gil_parts, machine_cpu, process_tree_cpu, profiling
-from benchmarks._postgres import described_server
+from benchmarks._postgres import described_server, statement_times, statements_tracked
 from benchmarks._serve import bench_settings, plural_workers, projecting, serving, worker_counts
 from benchmarks._stats import Run
 from benchmarks._wrk import WrkRun, add_driver_argument, drive_with_wrk
@@ -99,6 +99,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
             cpu_before = _cpu(served.pid, projector)
             others_before, machine_before = commands_cpu(OTHERS), machine_cpu()
+            tracked = statements_tracked(server)
             with profiling(served.pid, args.profile, f"webhook_credits-{workers}w") as profile:
                 run: Run | WrkRun = (
                     drive_with_wrk(served.url, signed, args.concurrency)
@@ -108,6 +109,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             last_answer = run.ended if isinstance(run, WrkRun) else time.perf_counter()
             caught_up = read_model_catch_up(last_answer)
             server_cpu = _cpu(served.pid, projector) - cpu_before
+            statements = statement_times(server, _schema(url)) if tracked else []
             others_after, machine_after = commands_cpu(OTHERS), machine_cpu()
         credits = credits_per_payment(url)
         if run.failures:
@@ -122,13 +124,17 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
     parts["the rest"] = max(machine - sum(parts.values()), 0.0)
     split = ", ".join(f"{name} {seconds * 1000 / len(payments):.2f}" for name, seconds in parts.items())
     print(f"  the machine's CPU per webhook: {machine * 1000 / len(payments):.2f} ms ({split}), from the drive's start")
+    print(
+        "  until the read model caught up (the rest: wrk, the kernel's own work, the benchmark, anything else running)"
+    )
+    if statements:
+        print("  PostgreSQL's time executing each statement, per webhook (pg_stat_statements, the longest):")
+        for text, milliseconds, calls in statements:
+            print(f"    {milliseconds * 1000 / len(payments):6.1f} µs  {calls:6,} calls  {text}")
     if profile is not None:
         shares = gil_parts(profile)
         by_part = ", ".join(f"{name} {share * server_cpu * 1000 / len(payments):.2f}" for name, share in shares.items())
         print(f"  the server's CPU per webhook by part, in the profile's shares of GIL samples: {by_part} ms")
-    print(
-        "  until the read model caught up (the rest: wrk, the kernel's own work, the benchmark, anything else running)"
-    )
     doubles = sum(count - 1 for count in credits.values() if count > 1)
     missing = sum(1 for payment in payments if credits[payment.payment_id] == 0)
     print(f"  double credits: {doubles}, payments without a credit: {missing}")
@@ -241,3 +247,8 @@ def _confirmed(status: int, body: bytes) -> bool:
 
 def _user(number: int) -> str:
     return f"{number:064x}"
+
+
+def _schema(url: str) -> str:
+    """The schema a `fresh_schema` URL names."""
+    return url.rpartition("schema=")[2]
