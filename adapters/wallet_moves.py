@@ -72,6 +72,8 @@ def wallet_move(row: tuple[int, str, Any, bytes]) -> WalletMove:
     except msgspec.DecodeError as error:  # not JSON, or a field replay reads not in the library's encoding
         raise UnreadableEvent(f"a {topic} event's state: {error}") from None
     amount, payment = decoded.amount, decoded.payment_id
+    if amount is not None and not amount.data.is_finite():  # the decoder reads "NaN" and "Infinity" too
+        raise UnreadableEvent(f"a {topic} event's amount is not a finite number")
     return _move(
         (
             position,
@@ -125,8 +127,9 @@ class PostgresWalletMovesRecorder(PostgresApplicationRecorder):
                     while page := cursor.fetchmany(ROWS_A_FETCH):
                         yield page
 
-        for page in read_ahead(pages):
-            yield from map(wallet_move, page)
+        with closing(read_ahead(pages)) as read:  # the reading thread stopped at once, not when collected
+            for page in read:
+                yield from map(wallet_move, page)
 
 
 PAGES_AHEAD = 2  # pages fetched and not yet decoded, at most (10,000 rows each)
@@ -134,8 +137,8 @@ PAGES_AHEAD = 2  # pages fetched and not yet decoded, at most (10,000 rows each)
 
 def read_ahead(pages: Callable[[], Generator[list[Any]]]) -> Generator[list[Any]]:
     """The pages `pages()` reads, read on a thread of its own at most PAGES_AHEAD ahead of the caller: the store
-    scans for the next page (SQLite's steps and psycopg's waits let go of the GIL) while the caller decodes and
-    folds this one, instead of each waiting for the other. Read to the end, failed or closed early, the reading
+    scans for and sends the next page (psycopg waits for it without the GIL) while the caller decodes and folds
+    this one, instead of each waiting for the other. Read to the end, failed or closed early, the reading
     thread stops, its reading closed there (the transaction ended, the connection given back), before this ends."""
     handed: queue.Queue[list[Any] | BaseException | None] = queue.Queue(maxsize=PAGES_AHEAD)
     stopped = threading.Event()

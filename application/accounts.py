@@ -30,22 +30,17 @@ class Accounts:
 
     def from_gateway(self, gateway: str, user_id: str, amount: Decimal) -> None:
         """A top-up or a reinstatement: bought (or given back) through `gateway`."""
-        self.move(self.gateways, gateway, self.wallets, user_id, amount)
+        self.post(self.gateways, gateway, -amount)
+        self.post(self.wallets, user_id, amount)
 
     def to_gateway(self, user_id: str, gateway: str, amount: Decimal) -> None:
         """A reversal: refunded or disputed through `gateway`."""
-        self.move(self.wallets, user_id, self.gateways, gateway, amount)
+        self.post(self.wallets, user_id, -amount)
+        self.post(self.gateways, gateway, amount)
 
     def spend(self, user_id: str, payee: str, amount: Decimal) -> None:
-        self.move(self.wallets, user_id, self.payees, payee, amount)
-
-    def move(
-        self, source: dict[str, Decimal], out_of: str, target: dict[str, Decimal], into: str, amount: Decimal
-    ) -> None:
-        """Both legs of one move, out of one account and into another. They add `amount - amount`, exactly zero,
-        to the total: it is left as it is (replay posts a move per event of the log, so each step counts)."""
-        source[out_of] = source.get(out_of, ZERO) - amount
-        target[into] = target.get(into, ZERO) + amount
+        self.post(self.wallets, user_id, -amount)
+        self.post(self.payees, payee, amount)
 
     def post(self, accounts: dict[str, Decimal], name: str, change: Decimal) -> None:
         """One leg: a move is balanced only when its other leg is posted too."""

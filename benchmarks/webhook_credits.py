@@ -98,6 +98,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             simulator = StripeSimulator(served.webhook_secret("stripe"))
             signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
             cpu_before = _cpu(served.pid, projector)
+            served_before = process_tree_cpu(served.pid)  # what the profile samples: the projector's process apart
             others_before, machine_before = commands_cpu(OTHERS), machine_cpu()
             tracked = statements_tracked(server)
             with profiling(served.pid, args.profile, f"webhook_credits-{workers}w") as profile:
@@ -109,6 +110,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             last_answer = run.ended if isinstance(run, WrkRun) else time.perf_counter()
             caught_up = read_model_catch_up(last_answer)
             server_cpu = _cpu(served.pid, projector) - cpu_before
+            served_cpu = process_tree_cpu(served.pid) - served_before
             statements = statement_times(server, _schema(url)) if tracked else []
             others_after, machine_after = commands_cpu(OTHERS), machine_cpu()
         credits = credits_per_payment(url)
@@ -128,13 +130,17 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
         "  until the read model caught up (the rest: wrk, the kernel's own work, the benchmark, anything else running)"
     )
     if statements:
-        print("  PostgreSQL's time executing each statement, per webhook (pg_stat_statements, the longest):")
+        print(
+            "  PostgreSQL's time executing each statement on the run's tables, per webhook (pg_stat_statements, the"
+            " longest; BEGIN, COMMIT and SET not counted, the benchmark's own catch-up reads counted):"
+        )
         for text, milliseconds, calls in statements:
             print(f"    {milliseconds * 1000 / len(payments):6.1f} µs  {calls:6,} calls  {text}")
-    if profile is not None:
+    if profile is not None and profile.exists():  # py-spy writes nothing when it could not attach
         shares = gil_parts(profile)
-        by_part = ", ".join(f"{name} {share * server_cpu * 1000 / len(payments):.2f}" for name, share in shares.items())
-        print(f"  the server's CPU per webhook by part, in the profile's shares of GIL samples: {by_part} ms")
+        by_part = ", ".join(f"{name} {share * served_cpu * 1000 / len(payments):.2f}" for name, share in shares.items())
+        whose = "the served processes'" + (" (the projector's own process not profiled)" if projector else "")
+        print(f"  {whose} CPU per webhook by part, in the profile's shares of GIL samples: {by_part} ms")
     doubles = sum(count - 1 for count in credits.values() if count > 1)
     missing = sum(1 for payment in payments if credits[payment.payment_id] == 0)
     print(f"  double credits: {doubles}, payments without a credit: {missing}")

@@ -193,6 +193,11 @@ UNREADABLE = {  # whether the event's wallet was opened, its state, and what rep
         STATE % b'{"_type_":"decimal","_data_":"12.50"}',
         "event's state: Invalid enum value 'decimal'",
     ),
+    "an amount that is not a finite number": (
+        True,
+        STATE % b'{"_type_":"decimal_str","_data_":"Infinity"}',
+        "event's amount is not a finite number",
+    ),
     "payment_id under another transcoding's name": (
         True,
         STATE % b'{"_type_":"decimal_str","_data_":"12.50"},"payment_id":{"_type_":"uuid","_data_":"x"}',
