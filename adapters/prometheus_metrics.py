@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series: operators alert on rates, not on when a label first appeared
 AWAITING_STATUSES = ("pending", "needs_review")  # reported even at 0, so that an alert sees the series
+GROUP_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class _Instruments:
     awaiting_admin: Gauge
     spends: Counter
     spent_credits: Counter
+    writer_groups: Counter
+    writer_group_size: Histogram
+    writer_conflicts: Counter
+    writer_aggregates: Counter
 
 
 @cache
@@ -130,6 +135,29 @@ def _instruments(registry: CollectorRegistry) -> _Instruments:
         spent_credits=Counter(
             "mcpay_credits_spent_mc", "Mycelium Credits moved from wallets to payees.", registry=registry
         ),
+        writer_groups=Counter(
+            "mcpay_writer_groups",
+            "Groups of changes the writer answered, by how (committed, exclusive, one_at_a_time).",
+            ["outcome"],
+            registry=registry,
+        ),
+        writer_group_size=Histogram(
+            "mcpay_writer_group_size",
+            "Changes per group the writer answered.",
+            buckets=GROUP_SIZES,
+            registry=registry,
+        ),
+        writer_conflicts=Counter(
+            "mcpay_writer_conflicts",
+            "Tries of a group dropped because another process saved one of its aggregates first.",
+            registry=registry,
+        ),
+        writer_aggregates=Counter(
+            "mcpay_writer_aggregates_read",
+            "Aggregates the writer's committed groups read, by source (cache: kept at the store's version; store).",
+            ["source"],
+            registry=registry,
+        ),
     )
 
 
@@ -188,3 +216,15 @@ class PrometheusMetrics:
     def credits_spent(self, amount: Decimal) -> None:
         self._m.spends.inc()
         self._m.spent_credits.inc(float(amount))
+
+    def writer_group(self, size: int, outcome: str, conflicts: int) -> None:
+        self._of(self._m.writer_groups, outcome).inc()
+        self._m.writer_group_size.observe(size)
+        if conflicts:
+            self._m.writer_conflicts.inc(conflicts)
+
+    def writer_reads(self, cached: int, loaded: int) -> None:
+        if cached:
+            self._of(self._m.writer_aggregates, "cache").inc(cached)
+        if loaded:
+            self._of(self._m.writer_aggregates, "store").inc(loaded)

@@ -39,3 +39,9 @@ class NoMetrics:
 
     def credits_spent(self, amount: Decimal) -> None:
         pass
+
+    def writer_group(self, size: int, outcome: str, conflicts: int) -> None:
+        pass
+
+    def writer_reads(self, cached: int, loaded: int) -> None:
+        pass

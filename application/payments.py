@@ -58,7 +58,7 @@ class PaymentService:
         self._metrics = metrics or NoMetrics()
         # One writer per process, shared with spending (built in bootstrap); on its own, one for gateway events.
         events = GatewayEvents(self._metrics)
-        self._writer = writer or GroupWriter(ledger, events.decide, prepare=events.preload)
+        self._writer = writer or GroupWriter(ledger, events.decide, prepare=events.preload, metrics=self._metrics)
         self._checkouts = Checkouts(ledger, gateways, self.apply, clock, timing)
 
     def offers(self) -> list[GatewayOffer]:

@@ -139,6 +139,13 @@ class Metrics(Protocol):
     def credits_spent(self, amount: Decimal) -> None:
         """A spend of `amount` MC was recorded (counted after its commit)."""
 
+    def writer_group(self, size: int, outcome: str, conflicts: int) -> None:
+        """The writer answered a group of `size` changes: `committed` together, `exclusive` (together, as the only
+        writer) or `one_at_a_time`; `conflicts`: its tries dropped because another process saved first."""
+
+    def writer_reads(self, cached: int, loaded: int) -> None:
+        """A committed group's aggregates: `cached` taken from the writer's cache, `loaded` read from the store."""
+
 
 class WalletMove(NamedTuple):
     """What replay reads of an event that moves MC, or names whose account a payment's MC come from:

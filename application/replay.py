@@ -15,9 +15,10 @@ from eventsourcing.utils import get_topic
 
 from application.accounts import Accounts
 from application.errors import UnreadableEvent
-from application.ledger import Ledger
+from application.ledger import STORE, Ledger
 from application.ports import WalletMove, WalletMoves
 from application.progress import Progress, unobserved
+from application.store_errors import store_errors
 from domain.payment import Payment
 from domain.wallet import Wallet
 
@@ -68,7 +69,9 @@ def replay_accounts(ledger: Ledger, as_of: datetime | None = None, progress: Pro
         else mapped_moves(ledger, stop=head)
     )
     fold = Fold(as_of)
-    with closing(moves):  # a store's reading gives its connection back now, not when collected, if the fold fails
+    # a store's reading gives its connection back now, not when collected, if the fold fails; a store lost while
+    # the moves are read is the application's StoreUnavailable, as on any other read
+    with store_errors(STORE), closing(moves):
         # progress told between runs of moves: a bar per event is slow
         while (reached := fold.post(islice(moves, PROGRESS_EVERY))) is not None:
             progress(reached, head)

@@ -31,6 +31,8 @@ class UnitOfWork(Lookups):
         self._staged: dict[UUID, Aggregate] = {}
         self._after_save: list[Callable[[], None]] = []
         self._moving: dict[UUID, Payment] = {}
+        self.cached = 0  # aggregates taken from the cache, at the store's current version
+        self.loaded = 0  # aggregates read from the store
 
     def stage(self, *aggregates: Aggregate | None) -> None:
         """To be saved with everything else this unit of work stages."""
@@ -73,6 +75,7 @@ class UnitOfWork(Lookups):
     def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id not in self._seen:
             self._seen[aggregate_id] = self._ledger.find(kind, aggregate_id)
+            self.loaded += self._seen[aggregate_id] is not None
         found = self._seen[aggregate_id]
         return found if isinstance(found, kind) else None
 
@@ -86,6 +89,7 @@ class UnitOfWork(Lookups):
         kept = self._cache.versions(wanted) if self._cache is not None else {}
         versions, loaded = self._ledger.current(wanted, kept)
         current = self._cache.current(versions) if self._cache is not None else {}
+        self.cached, self.loaded = self.cached + len(current), self.loaded + len(loaded)
         for aggregate_id in wanted:
             self._seen[aggregate_id] = current.get(aggregate_id) or loaded.get(aggregate_id)
 

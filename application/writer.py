@@ -27,6 +27,8 @@ from typing import Any
 from application.aggregate_cache import AggregateCache
 from application.errors import ConcurrentChange
 from application.ledger import Ledger, retry_on_conflict
+from application.metrics import NoMetrics
+from application.ports import Metrics
 from application.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("mcpay.writer")
@@ -93,8 +95,10 @@ class GroupWriter:
         limit: int = GROUP_LIMIT,
         prepare: Prepare = _nothing_to_prepare,
         linger: float = 0.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._ledger = ledger
+        self._metrics = metrics or NoMetrics()
         self._linger = linger
         self._decide = decide
         self._prepare = prepare
@@ -178,6 +182,7 @@ class GroupWriter:
         """Each item's outcome, or the exception its caller is to get."""
         events = [item.event for item in group]
         outcomes: list[Any] | None = None
+        conflicts = 0
         for attempt in range(GROUP_ATTEMPTS + 1):
             try:
                 # Once every try met another process's save: once more, as the only writer (ADR 56).
@@ -185,6 +190,7 @@ class GroupWriter:
                 decided = write(events)
             except ConcurrentChange:
                 # Another process wrote one of these aggregates first: decide again from fresh reads.
+                conflicts += 1
                 if attempt < GROUP_ATTEMPTS:
                     time.sleep(random.uniform(0, BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311 (not a secret)
                 continue
@@ -193,6 +199,8 @@ class GroupWriter:
             outcomes = decided  # committed: the exclusive transaction too, once its block has ended
             break
         if outcomes is not None:
+            how = "committed" if attempt < GROUP_ATTEMPTS else "exclusive"
+            self._metrics.writer_group(len(events), how, conflicts)
             return [(True, outcome) for outcome in outcomes]
         settled: list[Settled] = []
         for event in events:
@@ -200,6 +208,7 @@ class GroupWriter:
                 settled.append((True, self.apply_alone(event)))
             except Exception as error:  # handed to the caller, who maps it
                 settled.append((False, error))
+        self._metrics.writer_group(len(events), "one_at_a_time", conflicts)
         return settled
 
     def _write_exclusively(self, events: list[Any]) -> list[Any]:
@@ -229,11 +238,12 @@ class GroupWriter:
                 finally:
                     self._depth -= 1
                 work.save()
-            self._ledger.after_commit(self._count_group)
+            self._ledger.after_commit(lambda: self._count_group(work))
             return outcomes
 
-    def _count_group(self) -> None:
+    def _count_group(self, work: UnitOfWork) -> None:
         self.groups_saved += 1
+        self._metrics.writer_reads(work.cached, work.loaded)
 
 
 def _settle(group: Sequence[_Item], settled: Sequence[Settled]) -> None:

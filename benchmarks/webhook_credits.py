@@ -38,6 +38,7 @@ from benchmarks._machine import commands_cpu, gil_parts, machine_cpu, process_tr
 from benchmarks._postgres import described_server, statement_times, statements_tracked
 from benchmarks._serve import bench_settings, plural_workers, projecting, serving, worker_counts
 from benchmarks._stats import Run
+from benchmarks._writer_metrics import writer_samples, writer_summary
 from benchmarks._wrk import WrkRun, add_driver_argument, drive_with_wrk
 from domain.indexes import PaymentReference
 from domain.money import Money
@@ -113,6 +114,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             served_cpu = process_tree_cpu(served.pid) - served_before
             statements = statement_times(server, _schema(url)) if tracked else []
             others_after, machine_after = commands_cpu(OTHERS), machine_cpu()
+            writer = writer_samples(served.url)
         credits = credits_per_payment(url)
         if run.failures:
             print(f"  {run.failures} deliveries were not answered 'confirmed'; the server's log ends:")
@@ -141,6 +143,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
         by_part = ", ".join(f"{name} {share * served_cpu * 1000 / len(payments):.2f}" for name, share in shares.items())
         whose = "the served processes'" + (" (the projector's own process not profiled)" if projector else "")
         print(f"  {whose} CPU per webhook by part, in the profile's shares of GIL samples: {by_part} ms")
+    print(f"  the writer: {writer_summary(writer, len(payments))}")
     doubles = sum(count - 1 for count in credits.values() if count > 1)
     missing = sum(1 for payment in payments if credits[payment.payment_id] == 0)
     print(f"  double credits: {doubles}, payments without a credit: {missing}")

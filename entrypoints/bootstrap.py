@@ -145,7 +145,9 @@ def bootstrap(
     decisions: dict[type, Decide] = {GatewayEvent: events.decide, SpendDecision: spends.decide}
     preparations: dict[type, Prepare] = {GatewayEvent: events.preload, SpendDecision: spends.preload}
     linger = float(settings.writer_linger_ms / 1000)  # seconds, for the queue's timeout
-    writer = GroupWriter(ledger, by_kind(decisions), prepare=prepared_by_kind(preparations), linger=linger)
+    writer = GroupWriter(
+        ledger, by_kind(decisions), prepare=prepared_by_kind(preparations), linger=linger, metrics=metrics
+    )
     signer = _ledger_signer(settings)
     spending = SpendService(ledger, writer, Ed25519Signatures(), clock, Receipts(signer), read.spends)
     payments = PaymentService(

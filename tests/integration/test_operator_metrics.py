@@ -82,6 +82,24 @@ def test_webhook_deliveries_are_counted_by_what_they_did(demo_client: Client) ->
     assert grew(before, after, "mcpay_webhook_deliveries_total", gateway="stripe", result="rejected") == 1
 
 
+def test_the_writers_groups_are_counted_with_their_sizes_and_reads(demo_client: Client) -> None:
+    auth = sign_in(demo_client).auth
+    body = {"amount": "25.00", "currency": "USD", "gateway": "stripe"}
+    payment = demo_client.post("/api/payments/initiate", json=body, headers=auth).json()
+    before = scrape(demo_client)
+
+    for _ in range(2):  # one after the other: a group each
+        demo_client.post(f"/demo/checkout/{payment['payment_id']}/pay", follow_redirects=False)
+    after = scrape(demo_client)
+
+    assert grew(before, after, "mcpay_writer_groups_total", outcome="committed") == 2
+    assert grew(before, after, "mcpay_writer_group_size_count") == 2
+    assert grew(before, after, "mcpay_writer_group_size_bucket", le="1.0") == 2
+    assert grew(before, after, "mcpay_writer_aggregates_read_total", source="store") >= 2  # its reference, payment
+    assert grew(before, after, "mcpay_writer_aggregates_read_total", source="cache") >= 2  # the same, as kept
+    assert ("mcpay_writer_conflicts_total", frozenset()) in after
+
+
 def test_gateway_calls_are_counted_by_outcome_and_timed_and_count_against_the_quota(
     live_client: Client, clickpesa: FakeClickPesa
 ) -> None:

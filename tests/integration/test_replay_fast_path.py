@@ -15,7 +15,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 
 from adapters import wallet_moves
 from adapters.persistence import persistence_env
-from application.errors import UnreadableEvent
+from application import replay
+from application.errors import StoreUnavailable, UnreadableEvent
 from application.ledger import Ledger
 from application.ports import WalletMove, WalletMoves
 from application.replay import (
@@ -248,3 +249,32 @@ def test_moves_read_a_few_rows_a_fetch_are_the_mapped_events_and_a_reader_may_st
         table = f'"{ledger.recorder.datastore.schema}".{ledger.recorder.events_table_name}'
         with ledger.recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT")
+
+
+@pytest.mark.postgres
+def test_a_store_lost_in_the_middle_of_a_replay_is_unavailable_not_a_driver_error(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection reading the moves is cut after the first few: the replay ends in the application's
+    `StoreUnavailable` (a 503 for the admin desk), not psycopg's own error, and leaves no reading thread behind."""
+    monkeypatch.setattr(wallet_moves, "ROWS_A_FETCH", 1)
+    monkeypatch.setattr(replay, "PROGRESS_EVERY", 1)
+    ledger = Ledger(env=persistence_env(postgres_url))
+    try:
+        random_history(ledger, random.Random(13), changes=40)
+        recorder = ledger.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+
+        def cut_the_reader(reached: int, head: int) -> None:
+            with recorder.datastore.transaction(commit=True) as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND query LIKE %s",
+                    ("%wallet_moves%",),
+                )
+
+        with pytest.raises(StoreUnavailable, match="cannot be reached"):
+            replay_accounts(ledger, progress=cut_the_reader)
+        assert not any(thread.name == "mcpay-wallet-moves" for thread in threading.enumerate())
+    finally:
+        ledger.close()

@@ -75,3 +75,50 @@ class FakeGateway:
 
     def fetch_status(self, payment: PaymentView) -> GatewayEvent | None:
         return None
+
+
+@dataclass
+class RecordedMetrics:
+    """The Metrics port, writing down each call."""
+
+    calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+    writer_calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)  # how the writer worked
+
+    def webhook_checked(self, gateway: str, verified: bool) -> None:
+        self.calls.append(("webhook_checked", (gateway, verified)))
+
+    def payment_confirmed(self, gateway: str) -> None:
+        self.calls.append(("payment_confirmed", (gateway,)))
+
+    def credits_topped_up(self, gateway: str, amount: Decimal) -> None:
+        self.calls.append(("credits_topped_up", (gateway, amount)))
+
+    def credits_reversed(self, gateway: str, reason: str, amount: Decimal) -> None:
+        self.calls.append(("credits_reversed", (gateway, reason, amount)))
+
+    def credits_spent(self, amount: Decimal) -> None:
+        self.calls.append(("credits_spent", (amount,)))
+
+    def reconciliation_ran(self, result: str, outcomes: Mapping[str, int]) -> None:
+        self.calls.append(("reconciliation_ran", (result, dict(outcomes))))
+
+    def projection_lag(self, projection: str, events: int) -> None:
+        self.calls.append(("projection_lag", (projection, events)))
+
+    def webhook_delivered(self, gateway: str, result: str) -> None:
+        self.calls.append(("webhook_delivered", (gateway, result)))
+
+    def gateway_called(self, gateway: str, operation: str, outcome: str, seconds: float) -> None:
+        self.calls.append(("gateway_called", (gateway, operation, outcome)))
+
+    def clickpesa_api_called(self, call: str) -> None:
+        self.calls.append(("clickpesa_api_called", (call,)))
+
+    def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
+        self.calls.append(("payments_awaiting_admin", (dict(counts),)))
+
+    def writer_group(self, size: int, outcome: str, conflicts: int) -> None:
+        self.writer_calls.append(("writer_group", (size, outcome, conflicts)))
+
+    def writer_reads(self, cached: int, loaded: int) -> None:
+        self.writer_calls.append(("writer_reads", (cached, loaded)))

@@ -20,7 +20,7 @@ from application.views import PaymentView
 from application.writer import Decide, GroupWriter
 from domain.money import Money
 from tests.following import wallet_of
-from tests.unit.fakes import FakeGateway, FakeIdentifiers
+from tests.unit.fakes import FakeGateway, FakeIdentifiers, RecordedMetrics
 
 pytestmark = pytest.mark.unit
 
@@ -55,8 +55,8 @@ def failing_on(key: str) -> Decide:
 class HeldWriter(GroupWriter):
     """A writer whose first group waits until `release`, so that every later submission queues behind it."""
 
-    def __init__(self, ledger: Ledger, decide: Decide | None = None) -> None:
-        super().__init__(ledger, decide or GatewayEvents().decide)
+    def __init__(self, ledger: Ledger, decide: Decide | None = None, metrics: RecordedMetrics | None = None) -> None:
+        super().__init__(ledger, decide or GatewayEvents().decide, prepare=GatewayEvents().preload, metrics=metrics)
         self.release = threading.Event()
 
     def _write(self, events: list[GatewayEvent]) -> list[str]:
@@ -76,6 +76,27 @@ def test_events_submitted_together_are_saved_in_one_transaction_and_see_each_oth
     assert writer.groups_saved == 2  # the first alone, then the five queued behind it together
     assert wallet_of(ledger, ALICE).balance == Decimal("30.00")
     writer.close()
+
+
+def test_the_writer_counts_its_groups_and_where_their_aggregates_came_from(ledger: Ledger) -> None:
+    service = service_on(ledger)
+    payments = pending(service, 3)
+    metrics = RecordedMetrics()
+    writer = HeldWriter(ledger, metrics=metrics)
+    first = writer.submit(paid(payments[0]))
+    later = [writer.submit(paid(p)) for p in payments]
+    writer.release.set()
+    assert [first.result(5)] + [answer.result(5) for answer in later] == ["confirmed", "duplicate"] + ["confirmed"] * 2
+    writer.close()
+    assert [call for call in metrics.writer_calls if call[0] == "writer_group"] == [
+        ("writer_group", (1, "committed", 0)),
+        ("writer_group", (3, "committed", 0)),
+    ]
+    reads = [arguments for name, arguments in metrics.writer_calls if name == "writer_reads"]
+    # (from the cache, from the store): first the reference and the payment, the wallet not opened yet; then the
+    # first payment, its reference and the wallet as the first group left them, and the others' references and
+    # payments
+    assert reads == [(0, 2), (3, 4)]
 
 
 def test_a_lingering_group_takes_in_what_arrives_after_its_first_item(ledger: Ledger) -> None:
@@ -137,18 +158,22 @@ def test_a_conflict_with_another_writer_mid_group_is_decided_again_from_fresh_re
             elsewhere.save()
         return outcome
 
-    writer = GroupWriter(ledger, decide_while_another_process_writes)
+    metrics = RecordedMetrics()
+    writer = GroupWriter(ledger, decide_while_another_process_writes, metrics=metrics)
     assert writer.apply(paid(racing)) == "duplicate"  # decided again: the other process had confirmed it
     assert writer.apply(paid(other)) == "confirmed"
     wallet = ledger.wallet_of(ALICE)
     assert wallet is not None and wallet.balance == Decimal("20.00")
     writer.close()
+    groups = [arguments for name, arguments in metrics.writer_calls if name == "writer_group"]
+    assert groups == [(1, "committed", 1), (1, "committed", 0)]  # the conflict counted once, on the group it dropped
 
 
 def test_one_events_failure_does_not_decide_the_others(ledger: Ledger) -> None:
     service = service_on(ledger)
     (payment,) = pending(service, 1)
-    writer = HeldWriter(ledger, failing_on("bad"))
+    metrics = RecordedMetrics()
+    writer = HeldWriter(ledger, failing_on("bad"), metrics)
     blocker = writer.submit(GatewayEvent("stripe", Outcome.IRRELEVANT, None, "k"))
     good, bad = writer.submit(paid(payment)), writer.submit(paid(payment, key="bad"))
     writer.release.set()
@@ -156,6 +181,8 @@ def test_one_events_failure_does_not_decide_the_others(ledger: Ledger) -> None:
     with pytest.raises(RuntimeError):
         bad.result(5)
     writer.close()
+    groups = [arguments for name, arguments in metrics.writer_calls if name == "writer_group"]
+    assert groups == [(1, "committed", 0), (2, "one_at_a_time", 0)]
 
 
 def test_sixty_four_concurrent_credits_to_one_wallet_all_land(ledger: Ledger) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -25,7 +23,7 @@ from application.views import PaymentView
 from domain.money import Money
 from domain.payment import Payment
 from tests.following import FollowingPaymentQueries
-from tests.unit.fakes import FakeClock, FakeGateway, FakeIdentifiers
+from tests.unit.fakes import FakeClock, FakeGateway, FakeIdentifiers, RecordedMetrics
 
 pytestmark = pytest.mark.unit
 
@@ -33,46 +31,6 @@ USER = "c" * 64
 ADMIN = "a" * 64
 RATES = {"USD": Decimal(1)}
 SECRET = "whsec_metrics_test"
-
-
-@dataclass
-class RecordedMetrics:
-    """The Metrics port, writing down each call."""
-
-    calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
-
-    def webhook_checked(self, gateway: str, verified: bool) -> None:
-        self.calls.append(("webhook_checked", (gateway, verified)))
-
-    def payment_confirmed(self, gateway: str) -> None:
-        self.calls.append(("payment_confirmed", (gateway,)))
-
-    def credits_topped_up(self, gateway: str, amount: Decimal) -> None:
-        self.calls.append(("credits_topped_up", (gateway, amount)))
-
-    def credits_reversed(self, gateway: str, reason: str, amount: Decimal) -> None:
-        self.calls.append(("credits_reversed", (gateway, reason, amount)))
-
-    def credits_spent(self, amount: Decimal) -> None:
-        self.calls.append(("credits_spent", (amount,)))
-
-    def reconciliation_ran(self, result: str, outcomes: Mapping[str, int]) -> None:
-        self.calls.append(("reconciliation_ran", (result, dict(outcomes))))
-
-    def projection_lag(self, projection: str, events: int) -> None:
-        self.calls.append(("projection_lag", (projection, events)))
-
-    def webhook_delivered(self, gateway: str, result: str) -> None:
-        self.calls.append(("webhook_delivered", (gateway, result)))
-
-    def gateway_called(self, gateway: str, operation: str, outcome: str, seconds: float) -> None:
-        self.calls.append(("gateway_called", (gateway, operation, outcome)))
-
-    def clickpesa_api_called(self, call: str) -> None:
-        self.calls.append(("clickpesa_api_called", (call,)))
-
-    def payments_awaiting_admin(self, counts: Mapping[str, int]) -> None:
-        self.calls.append(("payments_awaiting_admin", (dict(counts),)))
 
 
 @pytest.fixture
@@ -198,3 +156,26 @@ def test_prometheus_metrics_name_gateways_and_outcomes_only() -> None:
     assert value("mcpay_payments_confirmed_total", gateway="bank") == 1
     assert (value("mcpay_reconciliation_last_run_timestamp_seconds") or 0) > 0
     assert b"mcpay_credits_reversed_total" in generate_latest(registry)
+
+
+def test_prometheus_metrics_count_the_writers_groups_conflicts_and_reads() -> None:
+    registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry)
+    metrics.writer_group(5, "committed", 0)
+    metrics.writer_group(3, "committed", 2)
+    metrics.writer_group(2, "one_at_a_time", 5)
+    metrics.writer_reads(cached=4, loaded=1)
+    metrics.writer_reads(cached=0, loaded=3)
+
+    def value(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    assert value("mcpay_writer_groups_total", outcome="committed") == 2
+    assert value("mcpay_writer_groups_total", outcome="one_at_a_time") == 1
+    assert value("mcpay_writer_group_size_count") == 3
+    assert value("mcpay_writer_group_size_sum") == 10
+    assert value("mcpay_writer_group_size_bucket", le="2.0") == 1
+    assert value("mcpay_writer_group_size_bucket", le="4.0") == 2
+    assert value("mcpay_writer_conflicts_total") == 7
+    assert value("mcpay_writer_aggregates_read_total", source="cache") == 4
+    assert value("mcpay_writer_aggregates_read_total", source="store") == 4
