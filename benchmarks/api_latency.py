@@ -22,7 +22,7 @@ import httpx
 from nacl.signing import SigningKey
 
 from benchmarks._load import Request, drive
-from benchmarks._machine import describe
+from benchmarks._machine import describe, profiling
 from benchmarks._postgres import postgres_server, server_version
 from benchmarks._serve import Server, bench_settings, plural_workers, serving, worker_counts
 from benchmarks._stats import Run
@@ -53,6 +53,9 @@ def main(argv: list[str]) -> None:
         default="wrk" if wrk_available() else "python",
         help="the load generator: wrk (default, when installed) or the Python client",
     )
+    parser.add_argument(
+        "--profile", type=Path, help="a folder for a py-spy profile of the server during each wallet run (wrk)"
+    )
     args = parser.parse_args(argv)
     stores = args.stores.split(",")
     server = postgres_server() if "postgresql" in stores else None
@@ -80,7 +83,8 @@ def _benchmark(store: str, url: str, scratch: Path, args: argparse.Namespace, wo
             bearers = [{"authorization": f"Bearer {token}"} for token in tokens]
             get_for(served.url, "/api/wallet", bearers, args.clients, 2)  # warm-up: connections, caches
             healthz_run = get_for(served.url, "/healthz", [], args.clients, args.seconds)
-            wallet_run = get_for(served.url, "/api/wallet", bearers, args.clients, args.seconds)
+            with profiling(served.pid, args.profile, f"api_latency-{store}-{workers}w"):
+                wallet_run = get_for(served.url, "/api/wallet", bearers, args.clients, args.seconds)
             _report(f"{store}, {plural_workers(workers)}", healthz_run, wallet_run)
             return
         trivial = [Request("GET", "/healthz")] * (args.clients * args.requests)

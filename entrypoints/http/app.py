@@ -35,6 +35,7 @@ from entrypoints.http.problems import problem_details_plugin
 from entrypoints.http.rate_limits import SignInLimits
 from entrypoints.http.read_your_writes import ReadYourWrites
 from entrypoints.http.spends import PayeesAndDebtsController, SpendsController, ledger_public_key
+from entrypoints.http.wallet_lane import WalletLane
 from entrypoints.http.webhooks import WebhookLane, WebhooksController
 from entrypoints.logs import configure_logging, keep_query_tokens_out_of_access_logs
 from entrypoints.settings import Settings, load_settings
@@ -124,8 +125,8 @@ def create_app(services: Services) -> Litestar:
         on_shutdown=[services.close],
     )
     # Outside Litestar's own exception handling: every answer gets its X-Request-ID, access line and metrics.
-    # Gateway deliveries take a lane of their own beside the router (ADR 59).
-    app.asgi_handler = RequestObserver(WebhookLane(HeadAsGet(app.asgi_handler), services))
+    # Gateway deliveries and the wallet take lanes of their own beside the router (ADR 59, 63).
+    app.asgi_handler = RequestObserver(WalletLane(WebhookLane(HeadAsGet(app.asgi_handler), services), services))
     document_operations(app, services.payments.offers(), settings.credit_rates)
     document_problems(app)
     return app

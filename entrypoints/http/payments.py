@@ -103,7 +103,7 @@ class WalletController(Controller):
     @get("/", operation_id="getWallet")
     async def wallet(self, request: Request[Principal, Any, Any], services: ServicesDep) -> Response[Wallet]:
         """Balance in MC and the newest 50 transactions, with the cursor to older ones."""
-        answer = await services.reader.wallet_answer(request.user.user_id, _encoded_wallet)
+        answer = await services.reader.wallet_answer(request.user.user_id, encoded_wallet)
         return cast("Response[Wallet]", Response(answer, media_type=MediaType.JSON))  # JSON already: sent as it is
 
     @get("/transactions", operation_id="listWalletTransactions")
@@ -119,5 +119,5 @@ class WalletController(Controller):
         return WalletTransactionList.of(page)
 
 
-def _encoded_wallet(page: WalletPage) -> bytes:
+def encoded_wallet(page: WalletPage) -> bytes:
     return encode_json(Wallet.of(page))
