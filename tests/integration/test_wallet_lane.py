@@ -3,7 +3,6 @@ and every request the lane cannot answer from memory handed to the app untouched
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from litestar.types import Message, Receive, ReceiveMessage, Scope, Send
+from litestar.types import Receive, Scope, Send
 
 from adapters.prometheus_metrics import PrometheusMetrics
 from application.errors import StoreUnavailable
@@ -19,6 +18,8 @@ from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.http.wallet_lane import WALLET_PATH, WalletLane
 from entrypoints.settings import Settings
+from tests.integration.asgi_calls import answer_of, call
+from tests.integration.asgi_calls import scope_of as request_scope
 from tests.integration.metrics_support import grew, scrape
 from tests.integration.support import SESSION_SECRET, SignedIn, sign_in
 
@@ -43,41 +44,7 @@ class Recorder:
 def scope_of(
     headers: Sequence[tuple[str, str]] = (), method: str = "GET", path: str = WALLET_PATH, query: bytes = b""
 ) -> Scope:
-    return {  # type: ignore[return-value]
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-
-
-def call(app: Any, scope: Scope) -> list[Message]:
-    sent: list[Message] = []
-
-    async def receive() -> ReceiveMessage:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent
-
-
-def answer_of(sent: Sequence[Message]) -> tuple[int, dict[bytes, bytes], bytes]:
-    start, *rest = sent
-    assert start["type"] == "http.response.start"
-    content = b"".join(m["body"] for m in rest if m["type"] == "http.response.body")
-    return start["status"], dict(start["headers"]), content
+    return request_scope(method, path, query, headers)
 
 
 @pytest.fixture

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from litestar.types import Message, Receive, ReceiveMessage, Scope, Send
+from litestar.types import Receive, ReceiveMessage, Scope, Send
 
 from application.errors import StoreUnavailable
 from entrypoints.http.app import create_app
 from entrypoints.http.webhooks import LANE_ERROR, WebhookLane
+from tests.integration.asgi_calls import answer_of, call
+from tests.integration.asgi_calls import scope_of as request_scope
 from tests.integration.fake_stripe import FakeStripe
 from tests.integration.stripe_support import StripeApp, stripe_app, stripe_event, stripe_signature
 
@@ -46,36 +47,7 @@ class Recorder:
 def scope_of(
     method: str = "POST", path: str = PATH, query: bytes = b"", headers: Mapping[str, str] | None = None
 ) -> Scope:
-    return {  # type: ignore[return-value]
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-
-
-def call(app: Any, scope: Scope, messages: Sequence[ReceiveMessage]) -> list[Message]:
-    """`app` called with `scope`; `messages` received in turn, then the client's going away."""
-    pending = list(messages)
-    sent: list[Message] = []
-
-    async def receive() -> ReceiveMessage:
-        return pending.pop(0) if pending else {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent
+    return request_scope(method, path, query, headers or {})
 
 
 def body(data: bytes, more: bool = False) -> ReceiveMessage:
@@ -91,13 +63,6 @@ def paid_delivery(app: StripeApp) -> tuple[bytes, dict[str, str]]:
 
 def stated(headers: Mapping[str, str], payload: bytes) -> dict[str, str]:
     return {**headers, "Content-Length": str(len(payload))}
-
-
-def answer_of(sent: Sequence[Message]) -> tuple[int, dict[bytes, bytes], bytes]:
-    start, *rest = sent
-    assert start["type"] == "http.response.start"
-    content = b"".join(m["body"] for m in rest if m["type"] == "http.response.body")
-    return start["status"], dict(start["headers"]), content
 
 
 @pytest.fixture
