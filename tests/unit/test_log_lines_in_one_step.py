@@ -1,0 +1,108 @@
+"""In JSON, a record without an exception or a stack is rendered in one step: the same object, key for key and in the
+same order, as structlog's processor chain renders it, secrets masked the same (change 15)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from entrypoints import logs
+from entrypoints.settings import Settings
+
+pytestmark = pytest.mark.unit
+
+SECRET = "sk_test_configured_secret_0123456789"
+
+
+class Opaque:
+    def __repr__(self) -> str:
+        return "<opaque thing>"
+
+
+@pytest.fixture
+def rendered() -> Iterator[tuple[io.StringIO, Any]]:
+    """The lines our handler writes, and its formatter."""
+    stream = io.StringIO()
+    logs.configure_logging(Settings(log_format="json", stripe_secret_key=SECRET, log_level="DEBUG"), stream)
+    handler = next(h for h in logging.getLogger().handlers if isinstance(h, logs._OurHandler))
+    yield stream, handler.formatter
+    logs.reset_logging()
+
+
+RECORDS: dict[str, tuple[str, int, str, tuple[Any, ...], dict[str, Any]]] = {
+    "an access line": (
+        "mcpay.access",
+        logging.INFO,
+        "%s %s %s",
+        ("GET", "/api/wallet", 200),
+        {"method": "GET", "path": "/api/wallet", "route": "/api/wallet", "status": 200, "duration_ms": 1.5},
+    ),
+    "a warning with no extras": ("mcpay.writer", logging.WARNING, "a group was %s", ("dropped",), {}),
+    "uvicorn's coloured copy": ("mcpay.tests", logging.INFO, "Started", (), {"color_message": "\x1b[1mStarted"}),
+    "an extra JSON cannot hold": ("mcpay.http", logging.ERROR, "failed", (), {"thing": Opaque(), "n": None}),
+    "a secret in the message and a field": (
+        "mcpay.tests",
+        logging.DEBUG,
+        "key %s",
+        (SECRET,),
+        {"sent": f"auth {SECRET}"},
+    ),
+    "a token in a field": ("mcpay.http", logging.INFO, "x", (), {"token": "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"}),
+    "text beyond ASCII": ("mcpay.http", logging.INFO, "Zahlung %s", ("für Café ✓",), {"note": 'quote " and \\'}),
+}
+
+
+@pytest.mark.parametrize("case", RECORDS)
+def test_a_line_in_one_step_is_the_chains_line(rendered: tuple[io.StringIO, Any], case: str) -> None:
+    stream, formatter = rendered
+    name, level, message, args, extra = RECORDS[case]
+    lines = []
+    with structlog.contextvars.bound_contextvars(request_id="req-1"):
+        for direct in (formatter._direct, None):  # the shortcut, then the chain alone
+            formatter._direct = direct
+            written = len(stream.getvalue().splitlines())
+            logging.getLogger(name).log(level, message, *args, extra=extra)
+            assert len(stream.getvalue().splitlines()) == written + 1
+            lines.append(stream.getvalue().splitlines()[-1])
+    one_step, chain = (json.loads(line) for line in lines)
+
+    assert list(one_step) == list(chain)  # the same keys in the same order
+    assert one_step.pop("timestamp").endswith("Z") and chain.pop("timestamp").endswith("Z")
+    assert one_step == chain
+    assert SECRET not in lines[0] and "eyJzdWIiOi" not in lines[0]
+    assert one_step["request_id"] == "req-1"
+
+
+def test_a_record_with_an_exception_still_renders_it(rendered: tuple[io.StringIO, Any]) -> None:
+    stream, _ = rendered
+    try:
+        raise ValueError(f"went wrong with {SECRET}")
+    except ValueError:
+        logging.getLogger("mcpay.http").exception("it failed")
+
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line["event"] == "it failed" and line["level"] == "error"
+    assert "ValueError: went wrong with [secret]" in line["exception"]
+
+
+def test_a_record_another_formatter_already_saw_is_rendered_the_same(rendered: tuple[io.StringIO, Any]) -> None:
+    """Another handler's formatter leaves `message` (and `asctime`) on the record: neither is a copy in our line
+    when the chain drops it, and both paths agree."""
+    stream, formatter = rendered
+    record = logging.getLogger("mcpay.http").makeRecord("mcpay.http", logging.INFO, "f", 1, "seen %s", ("twice",), None)
+    logging.Formatter("%(asctime)s %(message)s").format(record)
+    one_step = json.loads(formatter.format(record))
+    formatter._direct, direct = None, formatter._direct
+    chain = json.loads(formatter.format(record))
+    formatter._direct = direct
+
+    assert "message" not in one_step
+    assert list(one_step) == list(chain)
+    assert {**one_step, "timestamp": ""} == {**chain, "timestamp": ""}
+    assert stream.getvalue() == ""  # formatted only: nothing logged
