@@ -22,11 +22,14 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import psycopg
+from nacl.signing import SigningKey
 
 from adapters.persistence import persistence_env
 from adapters.stripe.simulator import StripeSimulator
@@ -67,6 +70,13 @@ def main(argv: list[str]) -> None:
         action="store_true",
         help="project in a process of its own (`mcpay projections run`) beside the server, not in its workers",
     )
+    parser.add_argument(
+        "--seed",
+        choices=["store", "checkouts"],
+        default="store",
+        help="how the pending payments are made: written straight into the store and projected by another process"
+        " (default), or through the served process's own sign-in and checkout, as users make them",
+    )
     add_driver_argument(parser)
     args = parser.parse_args(argv)
     server = described_server()
@@ -86,7 +96,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
     """One run with `workers` worker processes on a fresh schema; answers its credits per second."""
     print(f"  -- {plural_workers(workers)}")
     with fresh_schema(server, "bench") as url, tempfile.TemporaryDirectory(prefix="mcpay-bench-") as scratch:
-        payments = seed(url, args.payments, users)
+        payments = seed(url, args.payments, users) if args.seed == "store" else []
         log = Path(scratch) / "serve.log"
         with ExitStack() as beside:
             projector = (
@@ -95,6 +105,8 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
                 else None
             )
             served = beside.enter_context(serving(url, log, workers))
+            if args.seed == "checkouts":
+                payments = seed_through_checkouts(served.url, url, args.payments, users, args.concurrency)
             read_model_catch_up = beside.enter_context(catch_up_timer(url))
             simulator = StripeSimulator(served.webhook_secret("stripe"))
             signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
@@ -177,6 +189,48 @@ def seed(database_url: str, count: int, users: int) -> list[PaymentView]:
         services.read_side.projector.run_once()  # the server starts with its read model caught up
     finally:
         services.close()
+    return views
+
+
+def seed_through_checkouts(served: str, database_url: str, count: int, users: int, clients: int) -> list[PaymentView]:
+    """`count` pending Stripe payments over `users` wallets, each user signed in and each payment initiated over
+    HTTP by the served process, from `clients` clients at once; answers the payments as the store holds them."""
+    started = time.perf_counter()
+    keys = [SigningKey.generate() for _ in range(users)]
+    local = threading.local()
+
+    def client() -> httpx.Client:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=served, timeout=60)
+        made: httpx.Client = local.client
+        return made
+
+    def signed_in(key: SigningKey) -> str:
+        public_key = key.verify_key.encode().hex()
+        challenge = client().post("/api/auth/challenge", json={"public_key": public_key}).json()["challenge"]
+        signature = key.sign(challenge.encode()).signature.hex()
+        body = {"public_key": public_key, "challenge": challenge, "signature": signature}
+        answer = client().post("/api/auth/session", json=body)
+        answer.raise_for_status()
+        token: str = answer.json()["token"]
+        return token
+
+    def initiated(token: str) -> uuid.UUID:
+        order = {"amount": str(PRICE.amount), "currency": PRICE.currency, "gateway": "stripe"}
+        answer = client().post("/api/payments/initiate", json=order, headers={"authorization": f"Bearer {token}"})
+        answer.raise_for_status()
+        return uuid.UUID(answer.json()["payment_id"])
+
+    with ThreadPoolExecutor(clients) as pool:
+        tokens = list(pool.map(signed_in, keys))
+        ids = list(pool.map(initiated, (tokens[number % users] for number in range(count))))
+    services = bootstrap(bench_settings(database_url))
+    try:
+        views = [PaymentView.of(services.ledger.payment(payment_id)) for payment_id in ids]
+    finally:
+        services.close()
+    seconds = time.perf_counter() - started
+    print(f"  seeded through the server: {users:,} sign-ins and {count:,} checkouts in {seconds:.1f} s")
     return views
 
 
