@@ -54,15 +54,15 @@ class MaskedRenderer:
         self._renderer = renderer
         kept = [secret for secret in secrets if len(secret) >= SHORTEST_SECRET]
         spelled = {form for secret in kept for form in (secret, json.dumps(secret)[1:-1], repr(secret)[1:-1])}
-        longest_first = sorted(spelled, key=len, reverse=True)  # as written, and as JSON or repr() escape it
-        # One search of the line for all of them (an alternation tries the longest first at each place).
-        self._secrets = re.compile("|".join(map(re.escape, longest_first))) if longest_first else None
+        self._secrets = sorted(spelled, key=len, reverse=True)  # as written, and as JSON or repr() escape it
+        # Each shape's hints looked for in one search of the line.
         self._shapes = tuple((shape, re.compile("|".join(map(re.escape, hints)))) for shape, hints in shapes)
 
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
         text = str(self._renderer(logger, method_name, event_dict))
-        if self._secrets is not None:
-            text = self._secrets.sub(MASK, text)
+        for secret in self._secrets:  # the longest first, everywhere: where two overlap, the longer goes whole
+            if secret in text:
+                text = text.replace(secret, MASK)
         for shape, hints in self._shapes:
             if hints.search(text):
                 text = shape.sub(MASK, text)
@@ -152,11 +152,14 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
         event: EventDict = {"event": record.getMessage()}
         structlog.contextvars.merge_contextvars(None, "", event)
         event["logger"] = record.name
-        event["level"] = record.levelname.lower()
+        level = record.levelname.lower()
+        event["level"] = LEVEL_NAMES.get(level, level)  # structlog's add_log_level
         event["timestamp"] = datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")  # structlog's TimeStamper
         for key, value in record.__dict__.items():  # structlog's ExtraAdder
             if key not in STANDARD_RECORD_KEYS:
                 event[key] = value
+        event.pop("_record", None)  # the chain's own keys, which it removes whatever put them there
+        event.pop("_from_structlog", None)
         return direct(None, event["level"], _drop_copies(None, "", event))
 
 
@@ -177,6 +180,7 @@ class _OnceMadeEncoder:
         return encoder.encode(obj)
 
 
+LEVEL_NAMES = {"warn": "warning", "exception": "error"}  # as structlog names a level after the method that logged it
 # What every LogRecord holds: anything else on a record came through `extra` (structlog's ExtraAdder reads the same).
 STANDARD_RECORD_KEYS = frozenset(logging.LogRecord("name", 0, "pathname", 0, "msg", (), None).__dict__)
 

@@ -52,8 +52,15 @@ class WalletLane:
         """Whose wallet the request reads, when memory alone can tell; None when the app must answer."""
         if scope["method"] != "GET" or scope["query_string"] or scope.get("root_path"):  # type: ignore[typeddict-item]
             return None
-        credentials = [value for name, value in scope["headers"] if name == b"authorization"]
-        if len(credentials) != 1 or (self._cors and any(name == b"origin" for name, _ in scope["headers"])):
+        credentials: list[bytes] = []
+        origin = False
+        for name, value in scope["headers"]:
+            lowered = name.lower()  # as uvicorn sends them, but ASGI only asks servers to lowercase them
+            if lowered == b"authorization":
+                credentials.append(value)
+            elif lowered == b"origin":
+                origin = True
+        if len(credentials) != 1 or (self._cors and origin):
             return None
         scheme, _, token = credentials[0].decode("latin-1").partition(" ")
         token = token.strip()

@@ -171,6 +171,19 @@ def test_what_the_lane_cannot_answer_from_memory_reaches_the_app_untouched(
     assert "path_template" not in scope
 
 
+def test_header_names_in_capitals_are_read_as_the_app_reads_them(client: Client, services: Services) -> None:
+    person = sign_in(client)
+    capitals = scope_of(bearer(person))
+    capitals["headers"] = [(b"Authorization", f"Bearer {person.token}".encode())]
+    inner = Recorder()
+
+    assert answer_of(call(WalletLane(inner, services), capitals))[0] == 200  # the app's authentication finds it too
+    with_origin = scope_of(bearer(person))
+    with_origin["headers"] = [*with_origin["headers"], (b"Origin", SPA_ORIGIN.encode())]
+    assert answer_of(call(WalletLane(inner, services), with_origin))[0] == 204  # CORS: the app adds its headers
+    assert inner.scopes == [with_origin]
+
+
 def test_a_session_ended_elsewhere_is_refused_by_the_app_not_answered_by_the_lane(client: Client) -> None:
     person = sign_in(client)
     assert client.get(WALLET_PATH, headers=person.auth).status_code == 200

@@ -54,6 +54,7 @@ RECORDS: dict[str, tuple[str, int, str, tuple[Any, ...], dict[str, Any]]] = {
         {"sent": f"auth {SECRET}"},
     ),
     "a token in a field": ("mcpay.http", logging.INFO, "x", (), {"token": "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"}),
+    "the chain's own keys as extras": ("mcpay.tests", logging.INFO, "x", (), {"_record": "r", "_from_structlog": 1}),
     "text beyond ASCII": ("mcpay.http", logging.INFO, "Zahlung %s", ("für Café ✓",), {"note": 'quote " and \\'}),
 }
 
@@ -77,6 +78,27 @@ def test_a_line_in_one_step_is_the_chains_line(rendered: tuple[io.StringIO, Any]
     assert one_step == chain
     assert SECRET not in lines[0] and "eyJzdWIiOi" not in lines[0]
     assert one_step["request_id"] == "req-1"
+
+
+def test_a_level_named_as_structlog_renames_it_is_renamed_the_same(
+    rendered: tuple[io.StringIO, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, formatter = rendered
+    monkeypatch.setitem(logging._levelToName, 35, "WARN")
+    monkeypatch.setitem(logging._levelToName, 45, "EXCEPTION")
+    for level, said in ((35, "warning"), (45, "error")):
+        record = logging.getLogger("mcpay.tests").makeRecord("mcpay.tests", level, "f", 1, "hello", (), None)
+        one_step = json.loads(formatter.format(record))
+        formatter._direct, direct = None, formatter._direct
+        chain = json.loads(formatter.format(record))
+        formatter._direct = direct
+        assert one_step["level"] == chain["level"] == said
+
+
+def test_of_two_overlapping_secrets_the_longer_is_masked_whole(rendered: tuple[io.StringIO, Any]) -> None:
+    renderer = logs.MaskedRenderer(lambda logger, name, event: event["event"], ["abcdefghij", "ijklmnopqrstuv"])
+
+    assert renderer(None, "info", {"event": "xx abcdefghijklmnopqrstuv yy"}) == "xx abcdefgh[secret] yy"
 
 
 def test_a_record_with_an_exception_still_renders_it(rendered: tuple[io.StringIO, Any]) -> None:
