@@ -150,7 +150,8 @@ class Metrics(Protocol):
 class WalletMove(NamedTuple):
     """What replay reads of an event that moves MC, or names whose account a payment's MC come from:
     `user_id` of a WalletOpened, `amount` of the moves, `payment_id` of the moves a payment causes (and of the
-    PaymentInitiated, with its `gateway`), `payee` of a spend (else None)."""
+    PaymentInitiated), `gateway` of the PaymentInitiated and of the moves that name it (ADR 65), `payee` of a
+    spend (else None)."""
 
     position: int  # in the notification log
     topic: str

@@ -1,4 +1,9 @@
-"""Rebuild every balance from the events alone, and compare with the wallets' own state."""
+"""Rebuild every balance from the events alone, and compare with the wallets' own state.
+
+A wallet's top-ups, reversals and reinstatements name their payment's gateway (ADR 65): replay reads the
+wallets' events alone. A ledger with moves recorded before they did is read again with every `PaymentInitiated`,
+which names each payment's gateway, as replay read every ledger before.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ WALLET_TOPICS = tuple(
 OPENED, TOPPED_UP, REVERSED, REINSTATED, SPENT = WALLET_TOPICS
 INITIATED = f"{Payment.__module__}:{Payment.__qualname__}.PaymentInitiated"  # names the gateway of a payment
 # Only these move a balance or name the account a move comes from: the store selects them, so replay decodes a
-# fraction of the log.
+# fraction of the log (the wallets' alone, once every move names its gateway).
 BALANCE_TOPICS = (*WALLET_TOPICS, INITIATED)
 FROM_GATEWAY = frozenset({TOPPED_UP, REINSTATED})
 
@@ -60,15 +65,24 @@ def replay_balances(
 
 
 def replay_accounts(ledger: Ledger, as_of: datetime | None = None, progress: Progress = unobserved) -> Accounts:
-    """Every account, in double entry: wallets, payees and each gateway's account (ADR 48)."""
-    recorder = ledger.recorder
+    """Every account, in double entry: wallets, payees and each gateway's account (ADR 48). The wallets' events
+    first; at a move that names no gateway (recorded before moves did), everything again with the payments'
+    `PaymentInitiated` (progress then starts again from the log's start)."""
     head = ledger.head()
+    try:
+        return _replayed(ledger, WALLET_TOPICS, head, as_of, progress)
+    except GatewayUnnamed:
+        return _replayed(ledger, BALANCE_TOPICS, head, as_of, progress)
+
+
+def _replayed(ledger: Ledger, topics: Sequence[str], head: int, as_of: datetime | None, progress: Progress) -> Accounts:
+    recorder = ledger.recorder
     moves = (
-        recorder.wallet_moves(BALANCE_TOPICS, stop=head)
+        recorder.wallet_moves(topics, stop=head)
         if isinstance(recorder, WalletMoves)
-        else mapped_moves(ledger, stop=head)
+        else mapped_moves(ledger, stop=head, topics=topics)
     )
-    fold = Fold(as_of)
+    fold = Fold(as_of, initiations=INITIATED in topics)
     # a store's reading gives its connection back now, not when collected, if the fold fails; a store lost while
     # the moves are read is the application's StoreUnavailable, as on any other read
     with store_errors(STORE), closing(moves):
@@ -79,9 +93,11 @@ def replay_accounts(ledger: Ledger, as_of: datetime | None = None, progress: Pro
     return fold.accounts
 
 
-def mapped_moves(ledger: Ledger, stop: int | None = None) -> Generator[WalletMove]:
-    """The events of BALANCE_TOPICS decoded whole by the ledger's mapper (every store has this path), up to `stop`."""
-    for position, event in ledger_events(ledger, stop=stop, topics=BALANCE_TOPICS):
+def mapped_moves(
+    ledger: Ledger, stop: int | None = None, topics: Sequence[str] = BALANCE_TOPICS
+) -> Generator[WalletMove]:
+    """The events of `topics` decoded whole by the ledger's mapper (every store has this path), up to `stop`."""
+    for position, event in ledger_events(ledger, stop=stop, topics=topics):
         payment_id = getattr(event, "payment_id", None)
         yield WalletMove(
             position,
@@ -108,13 +124,19 @@ def fold_accounts(moves: Iterable[WalletMove], as_of: datetime | None = None) ->
     return fold.accounts
 
 
+class GatewayUnnamed(UnreadableEvent):
+    """A move that names no gateway, folded without the payments' `PaymentInitiated`: read those too."""
+
+
 class Fold:
     """The accounts the moves posted so far make, and what later moves need of earlier ones: each wallet's owner
-    and each payment's gateway."""
+    and each payment's gateway (that a move names, else its `PaymentInitiated`'s). `initiations`: whether the moves
+    include the `PaymentInitiated` events (without them, a move naming no gateway is `GatewayUnnamed`)."""
 
-    def __init__(self, as_of: datetime | None = None) -> None:
+    def __init__(self, as_of: datetime | None = None, *, initiations: bool = True) -> None:
         self.accounts = Accounts()
         self._as_of = as_of
+        self._initiations = initiations
         self._owners: dict[Hashable, str] = {}
         self._gateways: dict[str, str] = {}  # of each payment, by its id
 
@@ -142,16 +164,28 @@ class Fold:
             if topic == SPENT:
                 accounts.spend(owner, _present(move.payee, topic), amount)
                 continue
-            gateway = gateways.get(_present(move.payment_id, topic))
-            if gateway is None:
-                raise UnreadableEvent(
-                    f"a {topic} event of payment {move.payment_id}, which no PaymentInitiated event initiated"
-                )
+            gateway = move.gateway
+            if gateway is None or gateways:
+                gateway = self._gateway_of(move, gateway)
             if topic in FROM_GATEWAY:
                 accounts.from_gateway(gateway, owner, amount)
             else:
                 accounts.to_gateway(owner, gateway, amount)
         return None if move is None else move.position
+
+    def _gateway_of(self, move: WalletMove, named: str | None) -> str:
+        """The gateway of a move's payment, as its `PaymentInitiated` named it; one the move names must agree."""
+        topic, payment = move.topic, _present(move.payment_id, move.topic)
+        initiated = self._gateways.get(payment)
+        if named is not None:
+            if initiated is not None and initiated != named:
+                raise UnreadableEvent(f"a {topic} event of payment {payment} names {named}, its payment {initiated}")
+            return named
+        if initiated is not None:
+            return initiated
+        if not self._initiations:
+            raise GatewayUnnamed(f"a {topic} event of payment {payment} names no gateway")
+        raise UnreadableEvent(f"a {topic} event of payment {payment}, which no PaymentInitiated event initiated")
 
 
 def _present(value: T | None, topic: str) -> T:

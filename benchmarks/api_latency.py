@@ -111,7 +111,7 @@ def seed(database_url: str, users: list[str], entries: int, others: int) -> None
                 payment = Payment.initiate(uuid.uuid4(), user, "stripe", f"MCA{number:09d}", PRICE, Decimal(1))
                 payment.confirm(PRICE, f"stripe:cs_{number}:paid", {"gateway_event_id": f"evt_{number}"})
                 wallet = wallets.setdefault(user, Wallet(user_id=user))
-                wallet.top_up(payment.id, Money(payment.credits, "MC"))
+                wallet.top_up(payment.id, Money(payment.credits, "MC"), gateway="stripe")
                 batch += [payment, PaymentReference(reference=payment.reference, payment_id=payment.id)]
             services.ledger.save(*batch, *wallets.values())
         services.read_side.projector.run_once()  # the server starts with its read model caught up

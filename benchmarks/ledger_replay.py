@@ -7,8 +7,8 @@ events by the ledger's own mapper and inserted through its recorder in large bat
 
 Then, on each store and in a fresh process: the raw rate (the library's `select_notifications` pages of
 the table, without decoding a row), `application.replay.replay_balances` (the store's own reading of the
-wallet rows and the payments' gateways, ADR 41 and 48) and, as the same-run baseline, the same fold over the ledger mapper's whole events
-(`mapped_moves`, the path replay took before).
+wallet rows, each move naming its gateway, ADR 41, 48 and 65) and, as the same-run baseline, the same fold over the
+ledger mapper's whole events with the payments' `PaymentInitiated` (`mapped_moves`, the path replay took before).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from eventsourcing.persistence import StoredEvent
 
 from adapters.persistence import persistence_env
 from application.ledger import Ledger
-from application.replay import BALANCE_TOPICS, PAGE, fold_accounts, mapped_moves, replay_accounts
+from application.replay import PAGE, WALLET_TOPICS, fold_accounts, mapped_moves, replay_accounts
 from benchmarks._machine import describe
 from benchmarks._postgres import postgres_server, server_version
 from domain.indexes import PaymentReference
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> None:
 def _benchmark(store: str, url: str, written: dict[str, Any]) -> None:
     _in_fresh_process(fetch_rows, url)  # warms the caches the same way for every read
     raw = _in_fresh_process(fetch_rows, url)
-    raw_balances = _in_fresh_process(fetch_rows, url, BALANCE_TOPICS)
+    raw_balances = _in_fresh_process(fetch_rows, url, WALLET_TOPICS)
     replayed = _in_fresh_process(replay, url)
     mapped = _in_fresh_process(replay, url, True)
     print(f"  {store}:")
@@ -190,11 +190,11 @@ class _Synthetic:
         payment.confirm(price, f"stripe:cs_{number}:paid", evidence)
         wallet = self.wallets.get(user) or Wallet(user_id=user)
         self.wallets[user] = wallet
-        wallet.top_up(payment.id, Money(payment.credits, "MC"))
+        wallet.top_up(payment.id, Money(payment.credits, "MC"), gateway=payment.gateway)
         if number % 20 == 0:
             key = f"stripe:ch_{number}:refunded:{price.amount}"
             taken = payment.refund(price, price, key, {"gateway_event_id": f"evt_re_{number}"})
-            wallet.reverse(payment.id, taken, f"refunded: {key}")
+            wallet.reverse(payment.id, taken, f"refunded: {key}", gateway=payment.gateway)
         elif number % SPEND_EVERY == 0:
             half = Money((price.amount / 2).quantize(Decimal("0.01")), "MC")
             order = SpendOrder(

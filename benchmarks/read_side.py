@@ -94,7 +94,7 @@ def seed(services: Services, users: int, payments: int) -> dict[str, str]:
             payment.open_checkout(f"/demo/checkout/{payment.id}", f"cs_bench_{payment.reference}", {})
             if n % 2 == 0:
                 payment.confirm(price, f"bench:{payment.reference}", {})
-                wallet.top_up(payment.id, Money(payment.credits, "MC"))
+                wallet.top_up(payment.id, Money(payment.credits, "MC"), gateway="stripe")
             made += [payment, PaymentReference(reference=payment.reference, payment_id=payment.id)]
         services.ledger.save(*made, wallet)
         challenge = services.identity.challenge(user).challenge

@@ -103,7 +103,7 @@ def fund(database_url: str, keys: Sequence[SigningKey]) -> None:
         wallets = []
         for key in keys:
             wallet = Wallet(user_id=key.verify_key.encode().hex())
-            wallet.top_up(uuid.uuid4(), FUNDS)
+            wallet.top_up(uuid.uuid4(), FUNDS, gateway="stripe")
             wallets.append(wallet)
         services.ledger.save(*wallets)
         services.read_side.projector.run_once()

@@ -363,7 +363,7 @@ class Payment(Aggregate):
         move, field, outcome = known
         amount = self.credits if field is None else getattr(pending, field)
         reason = "" if move is Move.TOP_UP else f"{outcome}: {getattr(pending, 'key', '')}"
-        return CreditMove(move, self.id, credits(max(amount, Decimal(0))), reason)
+        return CreditMove(move, self.id, self.gateway, credits(max(amount, Decimal(0))), reason)
 
     def _require_reversible(self, action: str) -> None:
         if not self.takes_reversals:

@@ -9,7 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidAmount
+from domain.errors import DomainError, InvalidAmount
 from domain.money import CREDITS, Money, credits
 from domain.names import named_id
 from domain.spend import InsufficientFunds, InvalidSpend, SpendOrder
@@ -25,10 +25,12 @@ class Move(StrEnum):
 
 @dataclass(frozen=True)
 class CreditMove:
-    """Credits that one payment moves in its owner's wallet; the payment decides what it may move."""
+    """Credits that one payment moves in its owner's wallet; the payment decides what it may move. `gateway`: the
+    payment's, whose account the credits come from or go back to."""
 
     move: Move
     payment_id: UUID
+    gateway: str
     amount: Money
     reason: str = ""
 
@@ -39,6 +41,10 @@ class Wallet(Aggregate):
     Its state is its balance alone, however long its history: what each payment may still move (credited
     once, never more taken back than credited, never more given back than taken) is kept by the payment,
     which is saved with every move it causes (`Payment.wallet_moves`). Movements are read from the read model.
+
+    A top-up, a reversal and a reinstatement name the payment's gateway, the other account of the move in double
+    entry, so that replay reads the wallets' events alone (ADR 65). Those recorded before they did have no
+    `gateway` (it reads None): their payment's `PaymentInitiated` names it.
     """
 
     @staticmethod
@@ -57,39 +63,44 @@ class Wallet(Aggregate):
     def move_credits(self, move: CreditMove) -> None:
         """Take one of a payment's moves."""
         if move.move is Move.TOP_UP:
-            self.top_up(move.payment_id, move.amount)
+            self.top_up(move.payment_id, move.amount, gateway=move.gateway)
         elif move.move is Move.REVERSE:
-            self.reverse(move.payment_id, move.amount, move.reason)
+            self.reverse(move.payment_id, move.amount, move.reason, gateway=move.gateway)
         else:
-            self.reinstate(move.payment_id, move.amount, move.reason)
+            self.reinstate(move.payment_id, move.amount, move.reason, gateway=move.gateway)
 
-    def top_up(self, payment_id: UUID, amount: Money) -> None:
-        """Credit a confirmed payment."""
+    def top_up(self, payment_id: UUID, amount: Money, *, gateway: str) -> None:
+        """Credit a confirmed payment, paid through `gateway`."""
         self._require_credits(amount)
+        self._require_gateway(gateway)
         self.trigger_event(
             self.CreditsToppedUp,
             payment_id=payment_id,
             amount=amount.amount,
             balance_after=self.balance + amount.amount,
+            gateway=gateway,
         )
 
     class CreditsToppedUp(Aggregate.Event):
         payment_id: UUID
         amount: Decimal
         balance_after: Decimal
+        gateway: str | None = None  # None: recorded before top-ups named it
 
         def apply(self, aggregate: Aggregate) -> None:
             _wallet(aggregate, self).balance = self.balance_after
 
-    def reverse(self, payment_id: UUID, amount: Money, reason: str) -> None:
+    def reverse(self, payment_id: UUID, amount: Money, reason: str, *, gateway: str) -> None:
         """Take back credits of a refunded or disputed payment (the balance may go below zero: a debt)."""
         self._require_credits(amount)
+        self._require_gateway(gateway)
         self.trigger_event(
             self.CreditsReversed,
             payment_id=payment_id,
             amount=amount.amount,
             reason=reason,
             balance_after=self.balance - amount.amount,
+            gateway=gateway,
         )
 
     class CreditsReversed(Aggregate.Event):
@@ -97,19 +108,22 @@ class Wallet(Aggregate):
         amount: Decimal
         reason: str
         balance_after: Decimal
+        gateway: str | None = None  # None: recorded before reversals named it
 
         def apply(self, aggregate: Aggregate) -> None:
             _wallet(aggregate, self).balance = self.balance_after
 
-    def reinstate(self, payment_id: UUID, amount: Money, reason: str) -> None:
+    def reinstate(self, payment_id: UUID, amount: Money, reason: str, *, gateway: str) -> None:
         """Give back credits that a reversal took (a dispute decided for us)."""
         self._require_credits(amount)
+        self._require_gateway(gateway)
         self.trigger_event(
             self.CreditsReinstated,
             payment_id=payment_id,
             amount=amount.amount,
             reason=reason,
             balance_after=self.balance + amount.amount,
+            gateway=gateway,
         )
 
     class CreditsReinstated(Aggregate.Event):
@@ -117,6 +131,7 @@ class Wallet(Aggregate):
         amount: Decimal
         reason: str
         balance_after: Decimal
+        gateway: str | None = None  # None: recorded before reinstatements named it
 
         def apply(self, aggregate: Aggregate) -> None:
             _wallet(aggregate, self).balance = self.balance_after
@@ -157,6 +172,11 @@ class Wallet(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             _wallet(aggregate, self).balance = self.balance_after
+
+    @staticmethod
+    def _require_gateway(gateway: str) -> None:
+        if not gateway:
+            raise DomainError("a move of a payment's credits names the payment's gateway")
 
     @staticmethod
     def _require_credits(amount: Money) -> None:

@@ -156,6 +156,7 @@ class LedgerBook:
             raise LedgerProblem(number, f"credits payment {pid}, which the ledger never initiated")
         if payment.user_id != user:
             raise LedgerProblem(number, f"credits user {user} for payment {pid} of user {payment.user_id}")
+        _check_gateway(number, payment, pid, data)
         if payment.credited_on:
             raise LedgerProblem(number, f"credits payment {pid} a second time (first on line {payment.credited_on})")
         payment.credited_on, payment.credited = number, amount
@@ -172,6 +173,7 @@ class LedgerBook:
         payment = self._payments.get(pid)
         if payment is None or not payment.credited_on or payment.user_id != user:
             raise LedgerProblem(number, f"takes back credits of payment {pid}, which never credited user {user}")
+        _check_gateway(number, payment, pid, data)
         left = payment.credited - payment.reversed + payment.reinstated
         if amount > left:
             raise LedgerProblem(number, f"takes back {amount} MC of payment {pid}, which has only {left} MC left")
@@ -186,6 +188,7 @@ class LedgerBook:
         payment = self._payments.get(pid)
         if payment is None or not payment.credited_on or payment.user_id != user:
             raise LedgerProblem(number, f"gives back credits of payment {pid}, which never credited user {user}")
+        _check_gateway(number, payment, pid, data)
         taken = payment.reversed - payment.reinstated
         if amount > taken:
             raise LedgerProblem(number, f"gives back {amount} MC of payment {pid}, which has only {taken} MC reversed")
@@ -280,6 +283,14 @@ def _differences(message: str, expected: dict[str, str]) -> str:
         first = differing[0]
         return f"says {first} {signed.get(first)!r}, but the line says {expected[first]!r}"
     return "is not the canonical JSON of the spend (other keys, spaces or key order)"
+
+
+def _check_gateway(number: int, payment: _Payment, pid: str, data: dict[str, Any]) -> None:
+    """A move that names its gateway (those recorded before moves did name none) names its payment's."""
+    if "gateway" in data and data["gateway"] != payment.gateway:
+        raise LedgerProblem(
+            number, f"moves credits of payment {pid} through {data['gateway']!r}, a payment of {payment.gateway!r}"
+        )
 
 
 def _amount(number: int, data: dict[str, Any], name: str) -> Decimal:

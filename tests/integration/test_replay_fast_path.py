@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from collections.abc import Generator, Sequence
 from contextlib import closing
 from datetime import datetime
 from decimal import Decimal
@@ -21,8 +22,10 @@ from application.ledger import Ledger
 from application.ports import WalletMove, WalletMoves
 from application.replay import (
     BALANCE_TOPICS,
+    INITIATED,
     OPENED,
     TOPPED_UP,
+    WALLET_TOPICS,
     fold_accounts,
     fold_balances,
     ledger_events,
@@ -53,11 +56,12 @@ GATEWAYS = ("stripe", "clickpesa", "bank")
 PAYEES = ("shop.example", "seller:7", "market.example:order-desk")
 
 
-def random_history(ledger: Ledger, rng: random.Random, changes: int = 600) -> dict[str, Decimal]:
+def random_history(ledger: Ledger, rng: random.Random, changes: int = 600, unnamed: float = 0.0) -> dict[str, Decimal]:
     """Wallets topped up through payments of every gateway, reversed, reinstated and spent from at random
     (into debt too), saved a few aggregates at a time among other aggregates' events; the balances the wallet
-    aggregates hold at the end."""
+    aggregates hold at the end. `unnamed`: the share of moves recorded as before moves named their gateway."""
     wallets = [Wallet(user_id=f"{rng.getrandbits(256):064x}") for _ in range(rng.randint(3, 12))]
+    gateways: dict[uuid.UUID, str] = {}
     credited: list[tuple[Wallet, uuid.UUID]] = []
     amounts: dict[uuid.UUID, Decimal] = {}  # what each payment credited ...
     taken_back: dict[uuid.UUID, Decimal] = {}  # ... and what stands reversed of it (the payment's own rule)
@@ -70,7 +74,9 @@ def random_history(ledger: Ledger, rng: random.Random, changes: int = 600) -> di
             price = Money(amount.amount, "USD")
             gateway = rng.choice(GATEWAYS)
             ledger.save(Payment.initiate(payment_id, wallet.user_id, gateway, "MCR1", price, Decimal(1)))  # first
-            wallet.top_up(payment_id, amount)
+            wallet.top_up(payment_id, amount, gateway=gateway)
+            gateways[payment_id] = gateway
+            recorded_unnamed(wallet, rng.random() < unnamed)
             credited.append((wallet, payment_id))
             amounts[payment_id], taken_back[payment_id] = amount.amount, Decimal(0)
         elif action < 0.65:
@@ -89,11 +95,13 @@ def random_history(ledger: Ledger, rng: random.Random, changes: int = 600) -> di
             left, taken = amounts[payment_id] - taken_back[payment_id], taken_back[payment_id]
             if action < 0.85 and left > 0:
                 part = part_of(left, rng)
-                wallet.reverse(payment_id, part, "refunded")
+                wallet.reverse(payment_id, part, "refunded", gateway=gateways[payment_id])
+                recorded_unnamed(wallet, rng.random() < unnamed)
                 taken_back[payment_id] += part.amount
             elif taken > 0:
                 part = part_of(taken, rng)
-                wallet.reinstate(payment_id, part, "dispute won")
+                wallet.reinstate(payment_id, part, "dispute won", gateway=gateways[payment_id])
+                recorded_unnamed(wallet, rng.random() < unnamed)
                 taken_back[payment_id] -= part.amount
         pending.append(wallet)
         if rng.random() < 0.2:
@@ -103,6 +111,12 @@ def random_history(ledger: Ledger, rng: random.Random, changes: int = 600) -> di
             pending = []
     ledger.save(*{id(aggregate): aggregate for aggregate in pending}.values())  # type: ignore[arg-type]
     return {wallet.user_id: wallet.balance for wallet in wallets}
+
+
+def recorded_unnamed(wallet: Wallet, unnamed: bool) -> None:
+    """When `unnamed`, the wallet's last move as a release before ADR 65 recorded it: without its gateway."""
+    if unnamed:
+        vars(wallet.pending_events[-1]).pop("gateway")
 
 
 def credits(rng: random.Random) -> Money:
@@ -183,6 +197,71 @@ def test_every_account_replays_from_the_rows_as_from_the_mapped_events_and_adds_
     assert set(accounts.gateways) == set(GATEWAYS)
     assert accounts.balanced
     assert sum(accounts.gateways.values()) == -sum([*held.values(), *spent.values()])
+
+
+def topics_read(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """The topics of each reading of the store's moves, as replay asks for them."""
+    assert isinstance(ledger.recorder, WalletMoves)
+    asked: list[tuple[str, ...]] = []
+    reading = ledger.recorder.wallet_moves
+
+    def wallet_moves(topics: Sequence[str], stop: int | None = None) -> Generator[WalletMove]:
+        asked.append(tuple(topics))
+        return reading(topics, stop)
+
+    monkeypatch.setattr(ledger.recorder, "wallet_moves", wallet_moves)
+    return asked
+
+
+def test_a_ledger_whose_moves_name_their_gateway_replays_from_the_wallets_events_alone(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = random_history(ledger, random.Random(12), changes=300)
+    asked = topics_read(ledger, monkeypatch)
+
+    accounts = replay_accounts(ledger)
+
+    assert asked == [WALLET_TOPICS]  # no PaymentInitiated read
+    mapped = fold_accounts(mapped_moves(ledger))  # each payment's gateway as its PaymentInitiated names it
+    assert (accounts.wallets, accounts.payees, accounts.gateways) == (mapped.wallets, mapped.payees, mapped.gateways)
+    assert accounts.wallets == held
+    assert set(accounts.gateways) == set(GATEWAYS)
+    assert accounts.balanced
+
+
+@pytest.mark.parametrize("unnamed", [0.02, 0.5, 1.0])
+def test_a_ledger_with_moves_recorded_before_they_named_their_gateway_is_read_with_its_payments(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, unnamed: float
+) -> None:
+    """Moves that name no gateway among others that do: replay reads everything again with the payments'
+    `PaymentInitiated`, and every account comes out as from the mapped events."""
+    held = random_history(ledger, random.Random(13), changes=300, unnamed=unnamed)
+    asked = topics_read(ledger, monkeypatch)
+    reported: list[tuple[int, int]] = []
+
+    accounts = replay_accounts(ledger, progress=lambda reached, head: reported.append((reached, head)))
+
+    assert asked == [WALLET_TOPICS, BALANCE_TOPICS]
+    mapped = fold_accounts(mapped_moves(ledger))
+    assert (accounts.wallets, accounts.payees, accounts.gateways) == (mapped.wallets, mapped.payees, mapped.gateways)
+    assert accounts.wallets == held
+    assert accounts.balanced
+    assert reported[-1] == (ledger.head(), ledger.head())
+    moves = list(mapped_moves(ledger))
+    assert any(move.gateway is None for move in moves if move.topic == TOPPED_UP) or unnamed < 1
+
+
+def test_a_move_naming_another_gateway_than_its_payments_is_unreadable(ledger: Ledger) -> None:
+    random_history(ledger, random.Random(14), changes=40, unnamed=1.0)  # read with the payments' PaymentInitiated
+    opened = next(move for move in mapped_moves(ledger) if move.topic == OPENED)
+    initiated = next(move for move in mapped_moves(ledger) if move.topic == INITIATED)
+    other = next(gateway for gateway in GATEWAYS if gateway != initiated.gateway)
+    state = STATE % PAID % str(initiated.payment_id).encode()
+    state = state[:-1] + b',"gateway":"%s"}' % other.encode()
+    ledger.recorder.insert_events([StoredEvent(uuid.UUID(str(opened.wallet)), 10**6, TOPPED_UP, state)])
+
+    with pytest.raises(UnreadableEvent, match=f"names {other}, its payment {initiated.gateway}"):
+        replay_accounts(ledger)
 
 
 STATE = b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-01-01T00:00:00+00:00"},"amount":%s}'

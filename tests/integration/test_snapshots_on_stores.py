@@ -111,7 +111,7 @@ def test_a_save_snapshots_the_object_in_hand_unless_it_passed_the_interval(
 
     def save_top_ups(count: int) -> None:
         for _ in range(count):
-            wallet.top_up(uuid4(), Money(Decimal("5.00"), "MC"))
+            wallet.top_up(uuid4(), Money(Decimal("5.00"), "MC"), gateway="stripe")
         ledger.save(wallet)
 
     save_top_ups(2)  # opened and two top-ups: version 3, the interval, in hand

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 def credited(times: int) -> Wallet:
     wallet = Wallet(user_id=uuid4().hex * 2)
     for _ in range(times):
-        wallet.top_up(uuid4(), Money.of("1.00", "MC"))
+        wallet.top_up(uuid4(), Money.of("1.00", "MC"), gateway="stripe")
     return wallet
 
 

@@ -81,7 +81,7 @@ def test_times_are_rfc3339_utc_and_parsed_only_with_an_offset() -> None:
 
 def test_a_ledger_line_names_stream_type_and_event_class_and_repeats_no_originator_field(ledger: Ledger) -> None:
     wallet = Wallet(user_id="a" * 64)
-    wallet.top_up(UUID(int=1), Money.of("25.00", "MC"))
+    wallet.top_up(UUID(int=1), Money.of("25.00", "MC"), gateway="stripe")
     ledger.commit(wallet)
 
     (_, opened), (position, topped_up) = list(ledger_events(ledger))
@@ -94,10 +94,25 @@ def test_a_ledger_line_names_stream_type_and_event_class_and_repeats_no_originat
         "version": 2,
         "type": "CreditsToppedUp",
         "timestamp": rfc3339(topped_up.timestamp),
-        "data": {"payment_id": str(UUID(int=1)), "amount": "25.00", "balance_after": "25.00"},
+        "data": {"payment_id": str(UUID(int=1)), "amount": "25.00", "balance_after": "25.00", "gateway": "stripe"},
     }
     assert ledger_line(1, opened)["data"] == {"user_id": "a" * 64}  # no originator_topic either
     json.dumps(line)
+
+
+def test_a_move_recorded_before_moves_named_their_gateway_keeps_its_line(ledger: Ledger) -> None:
+    """Its line is the one an export made before (ADR 65): no `gateway`, not even null."""
+    wallet = Wallet(user_id="a" * 64)
+    wallet.top_up(UUID(int=1), Money.of("25.00", "MC"), gateway="stripe")
+    vars(wallet.pending_events[-1]).pop("gateway")  # as an earlier release recorded it
+    ledger.commit(wallet)
+
+    (_, _), (position, topped_up) = list(ledger_events(ledger))
+
+    assert topped_up.gateway is None
+    assert ledger_line(position, topped_up)["data"] == {
+        "payment_id": str(UUID(int=1)), "amount": "25.00", "balance_after": "25.00"
+    }  # fmt: skip
 
 
 def test_checkpoints_default_to_hourly_and_zero_turns_them_off() -> None:

@@ -182,6 +182,29 @@ def test_a_rechained_and_resigned_inflated_credit_still_breaks_the_rules(export:
     )
 
 
+@pytest.mark.parametrize("kind", ["CreditsToppedUp", "CreditsReversed"])
+def test_a_move_through_another_gateway_than_its_payments_is_refused(export: list[str], kind: str) -> None:
+    """The accounts would still add up: the gateway a move names must be its payment's (ADR 65)."""
+    lines = parsed(export)
+    index = first(lines, kind)
+    assert lines[index]["data"]["gateway"] == "stripe"
+    lines[index]["data"]["gateway"] = "bank"
+    payment = lines[index]["data"]["payment_id"]
+
+    assert problem(rechain(lines), FORGER_KEY.public_key) == (
+        f"line {index + 1}: moves credits of payment {payment} through 'bank', a payment of 'stripe'"
+    )
+
+
+def test_a_move_recorded_before_moves_named_their_gateway_verifies(export: list[str]) -> None:
+    lines = parsed(export)
+    for line in lines:
+        if line.get("type") in ("CreditsToppedUp", "CreditsReversed", "CreditsReinstated"):
+            del line["data"]["gateway"]
+
+    assert verify(rechain(lines), FORGER_KEY.public_key).problem is None
+
+
 def test_a_payment_credited_twice_is_refused(export: list[str]) -> None:
     lines = parsed(export)
     index = first(lines, "CreditsToppedUp")

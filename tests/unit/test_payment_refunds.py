@@ -146,7 +146,7 @@ def test_a_confirmation_moves_the_payments_credits_into_its_wallet() -> None:
     payment = pending()
     assert payment.wallet_moves() == []
     payment.confirm(PRICE, "paid", EVIDENCE)
-    assert payment.wallet_moves() == [CreditMove(Move.TOP_UP, PAYMENT_ID, credits("10.80"))]
+    assert payment.wallet_moves() == [CreditMove(Move.TOP_UP, PAYMENT_ID, "stripe", credits("10.80"))]
 
 
 def test_saved_events_move_nothing_more() -> None:
@@ -160,9 +160,9 @@ def test_refunds_disputes_and_won_disputes_move_what_they_take_and_give_back_in_
     payment.dispute("dp_1:created", EVIDENCE, dispute_id="dp_1")
     payment.win_dispute("dp_1", "dp_1:won", EVIDENCE)
     assert payment.wallet_moves() == [
-        CreditMove(Move.REVERSE, PAYMENT_ID, credits("2.70"), "refunded: re_1"),
-        CreditMove(Move.REVERSE, PAYMENT_ID, credits("8.10"), "disputed: dp_1:created"),
-        CreditMove(Move.REINSTATE, PAYMENT_ID, credits("8.10"), "dispute_won: dp_1:won"),
+        CreditMove(Move.REVERSE, PAYMENT_ID, "stripe", credits("2.70"), "refunded: re_1"),
+        CreditMove(Move.REVERSE, PAYMENT_ID, "stripe", credits("8.10"), "disputed: dp_1:created"),
+        CreditMove(Move.REINSTATE, PAYMENT_ID, "stripe", credits("8.10"), "dispute_won: dp_1:won"),
     ]
 
 

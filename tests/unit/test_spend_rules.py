@@ -33,7 +33,7 @@ def order(**changes: object) -> SpendOrder:
 
 def funded(amount: str) -> Wallet:
     wallet = Wallet(user_id=OWNER)
-    wallet.top_up(PAYMENT, credits(amount))
+    wallet.top_up(PAYMENT, credits(amount), gateway="stripe")
     wallet.collect_events()
     return wallet
 
@@ -122,11 +122,11 @@ def test_a_spend_beyond_the_balance_is_refused_and_changes_nothing() -> None:
 
 def test_a_wallet_in_debt_covers_no_spend_until_a_top_up_pays_the_debt() -> None:
     wallet = funded("10.00")
-    wallet.reverse(PAYMENT, credits("25.00"), "refund")
+    wallet.reverse(PAYMENT, credits("25.00"), "refund", gateway="stripe")
     assert wallet.balance == Decimal("-15.00")
     with pytest.raises(InsufficientFunds):
         wallet.spend(order(amount=credits("0.01")), signature="5a" * 64)
-    wallet.top_up(UUID(int=2), credits("20.00"))
+    wallet.top_up(UUID(int=2), credits("20.00"), gateway="stripe")
     assert wallet.balance == Decimal("5.00")
     wallet.spend(order(amount=credits("5.00")), signature="5a" * 64)
     assert wallet.balance == Decimal("0.00")

@@ -94,7 +94,7 @@ def service(ledger: Ledger, writer: GroupWriter, clock: FakeClock) -> SpendServi
 
 def funded(ledger: Ledger, amount: str) -> None:
     wallet = Wallet(user_id=USER)
-    wallet.top_up(PAYMENT, credits(amount))
+    wallet.top_up(PAYMENT, credits(amount), gateway="stripe")
     ledger.save(wallet)
 
 
