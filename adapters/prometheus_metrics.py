@@ -14,6 +14,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series: operators alert on rates, not on when a label first appeared
 AWAITING_STATUSES = ("pending", "needs_review")  # reported even at 0, so that an alert sees the series
 GROUP_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+# A group's phases take a fraction of a millisecond to a few under load; past a second the store is in trouble.
+WRITER_SECONDS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class _Instruments:
     writer_group_size: Histogram
     writer_conflicts: Counter
     writer_aggregates: Counter
+    writer_waits: Histogram
+    writer_phases: Histogram
 
 
 @cache
@@ -158,6 +162,19 @@ def _instruments(registry: CollectorRegistry) -> _Instruments:
             ["source"],
             registry=registry,
         ),
+        writer_waits=Histogram(
+            "mcpay_writer_wait_seconds",
+            "How long a committed group's first change waited for the group to begin (queued, then lingering).",
+            buckets=WRITER_SECONDS,
+            registry=registry,
+        ),
+        writer_phases=Histogram(
+            "mcpay_writer_phase_seconds",
+            "A committed group's reads, decisions and save (the append and its commit), by phase.",
+            ["phase"],
+            buckets=WRITER_SECONDS,
+            registry=registry,
+        ),
     )
 
 
@@ -228,3 +245,8 @@ class PrometheusMetrics:
             self._of(self._m.writer_aggregates, "cache").inc(cached)
         if loaded:
             self._of(self._m.writer_aggregates, "store").inc(loaded)
+
+    def writer_times(self, waited: float, read: float, decided: float, saved: float) -> None:
+        self._m.writer_waits.observe(waited)
+        for phase, seconds in (("read", read), ("decide", decided), ("save", saved)):
+            self._of(self._m.writer_phases, phase).observe(seconds)

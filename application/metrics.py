@@ -45,3 +45,6 @@ class NoMetrics:
 
     def writer_reads(self, cached: int, loaded: int) -> None:
         pass
+
+    def writer_times(self, waited: float, read: float, decided: float, saved: float) -> None:
+        pass

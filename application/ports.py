@@ -146,6 +146,10 @@ class Metrics(Protocol):
     def writer_reads(self, cached: int, loaded: int) -> None:
         """A committed group's aggregates: `cached` taken from the writer's cache, `loaded` read from the store."""
 
+    def writer_times(self, waited: float, read: float, decided: float, saved: float) -> None:
+        """A committed group's seconds: its first change waiting for the group to begin (queued behind the group
+        before it, then lingering for more), its reads, its decisions and its save (the append and its commit)."""
+
 
 class WalletMove(NamedTuple):
     """What replay reads of an event that moves MC, or names whose account a payment's MC come from:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from application.aggregate_cache import AggregateCache
@@ -78,6 +78,7 @@ class _Item:
     event: Any  # a GatewayEvent, a spend... whatever `Decide` takes
     answer: Future[Any] | asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop | None = None  # the loop `answer` belongs to, if it is an asyncio future
+    queued: float = field(default_factory=time.perf_counter)  # when it was submitted
 
 
 Settled = tuple[bool, Any]  # (True, the outcome) or (False, the exception)
@@ -133,9 +134,9 @@ class GroupWriter:
     def apply(self, event: Any) -> Any:
         return self.submit(event).result()
 
-    def apply_alone(self, event: Any) -> Any:
-        """One event in a unit of work of its own, retried on conflict (no group)."""
-        return retry_on_conflict(lambda: self._write([event])[0])
+    def apply_alone(self, event: Any, waited: float = 0.0) -> Any:
+        """One event in a unit of work of its own, retried on conflict (no group; `waited`: for metrics)."""
+        return retry_on_conflict(lambda: self._write([event], waited)[0])
 
     def close(self) -> None:
         with self._start:
@@ -157,7 +158,7 @@ class GroupWriter:
                 return
             group = self._gathered(first)
             try:
-                settled = self._save(group)
+                settled = self._save(group, time.perf_counter() - first.queued)
             except Exception as error:  # never leave a caller waiting on a group that could not be answered
                 settled = [(False, error)] * len(group)
             _settle(group, settled)
@@ -178,8 +179,9 @@ class GroupWriter:
             group.append(item)
         return group
 
-    def _save(self, group: list[_Item]) -> list[Settled]:
-        """Each item's outcome, or the exception its caller is to get."""
+    def _save(self, group: list[_Item], waited: float) -> list[Settled]:
+        """Each item's outcome, or the exception its caller is to get (`waited`: seconds from the first item's
+        submission to now, for metrics)."""
         events = [item.event for item in group]
         outcomes: list[Any] | None = None
         conflicts = 0
@@ -187,7 +189,7 @@ class GroupWriter:
             try:
                 # Once every try met another process's save: once more, as the only writer (ADR 56).
                 write = self._write if attempt < GROUP_ATTEMPTS else self._write_exclusively
-                decided = write(events)
+                decided = write(events, waited)
             except ConcurrentChange:
                 # Another process wrote one of these aggregates first: decide again from fresh reads.
                 conflicts += 1
@@ -205,45 +207,52 @@ class GroupWriter:
         settled: list[Settled] = []
         for event in events:
             try:
-                settled.append((True, self.apply_alone(event)))
+                settled.append((True, self.apply_alone(event, waited)))
             except Exception as error:  # handed to the caller, who maps it
                 settled.append((False, error))
         self._metrics.writer_group(len(events), "one_at_a_time", conflicts)
         return settled
 
-    def _write_exclusively(self, events: list[Any]) -> list[Any]:
+    def _write_exclusively(self, events: list[Any], waited: float = 0.0) -> list[Any]:
         """`_write` in a transaction no other writer appends during. Its commit comes after the unit of work's
         save: if that commit fails, the objects the decisions changed in place may be anywhere in the cache
         (read from it, then changed), so nothing kept is trusted any more."""
         try:
             with self._ledger.exclusively():
-                return self._write(events)
+                return self._write(events, waited)
         except BaseException:
             with self._writing:
                 self._cache.clear()
             raise
 
-    def _write(self, events: list[Any]) -> list[Any]:
+    def _write(self, events: list[Any], waited: float = 0.0) -> list[Any]:
+        """`events` decided and saved in one unit of work; `waited`: how long the first of them waited (metrics)."""
         with self._writing:
             # A decision applying another event (on this thread) must not share the objects it is changing.
             self._depth += 1
             work = UnitOfWork(self._ledger, self._cache if self._depth == 1 else None)
             with self._ledger.on_one_connection():  # its reads and its append: one checkout from the pool
                 try:
+                    began = time.perf_counter()
                     self._prepare(work, events)
+                    read = time.perf_counter()
                     outcomes = [self._decide(work, event) for event in events]
+                    decided = time.perf_counter()
                 except BaseException:
                     work.forget()
                     raise
                 finally:
                     self._depth -= 1
                 work.save()
-            self._ledger.after_commit(lambda: self._count_group(work))
+            saved = time.perf_counter()
+            times = (waited, read - began, decided - read, saved - decided)
+            self._ledger.after_commit(lambda: self._count_group(work, times))
             return outcomes
 
-    def _count_group(self, work: UnitOfWork) -> None:
+    def _count_group(self, work: UnitOfWork, times: tuple[float, float, float, float]) -> None:
         self.groups_saved += 1
         self._metrics.writer_reads(work.cached, work.loaded)
+        self._metrics.writer_times(*times)
 
 
 def _settle(group: Sequence[_Item], settled: Sequence[Settled]) -> None:

@@ -1,4 +1,5 @@
-"""What the served writer says of its work (`/metrics`): its groups, their conflicts, where their reads came from."""
+"""What the served writer says of its work (`/metrics`): its groups, their conflicts, where their reads came from,
+and where a group's time went."""
 
 from __future__ import annotations
 
@@ -32,5 +33,22 @@ def writer_summary(samples: dict[str, dict[tuple[tuple[str, str], ...], float]],
     return (
         f"{count:,.0f} groups ({how}), {size / count if count else 0:.1f} changes a group, {conflicts:,.0f} tries"
         f" dropped on a conflict; aggregates read a webhook: {cached / webhooks:.2f} from its cache,"
-        f" {loaded / webhooks:.2f} from the store"
+        f" {loaded / webhooks:.2f} from the store; a committed group's mean: {_times(samples)}"
     )
+
+
+def _times(samples: dict[str, dict[tuple[tuple[str, str], ...], float]]) -> str:
+    """The first change's wait and each phase, in ms (the means of `mcpay_writer_wait_seconds` and
+    `mcpay_writer_phase_seconds`)."""
+
+    def mean(name: str, **labels: str) -> float:
+        wanted = tuple(sorted(labels.items()))
+        total = sum(v for k, v in samples[f"{name}_sum"].items() if k == wanted)
+        count = sum(v for k, v in samples[f"{name}_count"].items() if k == wanted)
+        return 1000 * total / count if count else 0.0
+
+    phases = ", ".join(
+        f"{what} {mean('mcpay_writer_phase_seconds', phase=phase):.2f}"
+        for what, phase in (("read", "read"), ("decided", "decide"), ("saved", "save"))
+    )
+    return f"the first change waited {mean('mcpay_writer_wait_seconds'):.2f} ms, then {phases} ms"

@@ -192,9 +192,9 @@ class FirstGroupHeld(GroupWriter):
         super().__init__(ledger, GatewayEvents().decide, prepare=prepare)
         self.release = threading.Event()
 
-    def _write(self, events: list[Any]) -> list[Any]:
+    def _write(self, events: list[Any], waited: float = 0.0) -> list[Any]:
         self.release.wait(30)
-        return super()._write(events)
+        return super()._write(events, waited)
 
 
 @pytest.mark.postgres
@@ -240,8 +240,8 @@ class CommitCutOff(GroupWriter):
         self._meanwhile = meanwhile
         self.cut = 0
 
-    def _write(self, events: list[Any]) -> list[Any]:
-        outcomes = super()._write(events)
+    def _write(self, events: list[Any], waited: float = 0.0) -> list[Any]:
+        outcomes = super()._write(events, waited)
         recorder: Any = self._ledger.recorder
         held = getattr(recorder._held, "connection", None)  # the exclusive transaction's (the test reaches in)
         if held is not None and not self.cut:
@@ -250,11 +250,11 @@ class CommitCutOff(GroupWriter):
                 connection.execute("SELECT pg_terminate_backend(%s)", (held.info.backend_pid,))
         return outcomes
 
-    def apply_alone(self, event: Any) -> Any:
+    def apply_alone(self, event: Any, waited: float = 0.0) -> Any:
         if self._meanwhile is not None:
             meanwhile, self._meanwhile = self._meanwhile, None
             meanwhile()
-        return super().apply_alone(event)
+        return super().apply_alone(event, waited)
 
 
 @pytest.mark.postgres

@@ -98,6 +98,10 @@ def test_the_writers_groups_are_counted_with_their_sizes_and_reads(demo_client: 
     assert grew(before, after, "mcpay_writer_aggregates_read_total", source="store") >= 2  # its reference, payment
     assert grew(before, after, "mcpay_writer_aggregates_read_total", source="cache") >= 2  # the same, as kept
     assert ("mcpay_writer_conflicts_total", frozenset()) in after
+    assert grew(before, after, "mcpay_writer_wait_seconds_count") == 2
+    for phase in ("read", "decide", "save"):
+        assert grew(before, after, "mcpay_writer_phase_seconds_count", phase=phase) == 2
+        assert grew(before, after, "mcpay_writer_phase_seconds_sum", phase=phase) > 0
 
 
 def test_gateway_calls_are_counted_by_outcome_and_timed_and_count_against_the_quota(

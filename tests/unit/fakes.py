@@ -122,3 +122,6 @@ class RecordedMetrics:
 
     def writer_reads(self, cached: int, loaded: int) -> None:
         self.writer_calls.append(("writer_reads", (cached, loaded)))
+
+    def writer_times(self, waited: float, read: float, decided: float, saved: float) -> None:
+        self.writer_calls.append(("writer_times", (waited, read, decided, saved)))

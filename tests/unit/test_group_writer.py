@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -25,6 +26,7 @@ from tests.unit.fakes import FakeGateway, FakeIdentifiers, RecordedMetrics
 pytestmark = pytest.mark.unit
 
 ALICE = "a" * 64
+Seconds = tuple[float, float, float, float]
 PRICE = Money.of("10.00", "USD")
 
 
@@ -59,9 +61,9 @@ class HeldWriter(GroupWriter):
         super().__init__(ledger, decide or GatewayEvents().decide, prepare=GatewayEvents().preload, metrics=metrics)
         self.release = threading.Event()
 
-    def _write(self, events: list[GatewayEvent]) -> list[str]:
+    def _write(self, events: list[GatewayEvent], waited: float = 0.0) -> list[str]:
         self.release.wait(5)
-        return super()._write(events)
+        return super()._write(events, waited)
 
 
 def test_events_submitted_together_are_saved_in_one_transaction_and_see_each_other(ledger: Ledger) -> None:
@@ -97,6 +99,26 @@ def test_the_writer_counts_its_groups_and_where_their_aggregates_came_from(ledge
     # first payment, its reference and the wallet as the first group left them, and the others' references and
     # payments
     assert reads == [(0, 2), (3, 4)]
+
+
+def test_the_writer_times_each_committed_groups_wait_and_phases(ledger: Ledger) -> None:
+    """The group behind a held one: its first change waited at least as long as the hold."""
+    payments = pending(service_on(ledger), 3)
+    metrics = RecordedMetrics()
+    writer = HeldWriter(ledger, metrics=metrics)
+    first = writer.submit(paid(payments[0]))
+    later = [writer.submit(paid(p)) for p in payments[1:]]
+    time.sleep(0.05)
+    writer.release.set()
+    assert [first.result(5)] + [answer.result(5) for answer in later] == ["confirmed"] * 3
+    writer.close()
+
+    times = [cast(Seconds, arguments) for name, arguments in metrics.writer_calls if name == "writer_times"]
+    assert len(times) == 2  # one a committed group
+    assert all(isinstance(seconds, float) and seconds >= 0 for group in times for seconds in group)
+    waited, read, decided, saved = times[1]
+    assert waited >= 0.05
+    assert read > 0 and decided > 0 and saved > 0
 
 
 def test_a_lingering_group_takes_in_what_arrives_after_its_first_item(ledger: Ledger) -> None:

@@ -179,3 +179,22 @@ def test_prometheus_metrics_count_the_writers_groups_conflicts_and_reads() -> No
     assert value("mcpay_writer_conflicts_total") == 7
     assert value("mcpay_writer_aggregates_read_total", source="cache") == 4
     assert value("mcpay_writer_aggregates_read_total", source="store") == 4
+
+
+def test_prometheus_metrics_time_the_writers_groups_by_phase() -> None:
+    registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry)
+    metrics.writer_times(waited=0.0015, read=0.0012, decided=0.0003, saved=0.004)
+    metrics.writer_times(waited=0.03, read=0.0008, decided=0.0001, saved=0.0018)
+
+    def value(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    assert value("mcpay_writer_wait_seconds_count") == 2
+    assert value("mcpay_writer_wait_seconds_sum") == pytest.approx(0.0315)
+    assert value("mcpay_writer_wait_seconds_bucket", le="0.002") == 1
+    assert value("mcpay_writer_phase_seconds_sum", phase="read") == pytest.approx(0.002)
+    assert value("mcpay_writer_phase_seconds_sum", phase="decide") == pytest.approx(0.0004)
+    assert value("mcpay_writer_phase_seconds_sum", phase="save") == pytest.approx(0.0058)
+    assert value("mcpay_writer_phase_seconds_bucket", phase="save", le="0.002") == 1
+    assert value("mcpay_writer_phase_seconds_count", phase="save") == 2
