@@ -1,8 +1,9 @@
 """Rebuild every balance from the events alone, and compare with the wallets' own state.
 
 A wallet's top-ups, reversals and reinstatements name their payment's gateway (ADR 65): replay reads the
-wallets' events alone. A ledger with moves recorded before they did is read again with every `PaymentInitiated`,
-which names each payment's gateway, as replay read every ledger before.
+wallets' events alone (and so does not check a move against its payment: `mcpay ledger verify` does). A ledger
+with moves recorded before they did is read again with every `PaymentInitiated`, which names each payment's
+gateway, as replay read every ledger before.
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ class Fold:
         """The moves, in log order, after those posted before; answers the last one's position (None: no move).
         One loop with every step written out: replay runs it once per event of the log."""
         accounts, owners, gateways, as_of = self.accounts, self._owners, self._gateways, self._as_of
+        initiations = self._initiations
         move = None
         for move in moves:
             topic = move.topic
@@ -165,7 +167,7 @@ class Fold:
                 accounts.spend(owner, _present(move.payee, topic), amount)
                 continue
             gateway = move.gateway
-            if gateway is None or gateways:
+            if gateway is None or initiations:
                 gateway = self._gateway_of(move, gateway)
             if topic in FROM_GATEWAY:
                 accounts.from_gateway(gateway, owner, amount)
@@ -174,18 +176,17 @@ class Fold:
         return None if move is None else move.position
 
     def _gateway_of(self, move: WalletMove, named: str | None) -> str:
-        """The gateway of a move's payment, as its `PaymentInitiated` named it; one the move names must agree."""
+        """The gateway of a move's payment, as its `PaymentInitiated` named it (one the move names must agree);
+        without the `PaymentInitiated` events, a move that names none is `GatewayUnnamed`."""
         topic, payment = move.topic, _present(move.payment_id, move.topic)
-        initiated = self._gateways.get(payment)
-        if named is not None:
-            if initiated is not None and initiated != named:
-                raise UnreadableEvent(f"a {topic} event of payment {payment} names {named}, its payment {initiated}")
-            return named
-        if initiated is not None:
-            return initiated
         if not self._initiations:
             raise GatewayUnnamed(f"a {topic} event of payment {payment} names no gateway")
-        raise UnreadableEvent(f"a {topic} event of payment {payment}, which no PaymentInitiated event initiated")
+        initiated = self._gateways.get(payment)
+        if initiated is None:
+            raise UnreadableEvent(f"a {topic} event of payment {payment}, which no PaymentInitiated event initiated")
+        if named is not None and named != initiated:
+            raise UnreadableEvent(f"a {topic} event of payment {payment} names {named}, its payment {initiated}")
+        return initiated
 
 
 def _present(value: T | None, topic: str) -> T:

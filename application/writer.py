@@ -230,29 +230,40 @@ class GroupWriter:
         with self._writing:
             # A decision applying another event (on this thread) must not share the objects it is changing.
             self._depth += 1
-            work = UnitOfWork(self._ledger, self._cache if self._depth == 1 else None)
-            with self._ledger.on_one_connection():  # its reads and its append: one checkout from the pool
-                try:
-                    began = time.perf_counter()
-                    self._prepare(work, events)
-                    read = time.perf_counter()
-                    outcomes = [self._decide(work, event) for event in events]
-                    decided = time.perf_counter()
-                except BaseException:
-                    work.forget()
-                    raise
-                finally:
+            deciding = True
+            try:
+                work = UnitOfWork(self._ledger, self._cache if self._depth == 1 else None)
+                began = time.perf_counter()  # the read includes the connection's checkout
+                with self._ledger.on_one_connection():  # its reads and its append: one checkout from the pool
+                    try:
+                        self._prepare(work, events)
+                        read = time.perf_counter()
+                        outcomes = [self._decide(work, event) for event in events]
+                        decided = time.perf_counter()
+                    except BaseException:
+                        work.forget()
+                        raise
+                    finally:
+                        self._depth -= 1
+                        deciding = False
+                    work.save()
+            finally:
+                if deciding:  # no connection to be had: nothing was decided, and the next group is no nested one
                     self._depth -= 1
-                work.save()
             saved = time.perf_counter()
             times = (waited, read - began, decided - read, saved - decided)
             self._ledger.after_commit(lambda: self._count_group(work, times))
             return outcomes
 
     def _count_group(self, work: UnitOfWork, times: tuple[float, float, float, float]) -> None:
+        """After the commit: a failure to count must not make a committed group look failed (it would be applied
+        again, one change at a time)."""
         self.groups_saved += 1
-        self._metrics.writer_reads(work.cached, work.loaded)
-        self._metrics.writer_times(*times)
+        try:
+            self._metrics.writer_reads(work.cached, work.loaded)
+            self._metrics.writer_times(*times)
+        except Exception:
+            logger.exception("the writer's metrics could not be counted; the group stands")
 
 
 def _settle(group: Sequence[_Item], settled: Sequence[Settled]) -> None:

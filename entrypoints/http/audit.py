@@ -33,8 +33,9 @@ One JSON object per line (NDJSON), one line per event, in notification order:
   `memo`, `signed_at`, `balance_after`), the `message` its owner signed (the canonical JSON of the spend order) and
   their ed25519 `signature` of it: anyone checks it against the wallet owner's `user_id` (their public key).
   A `CreditsToppedUp`, `CreditsReversed` or `CreditsReinstated` carries `payment_id`, `amount`, `balance_after`
-  and `gateway`, its payment's (whose account the credits come from or go back to); one recorded before moves
-  named it has no `gateway`, and the payment's `PaymentInitiated` names it.
+  (a reversal and a reinstatement also their `reason`) and `gateway`, its payment's (whose account the credits
+  come from or go back to); one recorded before moves named it has no `gateway`, and the payment's
+  `PaymentInitiated` names it.
 - `timestamp`: when the event was recorded, RFC 3339 UTC with microseconds (`2026-03-01T12:00:00.000000Z`).
 - `data`: the event's own attributes, none of the fields above repeated: amounts and rates as plain decimal
   strings (`"25.00"`), UUIDs as strings, times RFC 3339 UTC, maps as objects, sets as sorted arrays.

@@ -196,6 +196,16 @@ def test_a_move_through_another_gateway_than_its_payments_is_refused(export: lis
     )
 
 
+def test_a_credit_of_a_payment_never_initiated_is_refused_though_it_names_a_gateway(export: list[str]) -> None:
+    lines = parsed(export)
+    index = first(lines, "CreditsToppedUp")
+    lines[index]["data"]["payment_id"] = str(UUID(int=7))
+
+    assert problem(rechain(lines), FORGER_KEY.public_key) == (
+        f"line {index + 1}: credits payment {UUID(int=7)}, which the ledger never initiated"
+    )
+
+
 def test_a_move_recorded_before_moves_named_their_gateway_verifies(export: list[str]) -> None:
     lines = parsed(export)
     for line in lines:

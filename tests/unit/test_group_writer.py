@@ -6,12 +6,15 @@ import asyncio
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, cast
 
 import pytest
 
+from application.errors import StoreUnavailable
 from application.gateway_events import GatewayEvents
 from application.gateways import GatewayEvent, Outcome
 from application.ledger import Ledger
@@ -189,6 +192,52 @@ def test_a_conflict_with_another_writer_mid_group_is_decided_again_from_fresh_re
     writer.close()
     groups = [arguments for name, arguments in metrics.writer_calls if name == "writer_group"]
     assert groups == [(1, "committed", 1), (1, "committed", 0)]  # the conflict counted once, on the group it dropped
+    assert [name for name, _ in metrics.writer_calls].count("writer_times") == 2  # the tries that committed
+
+
+def test_a_store_lost_before_a_group_began_leaves_the_next_groups_their_cache(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No connection to be had: the group fails before deciding anything, and the writer is not left thinking it is
+    inside a decision (which would take every later group's unit of work off the cache)."""
+    payments = pending(service_on(ledger), 2)
+    metrics = RecordedMetrics()
+    writer = GroupWriter(ledger, GatewayEvents().decide, prepare=GatewayEvents().preload, metrics=metrics)
+    assert writer.apply(paid(payments[0])) == "confirmed"
+    connect = ledger.on_one_connection
+
+    @contextmanager
+    def lost() -> Iterator[None]:
+        raise StoreUnavailable("the store cannot be reached right now")
+        yield
+
+    monkeypatch.setattr(ledger, "on_one_connection", lost)
+    with pytest.raises(StoreUnavailable):
+        writer.apply(paid(payments[1]))
+    monkeypatch.setattr(ledger, "on_one_connection", connect)
+
+    assert writer.apply(paid(payments[1])) == "confirmed"
+    writer.close()
+    reads = [arguments for name, arguments in metrics.writer_calls if name == "writer_reads"]
+    assert cast(int, reads[-1][0]) >= 1  # the wallet the first group saved, from the cache
+
+
+class FailingTimes(RecordedMetrics):
+    def writer_times(self, waited: float, read: float, decided: float, saved: float) -> None:
+        raise RuntimeError("the metrics broke")
+
+
+def test_a_committed_group_whose_metrics_fail_stands(ledger: Ledger) -> None:
+    payments = pending(service_on(ledger), 2)
+    metrics = FailingTimes()
+    writer = HeldWriter(ledger, metrics=metrics)
+    answers = [writer.submit(paid(p)) for p in payments]
+    writer.release.set()
+
+    assert [answer.result(5) for answer in answers] == ["confirmed", "confirmed"]
+    writer.close()
+    groups = [arguments for name, arguments in metrics.writer_calls if name == "writer_group"]
+    assert groups[-1][1] == "committed"  # not applied again one at a time
 
 
 def test_one_events_failure_does_not_decide_the_others(ledger: Ledger) -> None:
