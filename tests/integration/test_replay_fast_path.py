@@ -249,6 +249,27 @@ def test_a_ledger_with_moves_recorded_before_they_named_their_gateway_is_read_wi
     assert reported[-1] == (ledger.head(), ledger.head())
 
 
+@pytest.mark.parametrize("unnamed", [0.0, 0.5])
+def test_a_store_without_its_own_reading_replays_through_the_mapper_alike(unnamed: float) -> None:
+    """The in-memory store has no `wallet_moves`: replay decodes whole events, first the wallets' alone, then, at a
+    move that names no gateway, with the payments' too."""
+    ledger = Ledger(env=persistence_env("memory:"))
+    try:
+        held = random_history(ledger, random.Random(17), changes=200, unnamed=unnamed)
+        assert not isinstance(ledger.recorder, WalletMoves)
+
+        accounts = replay_accounts(ledger)
+
+        mapped = fold_accounts(mapped_moves(ledger))
+        assert (accounts.wallets, accounts.payees, accounts.gateways) == (
+            mapped.wallets, mapped.payees, mapped.gateways
+        )  # fmt: skip
+        assert accounts.wallets == held
+        assert accounts.balanced
+    finally:
+        ledger.close()
+
+
 def test_a_move_naming_another_gateway_than_its_payments_is_unreadable(ledger: Ledger) -> None:
     random_history(ledger, random.Random(14), changes=40, unnamed=1.0)  # read with the payments' PaymentInitiated
     opened = next(move for move in mapped_moves(ledger) if move.topic == OPENED)
