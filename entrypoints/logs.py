@@ -10,10 +10,11 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import IO, Any
 
+import msgspec
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -53,10 +54,9 @@ class MaskedRenderer:
     ) -> None:
         self._renderer = renderer
         kept = [secret for secret in secrets if len(secret) >= SHORTEST_SECRET]
-        spelled = {form for secret in kept for form in (secret, json.dumps(secret)[1:-1], repr(secret)[1:-1])}
+        spelled = {form for secret in kept for form in (secret, *_escaped(secret))}
         self._secrets = sorted(spelled, key=len, reverse=True)  # as written, and as JSON or repr() escape it
-        # Each shape's hints looked for in one search of the line.
-        self._shapes = tuple((shape, re.compile("|".join(map(re.escape, hints)))) for shape, hints in shapes)
+        self._shapes = tuple(shapes)
 
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
         text = str(self._renderer(logger, method_name, event_dict))
@@ -64,9 +64,16 @@ class MaskedRenderer:
             if secret in text:
                 text = text.replace(secret, MASK)
         for shape, hints in self._shapes:
-            if hints.search(text):
-                text = shape.sub(MASK, text)
+            for hint in hints:  # `in` for each hint: under half of one search of the line for them all (change 19)
+                if hint in text:
+                    text = shape.sub(MASK, text)
+                    break
         return text
+
+
+def _escaped(secret: str) -> tuple[str, ...]:
+    """A secret as each JSON encoder of a line (`_LineEncoder`) and `repr()` escape it."""
+    return (json.dumps(secret)[1:-1], msgspec.json.encode(secret).decode()[1:-1], repr(secret)[1:-1])
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -99,7 +106,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> None
     renderer: Processor
     if as_json:
         common.append(structlog.processors.format_exc_info)
-        renderer = structlog.processors.JSONRenderer(serializer=_OnceMadeEncoder())
+        renderer = structlog.processors.JSONRenderer(serializer=_LineEncoder())
     else:  # plain tracebacks: rich's would show local variables, which may hold secrets
         renderer = structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     masked = MaskedRenderer(renderer, secret_values(settings))
@@ -154,7 +161,7 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
         event["logger"] = record.name
         level = record.levelname.lower()
         event["level"] = LEVEL_NAMES.get(level, level)  # structlog's add_log_level
-        event["timestamp"] = datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")  # structlog's TimeStamper
+        event["timestamp"] = _stamp(record.created)  # as structlog's TimeStamper writes it
         for key, value in record.__dict__.items():  # structlog's ExtraAdder
             if key not in STANDARD_RECORD_KEYS:
                 event[key] = value
@@ -163,21 +170,51 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
         return direct(None, event["level"], _drop_copies(None, "", event))
 
 
-class _OnceMadeEncoder:
-    """`json.dumps` for structlog's JSONRenderer, which always passes its fallback for other types (`default`):
-    given any option, `json.dumps` makes a new encoder for every line; this makes one per fallback, and writes the
-    same text."""
+class _LineEncoder:
+    """`json.dumps` for structlog's JSONRenderer, which always passes its fallback for other types (`default`).
+
+    A line whose values are all strings, numbers, booleans or null (every access line) is encoded by msgspec in a
+    fifth of the standard library's time (ADR 67): no space after `,` and `:`, `null` for a float that is not a
+    number. Its text is kept if it is ASCII, as `json.dumps` writes every line. Any other line goes to the standard
+    library, with an encoder made once per fallback (given any option, `json.dumps` makes a new one for every line),
+    so that whatever else a value is (bytes, a dataclass, an object of its own) is written through the fallback as
+    `repr()` text, where the masking finds any secret in it (msgspec would write bytes as base64)."""
 
     def __init__(self) -> None:
         self._encoders: dict[Any, json.JSONEncoder] = {}
+        self._plain = msgspec.json.Encoder()
 
     def __call__(self, obj: Any, default: Any = None, **options: Any) -> str:
         if options:
             return json.dumps(obj, default=default, **options)
+        if type(obj) is dict and PLAIN_TYPES.issuperset(map(type, obj.values())):
+            try:
+                text = self._plain.encode(obj).decode()
+            except (TypeError, ValueError):  # a key that is not a string
+                pass
+            else:
+                if text.isascii():
+                    return text
         encoder = self._encoders.get(default)
         if encoder is None:
             encoder = self._encoders[default] = json.JSONEncoder(default=default)
         return encoder.encode(obj)
+
+
+PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+_second_stamped: tuple[int, str] = (-1, "")  # a second since the epoch, and its date and time written out
+
+
+def _stamp(created: float) -> str:
+    """`created` (seconds since the epoch) in ISO 8601, UTC, to the microsecond, as structlog's TimeStamper writes
+    the time (`2026-03-01T12:00:00.123456Z`); the date and time to the second are written once a second."""
+    global _second_stamped
+    second = int(created)
+    stamped_second, prefix = _second_stamped  # one tuple, read at once: threads may replace it meanwhile
+    if second != stamped_second:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second_stamped = (second, prefix)
+    return f"{prefix}.{int((created - second) * 1_000_000):06d}Z"
 
 
 LEVEL_NAMES = {"warn": "warning", "exception": "error"}  # as structlog names a level after the method that logged it

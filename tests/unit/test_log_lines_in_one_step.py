@@ -7,10 +7,13 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import structlog
+from hypothesis import given
+from hypothesis import strategies as st
 
 from entrypoints import logs
 from entrypoints.settings import Settings
@@ -56,6 +59,14 @@ RECORDS: dict[str, tuple[str, int, str, tuple[Any, ...], dict[str, Any]]] = {
     "a token in a field": ("mcpay.http", logging.INFO, "x", (), {"token": "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"}),
     "the chain's own keys as extras": ("mcpay.tests", logging.INFO, "x", (), {"_record": "r", "_from_structlog": 1}),
     "text beyond ASCII": ("mcpay.http", logging.INFO, "Zahlung %s", ("für Café ✓",), {"note": 'quote " and \\'}),
+    "a secret in bytes": ("mcpay.http", logging.INFO, "x", (), {"raw": f"key={SECRET}".encode()}),
+    "a number too large for 64 bits, and one that is not a number": (
+        "mcpay.http",
+        logging.INFO,
+        "x",
+        (),
+        {"big": 2**70, "ratio": float("nan")},
+    ),
 }
 
 
@@ -128,3 +139,37 @@ def test_a_record_another_formatter_already_saw_is_rendered_the_same(rendered: t
     assert list(one_step) == list(chain)
     assert {**one_step, "timestamp": ""} == {**chain, "timestamp": ""}
     assert stream.getvalue() == ""  # formatted only: nothing logged
+
+
+def test_a_line_holds_no_secret_however_its_encoder_escapes_it() -> None:
+    """A line of plain values is encoded by msgspec, any other by the standard library: each escapes a quote, a
+    control character or a DEL its own way, and the secret is masked in every spelling."""
+    secret = 'configured-odd"quote\x01control\x7fdel'
+    stream = io.StringIO()
+    logs.configure_logging(Settings(log_format="json", session_secret=secret), stream)
+    try:
+        logging.getLogger("mcpay.tests").info("plain", extra={"sent": secret})
+        logging.getLogger("mcpay.tests").info("nested", extra={"sent": {"header": secret}})
+        logging.getLogger("mcpay.tests").info("beyond ASCII ✓", extra={"sent": secret})
+    finally:
+        logs.reset_logging()
+
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        assert "odd" not in line and "control" not in line and "[secret]" in line
+        assert json.loads(line)["event"] in ("plain", "nested", "beyond ASCII ✓")
+
+
+@given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))  # to 2100
+def test_a_lines_time_is_the_records_to_the_microsecond(created: float) -> None:
+    stamped = logs._stamp(created)
+
+    assert stamped.endswith("Z") and len(stamped) == len("2026-03-01T12:00:00.123456Z")
+    assert abs(datetime.fromisoformat(stamped[:-1]).replace(tzinfo=UTC).timestamp() - created) < 1e-6 + 1e-9 * created
+
+
+def test_a_lines_time_moves_on_with_the_second() -> None:
+    assert logs._stamp(1_700_000_000.25) == "2023-11-14T22:13:20.250000Z"
+    assert logs._stamp(1_700_000_001.5) == "2023-11-14T22:13:21.500000Z"
+    assert logs._stamp(1_700_000_000.75) == "2023-11-14T22:13:20.750000Z"
