@@ -12,7 +12,11 @@ from nacl.signing import VerifyKey
 
 from application.errors import Unauthenticated
 
-TOKEN_SHAPE = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")  # a signed JWT (ours, ClickPesa's)
+# A signed JWT (ours, ClickPesa's): at a word's start, or right after a JSON escape (`\n`, `\u0001`), where a log
+# line's JSON writes a token that followed a control character.
+TOKEN_SHAPE = re.compile(
+    r"(?:\b|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4}))eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
+)
 
 
 class Ed25519Signatures:

@@ -73,7 +73,11 @@ class MaskedRenderer:
 
 def _escaped(secret: str) -> tuple[str, ...]:
     """A secret as each JSON encoder of a line (`_LineEncoder`) and `repr()` escape it."""
-    return (json.dumps(secret)[1:-1], msgspec.json.encode(secret).decode()[1:-1], repr(secret)[1:-1])
+    try:
+        by_msgspec = msgspec.json.encode(secret).decode()[1:-1]
+    except UnicodeEncodeError:  # not UTF-8 (a lone surrogate): msgspec never writes a line holding it
+        by_msgspec = secret
+    return (json.dumps(secret)[1:-1], by_msgspec, repr(secret)[1:-1])
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -187,10 +191,10 @@ class _LineEncoder:
     def __call__(self, obj: Any, default: Any = None, **options: Any) -> str:
         if options:
             return json.dumps(obj, default=default, **options)
-        if type(obj) is dict and PLAIN_TYPES.issuperset(map(type, obj.values())):
+        if type(obj) is dict and STRINGS.issuperset(map(type, obj)) and PLAIN_TYPES.issuperset(map(type, obj.values())):
             try:
                 text = self._plain.encode(obj).decode()
-            except (TypeError, ValueError):  # a key that is not a string
+            except (TypeError, ValueError, UnicodeEncodeError):  # text that is not UTF-8 (a lone surrogate)
                 pass
             else:
                 if text.isascii():
@@ -201,20 +205,25 @@ class _LineEncoder:
         return encoder.encode(obj)
 
 
+STRINGS = frozenset({str})  # the keys msgspec may write (bytes keys it writes as base64, which no mask matches)
 PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
 _second_stamped: tuple[int, str] = (-1, "")  # a second since the epoch, and its date and time written out
 
 
 def _stamp(created: float) -> str:
-    """`created` (seconds since the epoch) in ISO 8601, UTC, to the microsecond, as structlog's TimeStamper writes
-    the time (`2026-03-01T12:00:00.123456Z`); the date and time to the second are written once a second."""
+    """`created` (seconds since the epoch) in ISO 8601, UTC, as structlog's TimeStamper writes the time: to the
+    microsecond, rounded as `datetime` rounds it, with no fraction on the second itself (`2026-03-01T12:00:00Z`,
+    `2026-03-01T12:00:00.123456Z`). The date and time to the second are written once a second."""
     global _second_stamped
     second = int(created)
+    microseconds = round((created - second) * 1_000_000)
+    if microseconds == 1_000_000:
+        second, microseconds = second + 1, 0
     stamped_second, prefix = _second_stamped  # one tuple, read at once: threads may replace it meanwhile
     if second != stamped_second:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         _second_stamped = (second, prefix)
-    return f"{prefix}.{int((created - second) * 1_000_000):06d}Z"
+    return f"{prefix}.{microseconds:06d}Z" if microseconds else f"{prefix}Z"
 
 
 LEVEL_NAMES = {"warn": "warning", "exception": "error"}  # as structlog names a level after the method that logged it

@@ -31,7 +31,9 @@ CLOCK_SKEW = timedelta(minutes=10)  # between our clock and Stripe's `created`, 
 CONNECT_TIMEOUT_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 20.0
 NETWORK_RETRIES = 2
-KEY_SHAPE = re.compile(r"\b(?:sk|rk|pk|whsec)_[A-Za-z0-9_]+")  # Stripe's keys and signing secrets, any of them
+# Stripe's keys and signing secrets, any of them: at a word's start, or right after a JSON escape (`\n`, `\u0001`),
+# where a log line's JSON writes a key that followed a control character.
+KEY_SHAPE = re.compile(r"(?:\b|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4}))(?:sk|rk|pk|whsec)_[A-Za-z0-9_]+")
 
 
 def log_through_logging_only() -> None:

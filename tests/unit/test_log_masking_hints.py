@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,3 +26,14 @@ def test_a_line_with_a_key_or_a_token_is_masked_and_one_without_is_left_alone() 
     assert renderer(None, "info", {"event": "GET /api/wallet 200 request_id=ab_cd"}) == (
         "GET /api/wallet 200 request_id=ab_cd"
     )
+
+
+def test_a_key_or_a_token_after_a_control_character_is_masked_in_a_json_line() -> None:
+    """JSON writes a newline, a tab or another control character as an escape (`\\n`, `\\u0001`): the key or token
+    right after it starts no word in the line's text, and is masked all the same."""
+    renderer = MaskedRenderer(lambda logger, name, event: json.dumps(event["event"]), [])
+    key, token = "sk_live_0123456789abcdef", "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"
+    for before in ("\n", "\t", "\r", "\x01", "\x1f", "\b", "\f"):
+        line = renderer(None, "info", {"event": f"got{before}{key}{before}{token}"})
+        assert key not in line and "eyJzdWIiOi" not in line, line
+    assert renderer(None, "info", {"event": "desk_queue task_list"}) == '"desk_queue task_list"'
