@@ -20,8 +20,10 @@ install-serving: uv
 run: install-serving
 	$(UV) run --no-sync mcpay serve
 
+# Two test processes where there are two cores, each taking whole files (pytest-xdist, ADR 68): the suite spends
+# about half its time waiting on the servers, PostgreSQL and the browser it drives.
 test: install
-	$(UV) run pytest
+	$(UV) run pytest -n auto --maxprocesses 2 --dist loadfile
 
 lint: install
 	$(UV) run ruff check .

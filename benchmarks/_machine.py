@@ -51,19 +51,34 @@ def _read(path: str) -> str:
 
 def process_tree_cpu(pid: int) -> float:
     """CPU seconds (user and system) used so far by a process and every live process below it (a server's workers)."""
+    stats = _process_stats()
+    return sum(stats.get(member, (0, 0.0))[1] for member in _tree(pid, stats))
+
+
+def children_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds used so far by each live child of a process with everything below it: a supervisor's workers."""
+    stats = _process_stats()
+    children = [child for child, (parent, _) in stats.items() if parent == pid]
+    return {child: sum(stats.get(member, (0, 0.0))[1] for member in _tree(child, stats)) for child in children}
+
+
+def _process_stats() -> dict[int, tuple[int, float]]:
+    """Each live process's parent and CPU seconds (utime + stime)."""
     ticks = os.sysconf("SC_CLK_TCK")
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             fields = _read(f"/proc/{entry.name}/stat").rsplit(")", 1)[-1].split()
             if len(fields) > 12:
-                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
-    tree, total = {pid}, 0
+                stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    return stats
+
+
+def _tree(pid: int, stats: dict[int, tuple[int, float]]) -> set[int]:
+    tree = {pid}
     for _ in range(4):  # supervisor, workers and their helpers: a few levels at most
         tree |= {child for child, (parent, _) in stats.items() if parent in tree}
-    for member in tree:
-        total += stats.get(member, (0, 0))[1]
-    return total / ticks
+    return tree
 
 
 def machine_cpu() -> float:

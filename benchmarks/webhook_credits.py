@@ -37,7 +37,7 @@ from application.ledger import Ledger
 from application.replay import ledger_events
 from application.views import PaymentView
 from benchmarks._load import Request, drive
-from benchmarks._machine import commands_cpu, gil_parts, machine_cpu, process_tree_cpu, profiling
+from benchmarks._machine import children_cpu, commands_cpu, gil_parts, machine_cpu, process_tree_cpu, profiling
 from benchmarks._postgres import described_server, statement_times, statements_tracked
 from benchmarks._serve import bench_settings, plural_workers, projecting, serving, worker_counts
 from benchmarks._stats import Run
@@ -112,6 +112,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             signed = list(webhooks(simulator, payments))  # signed now: well within Stripe's 300 s tolerance
             cpu_before = _cpu(served.pid, projector)
             served_before = process_tree_cpu(served.pid)  # what the profile samples: the projector's process apart
+            workers_before = children_cpu(served.pid)
             others_before, machine_before = commands_cpu(OTHERS), machine_cpu()
             tracked = statements_tracked(server)
             with profiling(served.pid, args.profile, f"webhook_credits-{workers}w") as profile:
@@ -124,6 +125,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
             caught_up = read_model_catch_up(last_answer)
             server_cpu = _cpu(served.pid, projector) - cpu_before
             served_cpu = process_tree_cpu(served.pid) - served_before
+            spread = _worker_shares(workers_before, children_cpu(served.pid), workers) if workers > 1 else ""
             statements = statement_times(server, _schema(url)) if tracked else []
             others_after, machine_after = commands_cpu(OTHERS), machine_cpu()
             writer = writer_samples(served.url)
@@ -134,6 +136,7 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
     print(f"  webhook to credit: {run.summary('credits')}")
     print(
         f"  server CPU (every worker, the projector included): {server_cpu * 1000 / len(payments):.2f} ms per webhook"
+        + spread
     )
     parts = {"server": server_cpu, **{name: others_after[name] - others_before[name] for name in sorted(OTHERS)}}
     machine = machine_after - machine_before
@@ -162,6 +165,17 @@ def _deliver(server: str, args: argparse.Namespace, users: int, workers: int) ->
     lag = "not within 30 s" if caught_up is None else f"within {caught_up * 1000:.0f} ms of the last answer"
     print(f"  the read model held every event {lag}")
     return run.rate
+
+
+def _worker_shares(before: dict[int, float], after: dict[int, float], workers: int) -> str:
+    """Each worker's share of the workers' CPU over the run, largest first (the supervisor's other children, e.g.
+    multiprocessing's resource tracker, use next to none): the workers accept connections from one socket, and a
+    client's kept-alive connections can all land on one of them, which then serves the whole run."""
+    used = sorted((after[pid] - before.get(pid, 0.0) for pid in after), reverse=True)[:workers]
+    total = sum(used)
+    if total <= 0:
+        return ""
+    return "; the workers' shares of it: " + " / ".join(f"{seconds / total:.0%}" for seconds in used)
 
 
 def _cpu(server: int, projector: int | None) -> float:
