@@ -289,6 +289,11 @@ class Projector:
     def store(self) -> ReadModelStore:
         return self._store
 
+    @property
+    def projecting(self) -> bool:
+        """A thread of this process is projecting now (it carries on to the log's end)."""
+        return self._lock.locked()
+
     def on_projected(self, listener: Callable[[int], None]) -> None:
         """Call `listener(position)` after each batch this process commits."""
         self._listeners.append(listener)

@@ -171,15 +171,20 @@ class ReadSide:
         if self.progress.position >= position:
             return True
         deadline = anyio.current_time() + timeout
+        ask = not self.hearing  # while every advance of the read model is heard here, the position known here is its
         while True:
-            # Project here, unless another process holds the lease or a thread here is projecting already.
-            await anyio.to_thread.run_sync(lambda: self.projector.run_once(wait=False))
-            reached = await self.model.position()
-            self.progress.advance(reached)
+            # Project here, unless a thread here is at it already (it carries on to the log's end, each of its batches
+            # heard as it commits) or another process holds the lease.
+            if not self.projector.projecting:
+                await anyio.to_thread.run_sync(lambda: self.projector.run_once(wait=False))
+            if ask:
+                self.progress.advance(await self.model.position())
+            reached = self.progress.position
             remaining = deadline - anyio.current_time()
             if reached >= position or remaining <= 0:
                 return reached >= position
-            await self.progress.wait_beyond(reached, min(remaining, RECHECK_SECONDS))
+            moved = await self.progress.wait_beyond(reached, min(remaining, RECHECK_SECONDS))
+            ask = moved == reached or not self.hearing  # nothing heard in time: the read model itself is asked
 
     async def _listen_forever(self, written: Doorbell) -> None:
         while True:

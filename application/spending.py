@@ -202,10 +202,15 @@ class SpendService:
         order = SpendOrder(user_id, signed.payee, signed.order_id, amount, signed.memo, signed.signed_at)
         if not self._signatures.verify(user_id, order.message(), signed.signature):
             raise BadSignature("the signature does not verify against your key over this spend's canonical message")
-        record = self._ledger.find(SpendRecord, order.spend_id)
-        if record is not None:
+        try:
+            self._check_fresh(order)
+        except StaleSignature:
+            # Signed long ago, it may still be a spend recorded then and sent again: answered as recorded, not refused.
+            record = self._ledger.find(SpendRecord, order.spend_id)
+            if record is None:
+                raise
             return self._recorded_before(order, RecordedBefore(same=record.fingerprint == order.fingerprint))
-        self._check_fresh(order)
+        # A fresh spend goes straight to the writer: its decision finds the spend's record if it was recorded already.
         outcome: SpendOutcome = self._writer.apply(SpendDecision(order, signed.signature))
         if isinstance(outcome, RecordedBefore):
             return self._recorded_before(order, outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, timedelta
 from decimal import Decimal
@@ -30,6 +31,7 @@ from application.unit_of_work import UnitOfWork
 from application.views import DebtView, PayeeView, SpendView
 from application.writer import GroupWriter
 from domain.errors import DomainError
+from domain.indexes import SpendRecord
 from domain.money import credits
 from domain.spend import SpendOrder
 from domain.wallet import Wallet
@@ -138,13 +140,19 @@ def test_a_covered_spend_moves_the_credits_and_answers_a_receipt_of_the_ledger_k
     assert spent.receipt.public_key == Ed25519LedgerSigner(LEDGER_SEED).public_key
 
 
+# Sent again within the signature's window, a spend is found by the writer's decision; an hour later, stale, by its
+# record, read once freshness fails.
+AGAIN = pytest.mark.parametrize("later", [timedelta(minutes=1), timedelta(hours=1)], ids=["fresh", "stale"])
+
+
+@AGAIN
 def test_the_same_signed_spend_again_answers_the_recorded_one_with_the_same_receipt(
-    ledger: Ledger, service: SpendService, clock: FakeClock
+    ledger: Ledger, service: SpendService, clock: FakeClock, later: timedelta
 ) -> None:
     funded(ledger, "10.00")
     request = signed(clock, "4.00")
     first = service.spend(USER, request)
-    clock.advance(timedelta(hours=1))  # stale now: the replay is found before freshness is checked
+    clock.advance(later)
 
     again = service.spend(USER, request)
 
@@ -153,15 +161,38 @@ def test_the_same_signed_spend_again_answers_the_recorded_one_with_the_same_rece
     assert balance(ledger) == Decimal("6.00")
 
 
-def test_an_order_used_again_with_another_body_conflicts_before_freshness_is_checked(
-    ledger: Ledger, service: SpendService, clock: FakeClock
+@AGAIN
+def test_an_order_used_again_with_another_body_conflicts_whenever_it_comes(
+    ledger: Ledger, service: SpendService, clock: FakeClock, later: timedelta
 ) -> None:
     funded(ledger, "10.00")
     service.spend(USER, signed(clock, "4.00"))
-    clock.advance(timedelta(hours=1))
+    clock.advance(later)
 
     with pytest.raises(OrderAlreadyUsed):
         service.spend(USER, signed(clock, "5.00"))
+    assert balance(ledger) == Decimal("6.00")
+
+
+def test_a_fresh_spend_reads_no_record_before_the_writer_decides_it(
+    ledger: Ledger, service: SpendService, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    funded(ledger, "10.00")
+    read: list[tuple[str, type]] = []
+    find = ledger.find
+
+    def counted(kind: Any, aggregate_id: UUID) -> Any:
+        read.append((threading.current_thread().name, kind))
+        return find(kind, aggregate_id)
+
+    monkeypatch.setattr(ledger, "find", counted)
+
+    service.spend(USER, signed(clock, "4.00"))
+    service.spend(USER, signed(clock, "4.00"))  # the same again, still fresh
+
+    # One round trip to the store less a spend: the writer's decision reads the record, with the wallet.
+    assert ("MainThread", SpendRecord) not in read
+    assert ("mcpay-writer", SpendRecord) in read
     assert balance(ledger) == Decimal("6.00")
 
 
