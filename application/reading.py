@@ -173,8 +173,9 @@ class ReadSide:
         deadline = anyio.current_time() + timeout
         ask = not self.hearing  # while every advance of the read model is heard here, the position known here is its
         while True:
-            # Project here, unless a thread here is at it already (it carries on to the log's end, each of its batches
-            # heard as it commits) or another process holds the lease.
+            # Project here, unless another process holds the lease or a thread here is at it already: each of its
+            # batches is heard as it commits, and should it end before this write (at the log's end as it read it,
+            # saying nothing if it projected nothing), the next pass after a recheck projects here.
             if not self.projector.projecting:
                 await anyio.to_thread.run_sync(lambda: self.projector.run_once(wait=False))
             if ask:

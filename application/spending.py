@@ -1,10 +1,11 @@
 """Spending credits: a wallet owner's signed spend, checked, decided on the writer's commit path, answered with a
 receipt the ledger's key signs (API.md, "Spending credits"; ADR 47).
 
-The checks run cheapest and most final first: what the request says (422), whose key signed it (bad-signature),
-whether its order was used already (the same signed body answers the recorded spend even when it is stale; another
-body is a 409), how fresh the signature is (stale-signature), and only then whether the balance covers it, decided
-in the process's one group writer against the wallet as the store holds it.
+The checks run cheapest and most final first: what the request says (422), whose key signed it (bad-signature), how
+fresh the signature is, then, in the process's one group writer against the store's current state, whether its order
+was used already (the same signed body answers the recorded spend; another body is a 409) and whether the balance
+covers it. A spend signed out of the window is looked up before it is refused (stale-signature): a late retry of a
+recorded spend is still answered with it (ADR 69).
 """
 
 from __future__ import annotations
@@ -202,13 +203,12 @@ class SpendService:
         order = SpendOrder(user_id, signed.payee, signed.order_id, amount, signed.memo, signed.signed_at)
         if not self._signatures.verify(user_id, order.message(), signed.signature):
             raise BadSignature("the signature does not verify against your key over this spend's canonical message")
-        try:
-            self._check_fresh(order)
-        except StaleSignature:
+        stale = self._staleness(order)
+        if stale is not None:
             # Signed long ago, it may still be a spend recorded then and sent again: answered as recorded, not refused.
             record = self._ledger.find(SpendRecord, order.spend_id)
             if record is None:
-                raise
+                raise stale
             return self._recorded_before(order, RecordedBefore(same=record.fingerprint == order.fingerprint))
         # A fresh spend goes straight to the writer: its decision finds the spend's record if it was recorded already.
         outcome: SpendOutcome = self._writer.apply(SpendDecision(order, signed.signature))
@@ -250,15 +250,17 @@ class SpendService:
             raise StoreUnavailable("the spend is recorded but cannot be read back yet")
         return Spent(spend, self._receipts.of(spend), replayed=True)
 
-    def _check_fresh(self, order: SpendOrder) -> None:
+    def _staleness(self, order: SpendOrder) -> StaleSignature | None:
+        """The refusal of a spend signed out of the window, None for a fresh one."""
         now = self._clock.now()
         moment = signed_moment(order.signed_at)
-        if moment < now - SIGNED_AGO or moment > now + SIGNED_AHEAD:
-            raise StaleSignature(
-                f"signed_at {order.signed_at} is more than 5 minutes old or more than 1 minute ahead of the server's "
-                "clock: sign the spend again with the current time",
-                server_time=rfc3339(now),
-            )
+        if now - SIGNED_AGO <= moment <= now + SIGNED_AHEAD:
+            return None
+        return StaleSignature(
+            f"signed_at {order.signed_at} is more than 5 minutes old or more than 1 minute ahead of the server's "
+            "clock: sign the spend again with the current time",
+            server_time=rfc3339(now),
+        )
 
 
 class CaughtUpSpends:

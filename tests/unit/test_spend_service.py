@@ -190,7 +190,8 @@ def test_a_fresh_spend_reads_no_record_before_the_writer_decides_it(
     service.spend(USER, signed(clock, "4.00"))
     service.spend(USER, signed(clock, "4.00"))  # the same again, still fresh
 
-    # One round trip to the store less a spend: the writer's decision reads the record, with the wallet.
+    # One round trip to the store less a spend: the writer's decision reads the record (in production with the
+    # wallet, in its group's one read; here, without reads ahead, on its own).
     assert ("MainThread", SpendRecord) not in read
     assert ("mcpay-writer", SpendRecord) in read
     assert balance(ledger) == Decimal("6.00")
